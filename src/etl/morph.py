@@ -61,7 +61,5 @@ def tokenize(text: str) -> list[Token]:
         # orthBase is the dictionary form as written (活かし -> 活かす); fall back to the
         # surface for unknown words, whose feature fields are empty.
         base = getattr(f, "orthBase", None) or word.surface
-        out.append(
-            Token(word.surface, f.pos1 or "", f.pos2 or "", f.pos3 or "", f.pos4 or "", base)
-        )
+        out.append(Token(word.surface, f.pos1 or "", f.pos2 or "", f.pos3 or "", f.pos4 or "", base))
     return out

@@ -1,0 +1,1 @@
+"""Prefect flows of note-etl: ``note_etl`` (raw/ to warehouse/)."""

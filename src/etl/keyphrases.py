@@ -1,0 +1,214 @@
+"""Keyphrases: compound nouns of a segment, scored by TF-IDF against the corpus.
+
+They complement the taxonomy: a subject nobody put in ``config/topics.yaml`` still shows up
+as a phrase (政策データダッシュボード, 省庁業務サービスグループ). Extraction works on the NFKC
+text, so ＧＳＳ and GSS are one phrase across articles.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import unicodedata
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Final
+
+from etl.morph import Token, tokenize
+
+_STOP_TEXT: Final = """
+    こと もの ため よう ところ ほう とき わけ はず 方 中 上 下 前 後 的 等 際 時 点 所 事 物 人 者
+    皆 皆さん 皆さま 皆様 方々 私 私たち 僕 我々 われわれ 自分 自分たち 自身 ご自身 本人
+    今 今回 今後 現在 当時 最近 以前 以降 以上 以下 以外 場合 必要 一方 他 ほか その他 各種
+    一つ ひとつ 一人 それぞれ 全て すべて 多く 一部 通り 程度 感じ 次 先 最初 最後 たくさん
+    a an and by for in of on or the to with
+"""
+#: Formal and abstract nouns that are never a subject on their own (only whole phrases are
+#: dropped: こと alone goes, but 仕事 or 事業者 stay).
+STOP_PHRASES: Final = frozenset(_STOP_TEXT.split())
+
+# C0/C1 controls: MeCab reads a C string, so a NUL would silently end the text.
+_CONTROL: Final = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+_WS: Final = re.compile(r"\s+")
+# Inside e-Gov or Node.js the analyser cuts at the symbol; joined back between ASCII words.
+_ASCII_JOINERS: Final = frozenset({"-", "."})
+# A noun that on its own is adverbial (現在, 一方) or adjectival (必要, 安全) is not a topic.
+_WEAK_SINGLE: Final = frozenset({"副詞可能", "形状詞可能"})
+# Honorific prefixes (ご紹介, お知らせ) are politeness, not content: ご紹介 is 紹介.
+_HONORIFIC: Final = frozenset({"お", "ご", "御"})
+# "LANやPC等" lists examples; 等 closes the list and is not part of the last one.
+_TRAILING_DROP: Final = frozenset({"等"})
+
+
+@dataclass(frozen=True, slots=True)
+class Phrase:
+    """A compound noun, its dictionary form and how often it occurs in the text.
+
+    >>> Phrase("ガバメントクラウド", "ガバメントクラウド", 2).count
+    2
+    """
+
+    phrase: str
+    base_form: str
+    count: int
+
+
+def _is_symbol(ch: str) -> bool:
+    return unicodedata.category(ch)[0] in "PSZC"
+
+
+def _is_ascii_word(s: str, *, at_end: bool) -> bool:
+    ch = s[-1] if at_end else s[0]
+    return ch.isascii() and ch.isalnum()
+
+
+def _keep(tokens: Sequence[Token]) -> bool:
+    phrase = "".join(t.surface for t in tokens)
+    if len(phrase) < 2 or phrase in STOP_PHRASES:
+        return False
+    if _is_symbol(phrase[0]) or _is_symbol(phrase[-1]):
+        return False
+    if all(_is_symbol(ch) or unicodedata.category(ch) == "Nd" for ch in phrase):
+        return False  # 2023, 1.5, 10-20
+    if all(t.pos2 == "数詞" for t in tokens):
+        return False  # 数千万, 百
+    if len(tokens) == 1 and tokens[0].pos3 in _WEAK_SINGLE:
+        return False
+    # A date or quantity in front (2023年12月, 3人, 1年目) makes a phrase about when/how
+    # many, not about what; 5G or 3D地図 (number + a plain noun) are kept.
+    first, second = tokens[0], tokens[1] if len(tokens) > 1 else None
+    return not (
+        first.pos2 == "数詞"
+        and second is not None
+        and (second.pos3 == "助数詞可能" or second.pos1 == "接尾辞" or second.surface in {"年度", "年代"})
+    )
+
+
+def _extends(tokens: Sequence[Token], i: int, last: Token) -> bool:
+    """Whether tokens[i], not a noun, still belongs to the compound ending in ``last``."""
+    tok = tokens[i]
+    if tok.pos1 == "接尾辞" and tok.pos2 == "名詞的":  # デジタル+庁, 在籍+中
+        return True
+    return (
+        tok.surface in _ASCII_JOINERS
+        and i + 1 < len(tokens)
+        and tokens[i + 1].is_noun
+        and _is_ascii_word(last.surface, at_end=True)
+        and _is_ascii_word(tokens[i + 1].surface, at_end=False)
+    )
+
+
+def _runs(tokens: Sequence[Token]) -> Iterable[list[Token]]:
+    """Maximal compound nouns: [接頭辞] 名詞 (名詞 | 接尾辞(名詞的) | [接頭辞] 名詞)*."""
+    run: list[Token] = []
+    prefixes: list[Token] = []  # held until we know a noun follows (各 + 府省庁)
+    for i, tok in enumerate(tokens):
+        if tok.is_noun and not tok.is_person_name:
+            run.extend(prefixes)
+            prefixes = []
+            run.append(tok)
+        elif tok.pos1 == "接頭辞":
+            if tok.surface not in _HONORIFIC:
+                prefixes.append(tok)
+        elif run and not prefixes and _extends(tokens, i, run[-1]):
+            run.append(tok)
+        else:
+            # Person names break a run too: speakers have their own table, and
+            # "オバマ大統領" is about the office, not a subject called オバマ.
+            if run:
+                yield _trimmed(run)
+            run, prefixes = [], []
+    if run:
+        yield _trimmed(run)
+
+
+def _trimmed(run: list[Token]) -> list[Token]:
+    while len(run) > 1 and run[-1].pos1 == "接尾辞" and run[-1].surface in _TRAILING_DROP:
+        run = run[:-1]
+    return run
+
+
+def extract_phrases(text: str) -> list[Phrase]:
+    """Compound nouns of ``text`` with their counts, in order of first occurrence.
+
+    Consecutive nouns are joined (with a prefix before and 名詞的 suffixes after them); numbers,
+    one-character phrases, phrases starting or ending with a symbol and the formal nouns of
+    :data:`STOP_PHRASES` are dropped. Whitespace always ends a phrase. A phrase is identified
+    by its ``base_form`` (here and in the scoring functions); ``phrase`` is its first spelling.
+
+    >>> [(p.phrase, p.count) for p in extract_phrases("クラウドのこと。各府省庁のクラウド")]
+    [('クラウド', 2), ('各府省庁', 1)]
+    """
+    text = _CONTROL.sub(" ", unicodedata.normalize("NFKC", text))
+    found: list[Phrase] = []
+    for piece in _WS.split(text):
+        if piece:
+            found.extend(
+                Phrase("".join(t.surface for t in run), "".join(t.base for t in run), 1)
+                for run in _runs(tokenize(piece))
+                if _keep(run)
+            )
+    return merge_phrases([found])
+
+
+def merge_phrases(groups: Iterable[Sequence[Phrase]]) -> list[Phrase]:
+    """Add up the phrases of several segments (e.g. an article's) by base form, first seen first.
+
+    >>> merge_phrases([[Phrase("データ流通", "データ流通", 1)], [Phrase("データ流通", "データ流通", 2)]])
+    [Phrase(phrase='データ流通', base_form='データ流通', count=3)]
+    """
+    counts: dict[str, int] = {}
+    spelling: dict[str, str] = {}
+    for group in groups:
+        for p in group:
+            counts[p.base_form] = counts.get(p.base_form, 0) + p.count
+            spelling.setdefault(p.base_form, p.phrase)
+    return [Phrase(spelling[b], b, n) for b, n in counts.items()]
+
+
+def document_frequencies(per_doc: Mapping[str, Sequence[Phrase]]) -> dict[str, int]:
+    """In how many of these documents each base form occurs (add the warehouse's counts to it).
+
+    >>> document_frequencies({"a": [Phrase("GSS", "GSS", 2)], "b": [Phrase("GSS", "GSS", 1)]})
+    {'GSS': 2}
+    """
+    df: dict[str, int] = {}
+    for phrases in per_doc.values():
+        for base in dict.fromkeys(p.base_form for p in phrases):
+            df[base] = df.get(base, 0) + 1
+    return df
+
+
+def score_phrases(
+    per_doc: Mapping[str, Sequence[Phrase]], doc_freq: Mapping[str, int], n_docs: int
+) -> dict[str, dict[str, float]]:
+    """TF-IDF per document: ``{doc_id: {base_form: score}}``, each document's best phrase 1.0.
+
+    ``score = count * (ln((1 + n_docs) / (1 + df)) + 1)`` (smoothed IDF: a phrase in every
+    document still scores its count), then divided by the document's maximum. A document's
+    phrases may repeat (one entry per segment): counts are added up by base form.
+
+    A pure function: the caller supplies ``doc_freq`` (by base form) and ``n_docs`` for the
+    whole corpus, i.e. the current batch (:func:`document_frequencies`) plus what the
+    warehouse already holds; both must include the documents in ``per_doc``. A phrase missing
+    from ``doc_freq`` counts as occurring in one document. Best first; ties keep first
+    occurrence order.
+
+    >>> docs = {"a": [Phrase("GSS", "GSS", 1), Phrase("データ", "データ", 2)]}
+    >>> score_phrases(docs, {"GSS": 1, "データ": 10}, n_docs=10)
+    {'a': {'GSS': 1.0, 'データ': 0.7394}}
+    """
+    if n_docs < max(1, len(per_doc)):
+        raise ValueError(f"n_docs={n_docs} must count every scored document ({len(per_doc)})")
+    out: dict[str, dict[str, float]] = {}
+    for doc_id, phrases in per_doc.items():
+        raw: dict[str, float] = {}
+        for p in merge_phrases([phrases]):
+            df = max(doc_freq.get(p.base_form, 0), 1)
+            if df > n_docs:
+                raise ValueError(f"document frequency {df} of {p.base_form!r} exceeds n_docs={n_docs}")
+            raw[p.base_form] = p.count * (math.log((1 + n_docs) / (1 + df)) + 1)
+        top = max(raw.values(), default=0.0)
+        ranked = sorted(raw.items(), key=lambda kv: -kv[1])  # stable: ties keep first occurrence
+        out[doc_id] = {base: round(score / top, 4) for base, score in ranked} if top > 0 else {}
+    return out

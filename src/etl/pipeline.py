@@ -1,0 +1,394 @@
+"""The library's main entry: one input file in, the rows of every table out.
+
+Everything here is a pure function of the input bytes and the options, except
+:func:`process_path`, which reads the file. Prefect tasks in ``flows/`` call these.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import PurePosixPath
+from typing import Any, Final
+
+from etl import PIPELINE_VERSION
+from etl.classify import classify
+from etl.errors import InputError, UnsupportedFormat
+from etl.facets import assign_facets
+from etl.keyphrases import Phrase, extract_phrases
+from etl.model import ParsedDocument, SourceFormat
+from etl.reading import DEFAULT_MAX_BYTES, read_input
+from etl.schemas import SCHEMA_VERSION
+from etl.segment import build_segments
+from etl.speakers import attribute_speakers, display_name, speaker_key
+from etl.subjects import SubjectMatcher
+from etl.taxonomy import Taxonomy, load_taxonomy
+
+FORMATS: Final[dict[str, SourceFormat]] = {
+    ".txt": "text",
+    ".text": "text",
+    ".md": "text",
+    ".html": "html",
+    ".htm": "html",
+    ".json": "note_api",
+}
+# When two inputs are the same article (same note key), the richer source wins: the API
+# answer has exact metadata, a saved page has the chrome, page text has neither.
+FORMAT_PRIORITY: Final[dict[str, int]] = {"note_api": 3, "html": 2, "text": 1}
+KEYPHRASE_KINDS: Final = frozenset({"paragraph", "question", "list_item", "quote"})
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class EtlOptions:
+    """Options of one run, validated when built.
+
+    >>> EtlOptions(max_bytes=1024).max_bytes
+    1024
+    """
+
+    max_bytes: int = DEFAULT_MAX_BYTES
+    taxonomy_path: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.max_bytes <= 0:
+            raise ValueError(f"max_bytes must be positive, got {self.max_bytes}")
+
+
+@dataclass(slots=True)
+class ArticleRows:
+    """The rows one article contributes to each per-article table (plain dicts)."""
+
+    article_id: str
+    source_path: str
+    source_format: str
+    content_sha256: str
+    published_at: datetime | None
+    tables: dict[str, list[dict[str, Any]]]
+    # Keyphrases are scored against the corpus later: (segment_id, Phrase) pairs.
+    phrases: list[tuple[str, Phrase]] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class Reject:
+    """An input that could not become an article, with its reason."""
+
+    source_path: str
+    content_sha256: str | None
+    error_type: str
+    error_message: str
+
+
+class Analyzer:
+    """Holds what is built once per run (taxonomy matcher) and processes documents.
+
+    >>> a = Analyzer(EtlOptions())
+    >>> rows = a.process_bytes("raw/a.txt", "見出し画像\\n\\nタイトル\\n\\n本文です。".encode())
+    >>> rows.tables["segments"][2]["kind"], rows.source_format
+    ('paragraph', 'text')
+    """
+
+    def __init__(self, options: EtlOptions, taxonomy: Taxonomy | None = None) -> None:
+        self.options = options
+        self.taxonomy = taxonomy or load_taxonomy(options.taxonomy_path)
+        self.matcher = SubjectMatcher.from_taxonomy(self.taxonomy)
+
+    def process_bytes(self, source_path: str, data: bytes, *, text: str | None = None) -> ArticleRows:
+        """Parse and analyse one input's bytes; raises :class:`InputError` subclasses."""
+        fmt = format_of(source_path)
+        if text is None:
+            from etl.reading import decode
+
+            try:
+                text, _ = decode(data)
+            except InputError as exc:
+                raise exc.with_path(source_path) from exc
+        try:
+            doc = parse(fmt, text)
+        except InputError as exc:
+            raise exc.with_path(source_path) from exc
+        return self.analyse(source_path, doc, hashlib.sha256(data).hexdigest())
+
+    def analyse(self, source_path: str, doc: ParsedDocument, content_sha256: str) -> ArticleRows:
+        """Every stage after parsing, for one document."""
+        from etl.errors import EmptyArticle
+
+        units = classify(doc.blocks)
+        body, segments, sentences = build_segments(units)
+        if not any(s.kind not in ("boilerplate", "image_alt", "link") for s in segments):
+            raise EmptyArticle(
+                "no article content: only page chrome, links or images", source_path=source_path
+            )
+        attributions, speakers = attribute_speakers(segments)
+        facets = assign_facets(segments, attributions)
+
+        meta = doc.meta
+        title = meta.title or next((s.text for s in segments if s.kind == "title"), None)
+        article_id = meta.note_key or "c" + hashlib.sha256(body.encode()).hexdigest()[:16]
+        now = datetime.now(UTC)
+
+        def sid(family: str | None) -> str | None:
+            name = display_name(speakers, family)
+            return f"{article_id}:{name}" if name else None
+
+        seg_rows: list[dict[str, Any]] = []
+        topic_rows: list[dict[str, Any]] = []
+        phrases: list[tuple[str, Phrase]] = []
+        sentence_counts: dict[int, int] = {}
+        for sent in sentences:
+            sentence_counts[sent.segment_ordinal] = sentence_counts.get(sent.segment_ordinal, 0) + 1
+        article_subjects: list[str] = []
+        article_facets: list[str] = []
+        for seg, att, tag in zip(segments, attributions, facets, strict=True):
+            segment_id = f"{article_id}:{seg.ordinal:04d}"
+            subjects: list[str] = []
+            if seg.kind in KEYPHRASE_KINDS or seg.kind in ("heading", "title", "caption"):
+                for hit in self.matcher.match(seg.text):
+                    subjects.append(hit.topic_id)
+                    topic_rows.append(
+                        {
+                            "article_id": article_id,
+                            "segment_id": segment_id,
+                            "dimension": "subject",
+                            "topic_id": hit.topic_id,
+                            "score": hit.score,
+                            "method": "keyword",
+                            "evidence": list(hit.evidence),
+                        }
+                    )
+                    if hit.topic_id not in article_subjects:
+                        article_subjects.append(hit.topic_id)
+            if tag.facet is not None:
+                topic_rows.append(
+                    {
+                        "article_id": article_id,
+                        "segment_id": segment_id,
+                        "dimension": "facet",
+                        "topic_id": tag.facet,
+                        "score": tag.score,
+                        "method": tag.method,
+                        "evidence": list(tag.evidence),
+                    }
+                )
+                if seg.kind == "paragraph" and tag.facet not in article_facets:
+                    article_facets.append(tag.facet)
+            if seg.kind in KEYPHRASE_KINDS:
+                phrases.extend((segment_id, p) for p in extract_phrases(seg.text))
+            seg_rows.append(
+                {
+                    "article_id": article_id,
+                    "segment_id": segment_id,
+                    "ordinal": seg.ordinal,
+                    "kind": seg.kind,
+                    "heading_level": seg.heading_level,
+                    "section": seg.section,
+                    "section_path": list(seg.section_path),
+                    "text": seg.text,
+                    "label": seg.label,
+                    "char_start": seg.char_start,
+                    "char_end": seg.char_end,
+                    "sentence_count": sentence_counts.get(seg.ordinal, 0),
+                    "speaker_id": sid(att.name),
+                    "speaker_name": display_name(speakers, att.name),
+                    "speaker_role": att.role,
+                    "speaker_method": att.method,
+                    "speaker_confidence": att.confidence,
+                    "facet": tag.facet,
+                    "subjects": subjects,
+                }
+            )
+        sentence_rows = []
+        for sent in sentences:
+            seg_row = seg_rows[sent.segment_ordinal]
+            sentence_rows.append(
+                {
+                    "article_id": article_id,
+                    "segment_id": seg_row["segment_id"],
+                    "sentence_id": f"{article_id}:{sent.ordinal:05d}",
+                    "ordinal": sent.ordinal,
+                    "text": sent.text,
+                    "char_start": sent.char_start,
+                    "char_end": sent.char_end,
+                    "speaker_id": seg_row["speaker_id"],
+                    "speaker_name": seg_row["speaker_name"],
+                    "speaker_role": seg_row["speaker_role"],
+                }
+            )
+        speaker_rows = [
+            {
+                "article_id": article_id,
+                "speaker_id": f"{article_id}:{sp.name}",
+                "name": sp.name,
+                "speaker_key": speaker_key(sp.name),
+                "affiliation": sp.affiliation,
+                "job_title": sp.job_title,
+                "role": sp.role,
+                "evidence": sp.evidence,
+                "first_ordinal": sp.first_ordinal,
+                "segment_count": sp.segment_count,
+                "char_count": sp.char_count,
+            }
+            for sp in speakers
+        ]
+        article_row = {
+            "article_id": article_id,
+            "note_key": meta.note_key,
+            "url": meta.url,
+            "source_path": source_path,
+            "source_format": doc.source_format,
+            "title": title,
+            "account": meta.account,
+            "published_at": meta.published_at,
+            "fetched_at": None,
+            "content_sha256": content_sha256,
+            "body_chars": len(body),
+            "segment_count": len(seg_rows),
+            "sentence_count": len(sentence_rows),
+            "speaker_count": len(speaker_rows),
+            "speakers": [sp.name for sp in speakers],
+            "facets": article_facets,
+            "subjects": article_subjects,
+            "body": body,
+            "schema_version": SCHEMA_VERSION,
+            "processed_at": now,
+        }
+        return ArticleRows(
+            article_id=article_id,
+            source_path=source_path,
+            source_format=doc.source_format,
+            content_sha256=content_sha256,
+            published_at=meta.published_at,
+            tables={
+                "articles": [article_row],
+                "segments": seg_rows,
+                "sentences": sentence_rows,
+                "speakers": speaker_rows,
+                "segment_topics": topic_rows,
+            },
+            phrases=phrases,
+        )
+
+
+def format_of(source_path: str) -> SourceFormat:
+    """The input format a file's extension names.
+
+    >>> format_of("raw/note/digital_jp/nd9314f0e9d9f.json")
+    'note_api'
+    """
+    suffix = PurePosixPath(source_path).suffix.lower()
+    try:
+        return FORMATS[suffix]
+    except KeyError:
+        raise UnsupportedFormat(
+            f"unknown extension {suffix or '(none)'!r}: expected one of {', '.join(sorted(FORMATS))}",
+            source_path=source_path,
+        ) from None
+
+
+def parse(fmt: SourceFormat, text: str) -> ParsedDocument:
+    """Run the parser of one format.
+
+    >>> parse("text", "タイトル\\n本文。").blocks[1].text
+    '本文。'
+    """
+    if fmt == "html":
+        from etl.parse_html import parse_html
+
+        return parse_html(text)
+    if fmt == "note_api":
+        from etl.parse_note_api import parse_note_api
+
+        return parse_note_api(text)
+    from etl.parse_text import parse_text
+
+    return parse_text(text)
+
+
+def process_path(analyzer: Analyzer, source_path: str) -> ArticleRows:
+    """Read one file (local path or fsspec URI) and analyse it.
+
+    >>> import tempfile
+    >>> p = os.path.join(tempfile.mkdtemp(), "a.txt"); _ = open(p, "w").write("題\\n本文です。")
+    >>> process_path(Analyzer(EtlOptions()), p).tables["articles"][0]["title"]
+    '題'
+    """
+    format_of(source_path)  # an unknown extension is rejected before reading the file
+    raw = read_input(source_path, max_bytes=analyzer.options.max_bytes)
+    return analyzer.process_bytes(source_path, raw.data, text=raw.text)
+
+
+def reject_of(source_path: str, exc: Exception, content_sha256: str | None = None) -> Reject:
+    """The ``rejects`` record of an exception raised for one input.
+
+    >>> reject_of("raw/x.pdf", UnsupportedFormat("unknown extension '.pdf'")).error_type
+    'unsupported_format'
+    """
+    if isinstance(exc, InputError):
+        return Reject(source_path, content_sha256, exc.error_type, exc.reason)
+    # An unexpected exception is a bug, but one article must not stop the run: record it
+    # with its type so the bug is visible in `rejects` and the logs.
+    return Reject(source_path, content_sha256, f"internal_error:{type(exc).__name__}", str(exc) or repr(exc))
+
+
+def discover_inputs(paths: Iterable[str]) -> list[str]:
+    """Expand files and folders (recursively) to the sorted list of input files.
+
+    Hidden files and metadata sidecars (``*.meta.json``) are skipped; files with unknown
+    extensions are kept so they end up in ``rejects`` rather than vanish.
+
+    >>> import tempfile
+    >>> d = tempfile.mkdtemp(); _ = open(os.path.join(d, "a.txt"), "w").write("x")
+    >>> [os.path.basename(p) for p in discover_inputs([d])]
+    ['a.txt']
+    """
+    import fsspec
+
+    found: list[str] = []
+    for path in paths:
+        fs, fs_path = fsspec.core.url_to_fs(path)
+        protocol = fs.protocol if isinstance(fs.protocol, str) else fs.protocol[0]
+        prefix = "" if protocol in ("file", "local") else f"{protocol}://"
+        if fs.isdir(fs_path):
+            for file_path in fs.find(fs_path, withdirs=False):
+                name = PurePosixPath(file_path).name
+                if name.startswith(".") or name.endswith(".meta.json"):
+                    continue
+                found.append(prefix + file_path)
+        else:
+            found.append(path if prefix else fs_path if os.path.isabs(path) else path)
+    return sorted(dict.fromkeys(found))
+
+
+def resolve_duplicates(results: Sequence[ArticleRows]) -> tuple[list[ArticleRows], list[Reject]]:
+    """Keep one input per article id: the richer format, then the first path.
+
+    >>> resolve_duplicates([])
+    ([], [])
+    """
+    best: dict[str, ArticleRows] = {}
+    for r in results:
+        cur = best.get(r.article_id)
+        if cur is None or FORMAT_PRIORITY[r.source_format] > FORMAT_PRIORITY[cur.source_format]:
+            best[r.article_id] = r
+    rejects = [
+        Reject(
+            r.source_path,
+            r.content_sha256,
+            "duplicate",
+            f"same article {r.article_id} as {best[r.article_id].source_path}, which is kept",
+        )
+        for r in results
+        if best[r.article_id] is not r
+    ]
+    kept = [r for r in results if best[r.article_id] is r]
+    return kept, rejects
+
+
+def stamp(rows: Mapping[str, list[dict[str, Any]]], run_id: str) -> None:
+    """Add ``run_id`` and ``pipeline_version`` to every row, in place."""
+    for table_rows in rows.values():
+        for row in table_rows:
+            row["run_id"] = run_id
+            row["pipeline_version"] = PIPELINE_VERSION

@@ -1,0 +1,154 @@
+"""Segments with sections and offsets, and quote-aware Japanese sentences.
+
+The article's clean body is its blocks (label + text) joined by blank lines; every
+segment and sentence records ``char_start``/``char_end`` into that body, so a slice of
+the body gives back exactly the segment's label + text or the sentence.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Final
+
+from etl.classify import Unit
+from etl.model import BlockKind
+
+BLOCK_SEPARATOR: Final = "\n\n"
+SENTENCE_END: Final = frozenset("。！？!?")
+OPENERS: Final = {"「": "」", "『": "』", "（": "）", "(": ")", "【": "】", "“": "”"}
+CLOSERS: Final = frozenset(OPENERS.values())
+# Kinds whose text is prose and is split into sentences.
+SENTENCE_KINDS: Final[frozenset[BlockKind]] = frozenset({"paragraph", "question", "list_item", "quote"})
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Segment:
+    """A classified block placed in the article: ordinal, section and body offsets."""
+
+    ordinal: int
+    kind: BlockKind
+    text: str
+    label: str | None
+    heading_level: int | None
+    section: str | None
+    section_path: tuple[str, ...]
+    char_start: int
+    char_end: int
+    emphasis: bool = False
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Sentence:
+    """One sentence of a segment, with offsets into the article body."""
+
+    segment_ordinal: int
+    ordinal: int  # position in the article
+    text: str
+    char_start: int
+    char_end: int
+
+
+def split_sentences(text: str) -> list[tuple[int, int]]:
+    """Sentence spans of ``text``: ends at 。！？!? outside brackets; closers stay with it.
+
+    >>> t = "「はい。そうです。」と彼は言った。本当に！？ええ"
+    >>> [t[a:b] for a, b in split_sentences(t)]
+    ['「はい。そうです。」と彼は言った。', '本当に！？', 'ええ']
+    """
+    spans = _split(text, respect_brackets=True)
+    # An unbalanced bracket would swallow the rest of the block into one sentence; when a
+    # span is implausibly long and has enders inside, fall back to ignoring brackets.
+    if any(b - a > 400 for a, b in spans):
+        spans = _split(text, respect_brackets=False)
+    return spans
+
+
+def _split(text: str, *, respect_brackets: bool) -> list[tuple[int, int]]:
+    spans: list[tuple[int, int]] = []
+    n = len(text)
+    start = 0
+    depth = 0
+    i = 0
+    while i < n:
+        ch = text[i]
+        if respect_brackets and ch in OPENERS:
+            depth += 1
+        elif respect_brackets and ch in CLOSERS and depth:
+            depth -= 1
+        elif ch in SENTENCE_END and depth == 0:
+            j = i + 1
+            while j < n and (text[j] in SENTENCE_END or text[j] in CLOSERS):
+                j += 1
+            _add_span(text, start, j, spans)
+            start = i = j
+            continue
+        i += 1
+    _add_span(text, start, n, spans)
+    return spans
+
+
+def _add_span(text: str, start: int, end: int, spans: list[tuple[int, int]]) -> None:
+    while start < end and text[start].isspace():
+        start += 1
+    while end > start and text[end - 1].isspace():
+        end -= 1
+    if end > start:
+        spans.append((start, end))
+
+
+def build_segments(units: Sequence[Unit]) -> tuple[str, list[Segment], list[Sentence]]:
+    """Place units in the body: returns ``(body, segments, sentences)``.
+
+    >>> from etl.classify import Unit
+    >>> body, segs, sents = build_segments([Unit(kind="heading", text="見出し", heading_level=2),
+    ...                                     Unit(kind="paragraph", text="はい。いいえ。", label="佐藤：")])
+    >>> body[segs[1].char_start:segs[1].char_end], [s.text for s in sents], segs[1].section
+    ('佐藤：はい。いいえ。', ['はい。', 'いいえ。'], '見出し')
+    """
+    parts: list[str] = []
+    segments: list[Segment] = []
+    sentences: list[Sentence] = []
+    stack: list[tuple[int, str]] = []  # (heading level, heading text)
+    pos = 0
+    for ordinal, unit in enumerate(units):
+        if ordinal:
+            parts.append(BLOCK_SEPARATOR)
+            pos += len(BLOCK_SEPARATOR)
+        full = (unit.label or "") + unit.text
+        start, end = pos, pos + len(full)
+        parts.append(full)
+        pos = end
+        if unit.kind == "heading":
+            level = unit.heading_level or 2
+            while stack and stack[-1][0] >= level:
+                stack.pop()
+            stack.append((level, unit.text))
+        path = tuple(text for _, text in stack)
+        segments.append(
+            Segment(
+                ordinal=ordinal,
+                kind=unit.kind,
+                text=unit.text,
+                label=unit.label,
+                heading_level=unit.heading_level if unit.kind == "heading" else None,
+                section=path[-1] if path else None,
+                section_path=path,
+                char_start=start,
+                char_end=end,
+                emphasis=unit.emphasis,
+            )
+        )
+        if unit.kind in SENTENCE_KINDS:
+            text_start = start + len(unit.label or "")
+            for a, b in split_sentences(unit.text):
+                sentences.append(
+                    Sentence(
+                        segment_ordinal=ordinal,
+                        ordinal=len(sentences),
+                        text=unit.text[a:b],
+                        char_start=text_start + a,
+                        char_end=text_start + b,
+                    )
+                )
+    return "".join(parts), segments, sentences

@@ -1,0 +1,292 @@
+"""The subject taxonomy: ``config/topics.yaml`` loaded, validated and frozen.
+
+Users edit the file without touching code, so every mistake must point at the place to fix:
+each :class:`~etl.errors.TaxonomyError` reads ``<file>:<line>: <what is wrong>``. The file is
+parsed with ``yaml.compose`` (not ``safe_load``) because only the node tree keeps line numbers.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Final
+
+import yaml
+
+from etl.errors import TaxonomyError
+from etl.normalize import match_key
+
+#: The project's taxonomy. One source of truth: no copy is shipped inside the package.
+DEFAULT_TAXONOMY_PATH: Final = Path(__file__).resolve().parents[2] / "config" / "topics.yaml"
+
+_TOP_KEYS: Final = frozenset({"taxonomy_version", "topics"})
+_TOPIC_KEYS: Final = frozenset(
+    {"id", "label_ja", "label_en", "parent", "keywords", "patterns", "negative_patterns"}
+)
+# Ids are written to the subject tables and used in queries: keep them plain identifiers.
+_ID_RE: Final = re.compile(r"[a-z][a-z0-9_]*\Z")
+
+
+@dataclass(frozen=True, slots=True)
+class Topic:
+    """One subject of the taxonomy.
+
+    >>> t = Topic("dx", "DX", "Digital transformation", None, ("デジタル化",), (), ())
+    >>> t.keywords
+    ('デジタル化',)
+    """
+
+    id: str
+    label_ja: str
+    label_en: str
+    parent_id: str | None
+    keywords: tuple[str, ...]
+    patterns: tuple[re.Pattern[str], ...]
+    negative_patterns: tuple[re.Pattern[str], ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Taxonomy:
+    """A validated taxonomy: topics in file order, ids unique, parents acyclic.
+
+    >>> tax = load_taxonomy()
+    >>> tax.get("open_data").parent_id
+    'data_utilization'
+    """
+
+    version: str
+    topics: tuple[Topic, ...]
+    source: str
+
+    @property
+    def ids(self) -> tuple[str, ...]:
+        """Topic ids in file order."""
+        return tuple(t.id for t in self.topics)
+
+    def get(self, topic_id: str) -> Topic:
+        """The topic with this id (``KeyError`` if there is none).
+
+        >>> load_taxonomy().get("dx").label_en
+        'Digital transformation'
+        """
+        for topic in self.topics:
+            if topic.id == topic_id:
+                return topic
+        raise KeyError(topic_id)
+
+    def ancestors(self, topic_id: str) -> tuple[str, ...]:
+        """Parent, grand-parent, ... of a topic, nearest first (for roll-ups).
+
+        >>> load_taxonomy().ancestors("dashboard")
+        ('data_utilization',)
+        """
+        out: list[str] = []
+        parent = self.get(topic_id).parent_id
+        while parent is not None:  # terminates: load_taxonomy rejects cycles
+            out.append(parent)
+            parent = self.get(parent).parent_id
+        return tuple(out)
+
+
+def load_taxonomy(path: str | Path | None = None) -> Taxonomy:
+    """Load and validate a taxonomy file; ``None`` means the project's ``config/topics.yaml``.
+
+    Raises :class:`~etl.errors.TaxonomyError` naming the file and line of the first problem.
+
+    >>> tax = load_taxonomy()
+    >>> tax.version, "government_cloud" in tax.ids
+    ('1', True)
+    """
+    file = Path(path) if path is not None else DEFAULT_TAXONOMY_PATH
+    source = str(file)
+    try:
+        raw = file.read_bytes()
+    except OSError as exc:
+        hint = "" if path is not None else " (the default taxonomy; pass a path explicitly)"
+        raise TaxonomyError(f"{source}: cannot read taxonomy file{hint}: {exc.strerror or exc}") from exc
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise TaxonomyError(f"{source}:{line}: not UTF-8 text: {exc.reason}") from exc
+    return _Loader(source).load(text)
+
+
+def _line(node: yaml.Node) -> int:
+    return int(node.start_mark.line) + 1
+
+
+class _Loader:
+    """Walks the YAML node tree, so each check can name the line of the node it rejects."""
+
+    def __init__(self, source: str) -> None:
+        self.source = source
+        # Used only to turn scalar nodes into Python values with YAML's own typing rules
+        # (so `keywords: [yes]` is reported as a bool, exactly as safe_load would read it).
+        self._constructor = yaml.SafeLoader("")
+
+    def error(self, node_or_line: yaml.Node | int, message: str) -> TaxonomyError:
+        line = node_or_line if isinstance(node_or_line, int) else _line(node_or_line)
+        return TaxonomyError(f"{self.source}:{line}: {message}")
+
+    def load(self, text: str) -> Taxonomy:
+        try:
+            root = yaml.compose(text, Loader=yaml.SafeLoader)
+        except yaml.MarkedYAMLError as exc:
+            mark = exc.problem_mark or exc.context_mark
+            line = mark.line + 1 if mark is not None else 1
+            problem = exc.problem or "invalid YAML"
+            if exc.context:  # e.g. "while parsing a flow sequence", and where that began
+                began = exc.context_mark.line + 1 if exc.context_mark is not None else line
+                problem += f" ({exc.context}" + (f" started at line {began})" if began != line else ")")
+            raise self.error(line, f"YAML syntax error: {problem}") from exc
+        except yaml.YAMLError as exc:  # e.g. a reader error on a control character
+            raise self.error(1, f"YAML error: {exc}") from exc
+        if root is None:
+            raise self.error(1, "empty taxonomy file (expected taxonomy_version and topics)")
+        if not isinstance(root, yaml.MappingNode):
+            raise self.error(root, "the top level must be a mapping with taxonomy_version and topics")
+        fields = self.mapping(root, _TOP_KEYS, "top-level")
+
+        if "taxonomy_version" not in fields:
+            raise self.error(root, 'missing taxonomy_version (e.g. taxonomy_version: "1")')
+        version_node = fields["taxonomy_version"]
+        version = self.scalar(version_node)
+        if not isinstance(version, str) or not version.strip():
+            raise self.error(version_node, 'taxonomy_version must be a non-empty string; quote it: "1"')
+
+        if "topics" not in fields:
+            raise self.error(root, "missing topics (a list of topic entries)")
+        topics_node = fields["topics"]
+        if not isinstance(topics_node, yaml.SequenceNode) or not topics_node.value:
+            raise self.error(topics_node, "topics must be a non-empty list of topic entries")
+
+        topics: list[Topic] = []
+        first_line: dict[str, int] = {}
+        parent_nodes: dict[str, yaml.Node] = {}
+        for entry in topics_node.value:
+            topic, id_node, parent_node = self.topic(entry)
+            if topic.id in first_line:
+                raise self.error(
+                    id_node, f"duplicate topic id {topic.id!r} (first defined at line {first_line[topic.id]})"
+                )
+            first_line[topic.id] = _line(id_node)
+            if parent_node is not None:
+                parent_nodes[topic.id] = parent_node
+            topics.append(topic)
+
+        self.check_parents(topics, parent_nodes)
+        return Taxonomy(version=version.strip(), topics=tuple(topics), source=self.source)
+
+    def mapping(self, node: yaml.MappingNode, allowed: frozenset[str], what: str) -> dict[str, yaml.Node]:
+        """Key -> value node; rejects unknown and repeated keys (YAML would keep the last silently)."""
+        out: dict[str, yaml.Node] = {}
+        for key_node, value_node in node.value:
+            key = self.scalar(key_node)
+            if not isinstance(key, str):
+                raise self.error(key_node, f"{what} keys must be strings, got {key!r}")
+            if key not in allowed:
+                raise self.error(
+                    key_node, f"unknown {what} key {key!r} (allowed: {', '.join(sorted(allowed))})"
+                )
+            if key in out:
+                raise self.error(key_node, f"{what} key {key!r} is given twice")
+            out[key] = value_node
+        return out
+
+    def scalar(self, node: yaml.Node) -> object:
+        try:
+            return self._constructor.construct_object(node, deep=True)
+        except yaml.MarkedYAMLError as exc:  # an unsupported tag such as !!python/object
+            raise self.error(node, f"cannot read value: {exc.problem}") from exc
+
+    def text(self, node: yaml.Node, what: str, where: str = "") -> str:
+        value = self.scalar(node)
+        if not isinstance(value, str) or not value.strip():
+            raise self.error(node, f"{where}{what} must be a non-empty string, got {value!r}")
+        return value.strip()
+
+    def strings(self, node: yaml.Node, what: str, where: str) -> Iterator[tuple[str, yaml.Node]]:
+        if isinstance(node, yaml.ScalarNode) and self.scalar(node) is None:
+            return  # `keywords:` with nothing after it: an empty list
+        if not isinstance(node, yaml.SequenceNode):
+            raise self.error(node, f"{where}: {what} must be a list, e.g. {what}: [a, b]")
+        for item in node.value:
+            value = self.scalar(item)
+            if not isinstance(value, str):
+                # Unquoted yes/no/1.5 become bool/float in YAML: tell the user to quote them.
+                raise self.error(item, f"{where}: {what} entries must be strings, got {value!r}; quote it")
+            yield value, item
+
+    def topic(self, entry: yaml.Node) -> tuple[Topic, yaml.Node, yaml.Node | None]:
+        if not isinstance(entry, yaml.MappingNode):
+            raise self.error(entry, "each topic must be a mapping (id, label_ja, keywords, ...)")
+        fields = self.mapping(entry, _TOPIC_KEYS, "topic")
+        if "id" not in fields:
+            raise self.error(entry, "topic without an id")
+        id_node = fields["id"]
+        topic_id = self.text(id_node, "id")
+        if not _ID_RE.match(topic_id):
+            raise self.error(id_node, f"topic id {topic_id!r} must be lower_snake_case ([a-z][a-z0-9_]*)")
+        where = f"topic {topic_id!r}"
+        if "label_ja" not in fields:
+            raise self.error(entry, f"{where} has no label_ja")
+        label_ja = self.text(fields["label_ja"], "label_ja", f"{where}: ")
+        label_en = (
+            self.text(fields["label_en"], "label_en", f"{where}: ") if "label_en" in fields else topic_id
+        )
+
+        parent_node = fields.get("parent")
+        parent_id: str | None = None
+        if parent_node is not None and self.scalar(parent_node) is not None:
+            parent_id = self.text(parent_node, "parent", f"{where}: ")
+        else:
+            parent_node = None
+
+        keywords: list[str] = []
+        for keyword, node in self.strings(fields.get("keywords", _EMPTY), "keywords", where):
+            if not match_key(keyword):
+                raise self.error(node, f"{where}: empty keyword")
+            keywords.append(keyword.strip())
+        patterns = tuple(self.regexes(fields.get("patterns", _EMPTY), "patterns", where))
+        negative = tuple(self.regexes(fields.get("negative_patterns", _EMPTY), "negative_patterns", where))
+        if not keywords and not patterns:
+            raise self.error(entry, f"{where} has no keywords and no patterns, so it could never match")
+        topic = Topic(topic_id, label_ja, label_en, parent_id, tuple(keywords), patterns, negative)
+        return topic, id_node, parent_node
+
+    def regexes(self, node: yaml.Node, what: str, where: str) -> Iterator[re.Pattern[str]]:
+        for source, item in self.strings(node, what, where):
+            try:
+                compiled = re.compile(source)
+            except re.error as exc:
+                raise self.error(item, f"{where}: bad regex {source!r} in {what}: {exc}") from exc
+            # A pattern that matches "" would tag (or, negative, suppress) every text.
+            if compiled.search("") is not None:
+                raise self.error(item, f"{where}: regex {source!r} in {what} matches the empty string")
+            yield compiled
+
+    def check_parents(self, topics: list[Topic], parent_nodes: dict[str, yaml.Node]) -> None:
+        parents = {t.id: t.parent_id for t in topics}
+        for topic in topics:
+            if topic.parent_id is not None and topic.parent_id not in parents:
+                raise self.error(
+                    parent_nodes[topic.id], f"topic {topic.id!r}: unknown parent {topic.parent_id!r}"
+                )
+        for topic in topics:  # file order, so the first topic of a cycle is the one reported
+            chain = [topic.id]
+            parent = topic.parent_id
+            while parent is not None:
+                if parent == topic.id:
+                    cycle = " -> ".join([*chain, parent])
+                    raise self.error(parent_nodes[topic.id], f"parent cycle: {cycle}")
+                if parent in chain:
+                    break  # a cycle not through this topic: reported when its own member is checked
+                chain.append(parent)
+                parent = parents[parent]
+
+
+# Stands in for an absent optional list: a null scalar, which strings() reads as "no items".
+_EMPTY: Final = yaml.ScalarNode("tag:yaml.org,2002:null", "")

@@ -1,0 +1,208 @@
+"""The warehouse: Parquet datasets under one root (a local folder or any fsspec URI).
+
+Layout: ``<root>/<table>/<partition>/part-0.parquet``, one file per partition, where the
+partition of an article's rows is its publication month (``2024-02``, or ``undated``).
+Partition folders are not ``key=value`` folders on purpose: readers that apply hive
+partitioning (pandas, pyarrow, DuckDB) would otherwise add a column to the contract.
+
+Commit protocol: a partition is replaced by writing its whole new content to a hidden
+temporary file in the same folder and renaming it over ``part-0.parquet`` (``os.replace``
+is atomic on POSIX; on object stores one PUT of the final key is atomic). Readers see the
+old or the new partition, never a mix, and one file per partition means no compaction is
+ever needed. Readers ignore files starting with ``.`` or ``_``.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime
+from typing import Any, Final
+
+import fsspec
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from etl import PIPELINE_VERSION
+from etl.errors import WarehouseError
+from etl.schemas import ARTICLE_TABLES, SCHEMA_VERSION, TABLES
+
+PART_FILE: Final = "part-0.parquet"
+UNDATED: Final = "undated"
+
+
+def partition_of(published_at: datetime | None) -> str:
+    """The partition folder of an article: its publication month, or ``undated``.
+
+    >>> from datetime import datetime, timezone
+    >>> partition_of(datetime(2024, 2, 1, tzinfo=timezone.utc)), partition_of(None)
+    ('2024-02', 'undated')
+    """
+    return published_at.strftime("%Y-%m") if published_at else UNDATED
+
+
+def to_table(name: str, rows: Sequence[Mapping[str, Any]]) -> pa.Table:
+    """Rows as an Arrow table of the contract schema (extra keys are an error).
+
+    >>> to_table("runs", []).num_rows
+    0
+    """
+    schema = TABLES[name]
+    try:
+        return pa.Table.from_pylist(list(rows), schema=schema)
+    except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
+        raise WarehouseError(f"rows for table {name!r} do not fit its schema: {exc}") from exc
+
+
+class Warehouse:
+    """Read and commit the tables under one root.
+
+    >>> import tempfile
+    >>> Warehouse(tempfile.mkdtemp()).read("articles") is None
+    True
+    """
+
+    def __init__(self, root: str) -> None:
+        self.root = root.rstrip("/")
+        self.fs, self.fs_root = fsspec.core.url_to_fs(self.root)
+        protocol = self.fs.protocol if isinstance(self.fs.protocol, str) else self.fs.protocol[0]
+        self.is_local = protocol in ("file", "local")
+
+    # -- reading ---------------------------------------------------------------------------
+
+    def _table_dir(self, name: str) -> str:
+        return f"{self.fs_root}/{name}"
+
+    def partitions(self, name: str) -> list[str]:
+        """The partition folders a table has now."""
+        path = self._table_dir(name)
+        if not self.fs.exists(path):
+            return []
+        out = []
+        for entry in self.fs.ls(path, detail=True):
+            base = entry["name"].rstrip("/").rsplit("/", 1)[-1]
+            if entry["type"] == "directory" and not base.startswith((".", "_")):
+                out.append(base)
+        return sorted(out)
+
+    def read_partition(self, name: str, partition: str) -> pa.Table | None:
+        path = f"{self._table_dir(name)}/{partition}/{PART_FILE}"
+        if not self.fs.exists(path):
+            return None
+        with self.fs.open(path, "rb") as fh:
+            return pq.read_table(fh, schema=TABLES[name])
+
+    def read(self, name: str) -> pa.Table | None:
+        """The whole table, or ``None`` when it has never been written."""
+        parts = [t for p in self.partitions(name) if (t := self.read_partition(name, p)) is not None]
+        if not parts:
+            return None
+        return pa.concat_tables(parts)
+
+    def known_inputs(self) -> dict[str, tuple[str, str]]:
+        """``source_path -> (content_sha256, pipeline_version)`` of the articles written so far."""
+        table = self.read("articles")
+        if table is None:
+            return {}
+        cols = table.select(["source_path", "content_sha256", "pipeline_version"]).to_pylist()
+        return {r["source_path"]: (r["content_sha256"], r["pipeline_version"]) for r in cols}
+
+    def keyphrase_doc_freq(self, exclude: Iterable[str] = ()) -> tuple[dict[str, int], int]:
+        """Document frequency of each keyphrase base form, and the number of articles."""
+        table = self.read("keyphrases")
+        articles = self.read("articles")
+        excluded = set(exclude)
+        if table is None or articles is None:
+            return {}, 0
+        pairs = {
+            (a, b)
+            for a, b in zip(table["article_id"].to_pylist(), table["base_form"].to_pylist(), strict=True)
+        }
+        df: dict[str, int] = defaultdict(int)
+        for article_id, base in pairs:
+            if article_id not in excluded:
+                df[base] += 1
+        n_docs = len(set(articles["article_id"].to_pylist()) - excluded)
+        return dict(df), n_docs
+
+    # -- writing ---------------------------------------------------------------------------
+
+    def _write(self, name: str, partition: str, table: pa.Table) -> None:
+        folder = f"{self._table_dir(name)}/{partition}"
+        final = f"{folder}/{PART_FILE}"
+        metadata = {
+            b"schema_version": SCHEMA_VERSION.encode(),
+            b"pipeline_version": PIPELINE_VERSION.encode(),
+        }
+        table = table.replace_schema_metadata({**(table.schema.metadata or {}), **metadata})
+        self.fs.makedirs(folder, exist_ok=True)
+        if table.num_rows == 0:
+            if self.fs.exists(final):
+                self.fs.rm(final)
+            return
+        if self.is_local:
+            tmp = f"{folder}/.{PART_FILE}.{uuid.uuid4().hex}.tmp"
+            try:
+                pq.write_table(table, tmp, compression="zstd")
+                os.replace(tmp, final)
+            finally:
+                if os.path.exists(tmp):
+                    os.unlink(tmp)
+        else:
+            # Object stores: a single PUT of the final key is atomic for readers.
+            with self.fs.open(final, "wb") as fh:
+                pq.write_table(table, fh, compression="zstd")
+
+    def replace_rows(
+        self,
+        name: str,
+        new_rows: Mapping[str, pa.Table],
+        drop_keys: Mapping[str, set[str]],
+        key: str = "article_id",
+    ) -> None:
+        """Rewrite the given partitions: drop rows whose ``key`` is listed, add the new ones.
+
+        ``new_rows`` maps partition -> rows to add there; ``drop_keys`` maps partition -> keys
+        whose old rows must go (including rows of articles moving to another partition).
+        """
+        for partition in sorted(set(new_rows) | set(drop_keys)):
+            old = self.read_partition(name, partition)
+            pieces: list[pa.Table] = []
+            drop = drop_keys.get(partition, set())
+            if old is not None:
+                if drop:
+                    mask = pc.invert(pc.is_in(old[key], value_set=pa.array(sorted(drop), pa.string())))
+                    old = old.filter(mask)
+                pieces.append(old)
+            if partition in new_rows:
+                pieces.append(new_rows[partition])
+            merged = pa.concat_tables(pieces) if pieces else TABLES[name].empty_table()
+            self._write(name, partition, _sorted(name, merged))
+
+    def write_whole(self, name: str, table: pa.Table, partition: str = "all") -> None:
+        """Replace a small table that is written whole (``topics``)."""
+        self._write(name, partition, table)
+
+
+_SORT_KEYS: Final[dict[str, list[tuple[str, str]]]] = {
+    "articles": [("article_id", "ascending")],
+    "segments": [("article_id", "ascending"), ("ordinal", "ascending")],
+    "sentences": [("article_id", "ascending"), ("ordinal", "ascending")],
+    "speakers": [("article_id", "ascending"), ("first_ordinal", "ascending")],
+    "segment_topics": [("segment_id", "ascending"), ("dimension", "ascending"), ("topic_id", "ascending")],
+    "keyphrases": [("segment_id", "ascending"), ("phrase", "ascending")],
+    "rejects": [("source_path", "ascending")],
+    "runs": [("started_at", "ascending")],
+    "topics": [("dimension", "ascending"), ("topic_id", "ascending")],
+}
+
+
+def _sorted(name: str, table: pa.Table) -> pa.Table:
+    # A fixed row order makes reruns byte-for-byte comparable and reads predictable.
+    return table.sort_by(_SORT_KEYS[name]) if table.num_rows else table
+
+
+__all__ = ["ARTICLE_TABLES", "PART_FILE", "Warehouse", "partition_of", "to_table"]

@@ -1,0 +1,31 @@
+"""Shared fixtures: where the samples are, and small helpers to run the stages."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = ROOT.parent / "shared"
+SAMPLES = SHARED / "samples"
+SEED = SHARED / "seed" / "note_article.txt"
+
+
+def gold_files() -> list[Path]:
+    return sorted((SAMPLES / "gold").glob("*.json"))
+
+
+def load_gold(path: Path) -> tuple[dict[str, Any], Path]:
+    """A gold file and the raw file it labels."""
+    gold = json.loads(path.read_text(encoding="utf-8"))
+    return gold, (path.parent.parent / gold["file"]).resolve()
+
+
+@pytest.fixture(scope="session")
+def samples_dir() -> Path:
+    if not SAMPLES.exists():
+        pytest.fail(f"shared samples not found at {SAMPLES}: the project expects ../shared beside it")
+    return SAMPLES
