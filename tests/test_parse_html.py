@@ -97,7 +97,7 @@ def test_seed_meta() -> None:
     assert meta.title == "データの利活用で、人に優しいデジタル社会へ。現役職員が語るデジタル庁のミッション"
     assert meta.note_key == "nd9314f0e9d9f"
     assert meta.url == "https://note.com/digital_jp/n/nd9314f0e9d9f"
-    assert meta.account == "デジタル庁"
+    assert meta.account == "digital_jp"
     assert meta.published_at == datetime(2024, 2, 1, 10, tzinfo=ZoneInfo("Asia/Tokyo"))
     assert meta.hashtags == ("#デジタル庁",)
 
@@ -197,7 +197,7 @@ def test_bad_jsonld_does_not_crash() -> None:
     assert meta.title == "正しい題"
     assert meta.note_key == "n0123456789ab"
     assert meta.url == "https://note.com/x/n/n0123456789ab?from=top"
-    assert meta.account == "表示名"
+    assert meta.account == "x"  # the urlname from the URL wins over the display name
     assert meta.published_at == datetime.fromisoformat("2024-01-02T03:04:05+00:00")
 
 

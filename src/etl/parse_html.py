@@ -75,6 +75,7 @@ _KIND_OF: Final[Mapping[str, BlockKind]] = {"li": "list_item", "blockquote": "qu
 _HEADING: Final = re.compile(r"^h([1-6])$")
 # HTML's collapsible whitespace only: U+00A0 and U+3000 are content and go to clean_text.
 _HTML_SPACE: Final = re.compile(r"[ \t\n\r\f]+")
+_URLNAME: Final = re.compile(r"^https?://[^/]+/([A-Za-z0-9_-]+)/n/")
 _NOTE_KEY: Final = re.compile(r"/n/([0-9A-Za-z]+)(?:[/?#]|$)")
 _TAG_LIKE: Final = re.compile(r"<[A-Za-z!?/]")
 _TITLE_SEP: Final = "｜"
@@ -336,16 +337,20 @@ def _joined_text(tag: Tag) -> str:
 
 def _meta(soup: BeautifulSoup, h1_title: str) -> ArticleMeta:
     jsonld = _jsonld_objects(soup)
-    account = _author_name(jsonld) or _text_of(soup.select_one(".o-noteContentHeader__name"))
+    display_name = _author_name(jsonld) or _text_of(soup.select_one(".o-noteContentHeader__name"))
     url = _meta_content(soup, "og:url") or _canonical(soup)
+    # `account` is the stable note urlname (as the API's user.urlname), not the display name,
+    # so one article read from HTML and from the API lands under the same account.
+    urlname = next((m.group(1) for s in (url, _canonical(soup)) if s and (m := _URLNAME.search(s))), None)
+    account = urlname or display_name
     key_sources = [url, _canonical(soup), _jsonld_page(jsonld)]
     note_key = next((m.group(1) for s in key_sources if s and (m := _NOTE_KEY.search(s))), None)
     title = (
         h1_title
-        or _strip_account(_meta_content(soup, "og:title"), account)
+        or _strip_account(_meta_content(soup, "og:title"), display_name)
         or clean_text(str(_jsonld_field(jsonld, "headline") or ""))
         or _strip_account(
-            title_tag.get_text() if isinstance(title_tag := soup.find("title"), Tag) else "", account
+            title_tag.get_text() if isinstance(title_tag := soup.find("title"), Tag) else "", display_name
         )
         or None
     )

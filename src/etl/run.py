@@ -171,9 +171,16 @@ def commit(
 
     now = datetime.now(UTC)
     # `rejects` holds the current state of failing inputs: an input seen in this run
-    # replaces its older reject (or clears it, if it now succeeds).
+    # replaces its older reject (or clears it, if it now succeeds). The same failure of
+    # the same bytes keeps its first row, so a rerun leaves the table unchanged.
+    old_rejects = warehouse.read("rejects")
+    previous = {
+        (r["source_path"], r["content_sha256"], r["error_type"], r["error_message"]): r
+        for r in (old_rejects.to_pylist() if old_rejects is not None else [])
+    }
     reject_rows = [
-        {
+        previous.get((rj.source_path, rj.content_sha256, rj.error_type, rj.error_message))
+        or {
             "run_id": run_id,
             "source_path": rj.source_path,
             "content_sha256": rj.content_sha256,

@@ -190,10 +190,10 @@ def attribute_speakers(segments: Sequence[Segment]) -> tuple[list[Attribution], 
     >>> from etl.classify import classify
     >>> from etl.model import Block
     >>> from etl.segment import build_segments
-    >>> _, segs, _ = build_segments(classify([Block(text="題"), Block(text="紹介します。"),
-    ...     Block(text="人事担当の小林です。よろしくお願いします。")]))
+    >>> _, segs, _ = build_segments(classify([Block(text="題"),
+    ...     Block(text="人事担当の小林です。よろしくお願いします。"), Block(text="二段落目です。")]))
     >>> [(a.name, a.role, a.method) for a in attribute_speakers(segs)[0]]
-    [(None, 'none', 'structural'), (None, 'narrator', 'editorial'), ('小林', 'author', 'self_intro')]
+    [(None, 'none', 'structural'), ('小林', 'author', 'self_intro'), ('小林', 'author', 'floor')]
     """
     reg = _Registry()
     profile_of = _profile_names(segments, reg)

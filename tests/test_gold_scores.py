@@ -1,0 +1,62 @@
+"""Gold-label floors: run the pipeline on every sample and the seed, score with score.py."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from etl.run import run_local
+
+from .conftest import SAMPLES, SEED, SHARED
+
+SCORE = SHARED / "tools" / "score.py"
+
+
+def _score(gold: Path, warehouse: Path) -> dict[str, float | None]:
+    out = subprocess.run(
+        [sys.executable, str(SCORE), "--gold", str(gold), "--warehouse", str(warehouse)],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    line = next(x for x in out.splitlines() if x.startswith("SUMMARY "))
+    return {k: (None if v == "n/a" else float(v)) for k, v in re.findall(r"(\w+)=([\d.]+|n/a)", line)}
+
+
+@pytest.fixture(scope="module")
+def sample_warehouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    raw = tmp_path_factory.mktemp("raw")
+    shutil.copy(SEED, raw / SEED.name)
+    for path in (SAMPLES / "text").glob("*.txt"):
+        shutil.copy(path, raw / path.name)
+    wh = tmp_path_factory.mktemp("wh")
+    summary = run_local([str(raw)], str(wh))
+    assert summary.inputs_rejected == 0, summary.rejects
+    return wh
+
+
+def test_seed_floors(sample_warehouse: Path) -> None:
+    s = _score(SAMPLES / "gold" / "seed.json", sample_warehouse)
+    assert s["content_recall"] == 1.0
+    assert s["speaker_acc"] == 1.0
+    assert s["role_acc"] == 1.0
+    assert s["boilerplate_leak"] == 0.0
+    assert s["kind_acc"] is not None and s["kind_acc"] >= 0.95
+    assert s["facet_acc"] is not None and s["facet_acc"] >= 0.90
+    assert s["sentence_f1"] is not None and s["sentence_f1"] >= 0.98
+
+
+def test_all_samples_floors(sample_warehouse: Path) -> None:
+    s = _score(SAMPLES / "gold", sample_warehouse)
+    assert s["speaker_acc"] == 1.0
+    assert s["role_acc"] is not None and s["role_acc"] >= 0.98
+    assert s["question_acc"] == 1.0
+    assert s["content_recall"] == 1.0
+    assert s["boilerplate_leak"] == 0.0
+    assert s["kind_acc"] is not None and s["kind_acc"] >= 0.95
+    assert s["facet_acc"] is not None and s["facet_acc"] >= 0.95
