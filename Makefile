@@ -24,8 +24,8 @@ run: $(STAMP)
 	$(BIN)/note-etl run raw --warehouse warehouse
 
 lint: $(STAMP)
-	$(BIN)/ruff check src flows tests bench
-	$(BIN)/ruff format --check src flows tests bench
+	$(BIN)/ruff check src flows tests
+	$(BIN)/ruff format --check src flows tests
 
 typecheck: $(STAMP)
 	$(BIN)/mypy

@@ -113,3 +113,20 @@ def test_cli_runs_the_flow(raw: Path, tmp_path: Path, capsys: pytest.CaptureFixt
     out = capsys.readouterr().out
     assert "1 inputs, 1 written" in out
     assert len(_read(wh, "segments")) == 61
+
+
+def test_run_summary_artifacts(raw: Path, tmp_path: Path) -> None:
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId
+
+    result = note_etl(paths=[str(raw)], warehouse=str(tmp_path / "wh"))
+    with get_client(sync_client=True) as client:
+        artifacts = client.read_artifacts(
+            artifact_filter=ArtifactFilter(flow_run_id=ArtifactFilterFlowRunId(any_=[result["run_id"]]))
+        )
+    by_key = {a.key: a for a in artifacts}
+    summary = by_key["note-etl-run-summary"]
+    assert summary.type == "markdown"
+    assert "井下 (" in str(summary.data) and "broken.json" in str(summary.data)
+    for key in ("note-etl-articles", "note-etl-speakers", "note-etl-topics", "note-etl-rejects"):
+        assert by_key[key].type == "table", key
