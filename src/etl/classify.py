@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass
 from typing import Final
 
-from etl.cues import answer_marker, find_label, question_marker
+from etl.cues import answer_marker, find_label, question_marker, surnames_in
 from etl.model import Block, BlockKind
 from etl.normalize import match_key
 
@@ -169,7 +169,7 @@ def classify(blocks: tuple[Block, ...] | list[Block]) -> list[Unit]:
             kinds[i] = "heading"
         else:
             kinds[i] = "paragraph"
-    _mark_profiles(kinds, texts, blocks)
+    _mark_profiles(kinds, texts, labels, blocks)
 
     out: list[Unit] = []
     for i, b in enumerate(blocks):
@@ -199,8 +199,16 @@ def _followed_by_content(kinds: list[BlockKind | None], texts: list[str], i: int
     return False
 
 
+def _profile_entry(text: str) -> bool:
+    """A line that names a person or a year (「松本(開発部)」「2022年入庁」) belongs to a profile."""
+    return bool(re.search(r"\d{4}年", text)) or bool(surnames_in(text))
+
+
 def _mark_profiles(
-    kinds: list[BlockKind | None], texts: list[str], blocks: tuple[Block, ...] | list[Block]
+    kinds: list[BlockKind | None],
+    texts: list[str],
+    labels: list[str | None],
+    blocks: tuple[Block, ...] | list[Block],
 ) -> None:
     """Lines under a profile heading (「◆プロフィール」「◆参加者」) are profile lines.
 
@@ -214,7 +222,12 @@ def _mark_profiles(
             j = i + 1
             run: list[int] = []
             marked_end = False
-            while j < n and kinds[j] in ("heading", "paragraph") and len(texts[j]) <= PROFILE_LINE_MAX:
+            while (
+                j < n
+                and kinds[j] in ("heading", "paragraph")
+                and labels[j] is None
+                and len(texts[j]) <= PROFILE_LINE_MAX
+            ):
                 if kinds[j] == "heading" and blocks[j].kind == "heading":
                     marked_end = True  # a heading the markup declared ends the profile
                     break
@@ -225,6 +238,7 @@ def _mark_profiles(
                 and len(run) >= 2
                 and kinds[run[-1]] == "heading"
                 and _heading_like(texts[run[-1]])
+                and not _profile_entry(texts[run[-1]])
             ):
                 run = run[:-1]
             for k in run:
