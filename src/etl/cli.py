@@ -41,7 +41,8 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``note-etl`` command; returns the process exit code.
 
-    >>> main(["--version"])  # doctest: +SKIP
+    >>> _parser().parse_args(["run"]).paths, _parser().parse_args(["run"]).warehouse
+    (['raw'], 'warehouse')
     """
     args = _parser().parse_args(argv)
     if args.command == "run":
