@@ -6,9 +6,7 @@ after an intended parser change and review their diff.
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
 from datetime import datetime
 from pathlib import Path
 from types import ModuleType
@@ -27,17 +25,14 @@ GOLDEN = Path(__file__).resolve().parent / "golden"
 SEED_API = SAMPLES / "json" / "seed_note_api.json"
 CHROME_LINES = 4  # contest heading + name, the two recommend lines
 
-needs_samples = pytest.mark.skipif(not SAMPLES.is_dir(), reason=f"shared samples not found at {SAMPLES}")
+# Missing samples fail loudly (the samples_dir fixture), never skip.
+needs_samples = pytest.mark.usefixtures("samples_dir")
 
 
 def _load_regen() -> ModuleType:
-    if "golden_regen" not in sys.modules:
-        spec = importlib.util.spec_from_file_location("golden_regen", GOLDEN / "regen.py")
-        assert spec is not None and spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-        sys.modules["golden_regen"] = module
-    return sys.modules["golden_regen"]
+    from tests.golden import regen
+
+    return regen
 
 
 def answer(**data: Any) -> str:

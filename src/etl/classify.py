@@ -113,11 +113,9 @@ def classify(blocks: tuple[Block, ...] | list[Block]) -> list[Unit]:
                 break
 
     for i in range(n):
-        if kinds[i] is not None and kinds[i] != "heading":
-            continue
+        if kinds[i] is not None:
+            continue  # the markup (or chrome detection) already decided
         t = texts[i]
-        if kinds[i] == "heading":
-            continue
         if _is_link_text(t):
             kinds[i] = "link"
             continue

@@ -7,7 +7,6 @@ Everything here is a pure function of the input bytes and the options, except
 from __future__ import annotations
 
 import hashlib
-import os
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -309,7 +308,7 @@ def parse(fmt: SourceFormat, text: str) -> ParsedDocument:
 def process_path(analyzer: Analyzer, source_path: str) -> ArticleRows:
     """Read one file (local path or fsspec URI) and analyse it.
 
-    >>> import tempfile
+    >>> import tempfile, os
     >>> p = os.path.join(tempfile.mkdtemp(), "a.txt"); _ = open(p, "w").write("題\\n本文です。")
     >>> process_path(Analyzer(EtlOptions()), p).tables["articles"][0]["title"]
     '題'
@@ -338,7 +337,7 @@ def discover_inputs(paths: Iterable[str]) -> list[str]:
     Hidden files and metadata sidecars (``*.meta.json``) are skipped; files with unknown
     extensions are kept so they end up in ``rejects`` rather than vanish.
 
-    >>> import tempfile
+    >>> import tempfile, os
     >>> d = tempfile.mkdtemp(); _ = open(os.path.join(d, "a.txt"), "w").write("x")
     >>> [os.path.basename(p) for p in discover_inputs([d])]
     ['a.txt']
@@ -357,7 +356,8 @@ def discover_inputs(paths: Iterable[str]) -> list[str]:
                     continue
                 found.append(prefix + file_path)
         else:
-            found.append(path if prefix else fs_path if os.path.isabs(path) else path)
+            # Kept even if missing: it then becomes an `unreadable` reject, not a silent gap.
+            found.append(path)
     return sorted(dict.fromkeys(found))
 
 
