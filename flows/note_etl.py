@@ -113,6 +113,23 @@ def note_etl(
     started = datetime.now(UTC)
     run_id = str(flow_run.get_id() or f"local-{started:%Y%m%dT%H%M%S}")
     inputs = discover_task(paths or ["raw"])
+    # One run at a time per warehouse: a second run waits here, then finds the work done.
+    with Warehouse(warehouse).lock():
+        return _process_and_commit(
+            inputs, warehouse, options, full_refresh, batch_size, run_id, started, progress
+        )
+
+
+def _process_and_commit(
+    inputs: list[str],
+    warehouse: str,
+    options: EtlOptions,
+    full_refresh: bool,
+    batch_size: int,
+    run_id: str,
+    started: datetime,
+    progress: bool,
+) -> dict[str, Any]:
     known = known_inputs_task(warehouse)
     futures = [
         process_task.submit(batch, known, options, full_refresh, batch_no)

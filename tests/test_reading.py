@@ -36,7 +36,7 @@ def test_decodes_real_encodings(data: bytes, encoding: str) -> None:
     [
         b"%PDF-1.7\n%\xe2\xe3\xcf\xd3 binary",
         b"\x89PNG\r\n\x1a\n\x00\x00",
-        b"abc\x00def",
+        b"a\x00b\x00c\x00" * 50,
         bytes(range(256)) * 4,
     ],
 )
@@ -54,3 +54,8 @@ def test_size_limit_and_unreadable(tmp_path: Path) -> None:
         read_input(str(tmp_path))
     with pytest.raises(UnreadableInput, match=r"missing\.txt"):
         read_input(str(tmp_path / "missing.txt"))
+
+
+def test_a_stray_nul_is_dropped() -> None:
+    text, encoding = decode(("見出し\x00画像です。" + "本文です。" * 10).encode())
+    assert "\x00" not in text and encoding == "utf-8"

@@ -91,8 +91,13 @@ def decode(data: bytes) -> tuple[str, str]:
                 return _check_text(data.decode(encoding), encoding), encoding
             except UnicodeDecodeError as exc:
                 raise DecodeError(f"has a {encoding} byte order mark but invalid {encoding}: {exc}") from exc
-    if b"\x00" in data:
-        raise DecodeError("contains NUL bytes: binary data or UTF-16 without a byte order mark")
+    nuls = data.count(b"\x00")
+    if nuls:
+        # A stray NUL or two (a bad copy-paste) is dropped; many mean binary data or UTF-16
+        # without a byte order mark, which cannot be told apart reliably.
+        if nuls > max(2, len(data) // 1000):
+            raise DecodeError(f"contains {nuls} NUL bytes: binary data or UTF-16 without a byte order mark")
+        data = data.replace(b"\x00", b"")
     try:
         return _check_text(data.decode("utf-8"), "utf-8"), "utf-8"
     except UnicodeDecodeError:

@@ -32,6 +32,7 @@ from etl.pipeline import (
 )
 from etl.reading import decode, read_bytes
 from etl.taxonomy import Taxonomy
+from etl.validation import validate_batch
 from etl.warehouse import ARTICLE_TABLES, Warehouse, partition_of, to_table
 
 
@@ -142,6 +143,8 @@ def commit(
     rejects.extend(dup_rejects)
 
     _score_keyphrases(warehouse, kept)
+    kept, invalid = validate_batch(kept)
+    rejects.extend(invalid)
     for r in kept:
         stamp(r.tables, run_id)
 
@@ -343,13 +346,14 @@ def run_local(
     analyzer = Analyzer(options)
     warehouse = Warehouse(warehouse_root)
     inputs = discover_inputs(paths)
-    batch = process_batch(analyzer, inputs, warehouse.known_inputs(), full_refresh=full_refresh)
-    return commit(
-        warehouse,
-        [batch],
-        run_id=run_id or f"local-{uuid.uuid4()}",
-        flow_name="note_etl",
-        started_at=started,
-        inputs=inputs,
-        taxonomy=analyzer.taxonomy,
-    )
+    with warehouse.lock():
+        batch = process_batch(analyzer, inputs, warehouse.known_inputs(), full_refresh=full_refresh)
+        return commit(
+            warehouse,
+            [batch],
+            run_id=run_id or f"local-{uuid.uuid4()}",
+            flow_name="note_etl",
+            started_at=started,
+            inputs=inputs,
+            taxonomy=analyzer.taxonomy,
+        )

@@ -14,10 +14,13 @@ ever needed. Readers ignore files starting with ``.`` or ``_``.
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import os
+import tempfile
 import uuid
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any, Final
 
@@ -25,12 +28,14 @@ import fsspec
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
+from filelock import FileLock, Timeout
 
 from etl import PIPELINE_VERSION
 from etl.errors import WarehouseError
 from etl.schemas import ARTICLE_TABLES, SCHEMA_VERSION, TABLES
 
 PART_FILE: Final = "part-0.parquet"
+DEFAULT_LOCK_TIMEOUT: Final = 600.0  # a full backfill of a large account takes minutes
 UNDATED: Final = "undated"
 
 
@@ -128,6 +133,24 @@ class Warehouse:
         n_docs = len(set(articles["article_id"].to_pylist()) - excluded)
         return dict(df), n_docs
 
+    # -- locking ---------------------------------------------------------------------------
+
+    def lock(self, timeout: float = DEFAULT_LOCK_TIMEOUT) -> contextlib.AbstractContextManager[None]:
+        """A lock that serialises runs on this warehouse; waits up to ``timeout`` seconds.
+
+        Local roots lock ``<root>/.lock`` (an OS file lock: the kernel releases it when the
+        holder dies, even by SIGKILL). Object stores have no locks, so a remote root is
+        locked through a file in the temp folder of this machine: runs on one host are
+        serialised; schedule one host per remote warehouse (see the README).
+        """
+        if self.is_local:
+            os.makedirs(self.fs_root, exist_ok=True)
+            path = os.path.join(self.fs_root, ".lock")
+        else:
+            digest = hashlib.sha256(self.root.encode()).hexdigest()[:16]
+            path = os.path.join(tempfile.gettempdir(), f"note-etl-{digest}.lock")
+        return _locked(path, timeout, self.root)
+
     # -- writing ---------------------------------------------------------------------------
 
     def _write(self, name: str, partition: str, table: pa.Table) -> None:
@@ -144,6 +167,10 @@ class Warehouse:
                 self.fs.rm(final)
             return
         if self.is_local:
+            # Leftovers of a writer killed before its rename; we hold the lock, so no other
+            # writer owns them.
+            for stale in self.fs.glob(f"{folder}/.{PART_FILE}.*.tmp"):
+                self.fs.rm(stale)
             tmp = f"{folder}/.{PART_FILE}.{uuid.uuid4().hex}.tmp"
             try:
                 pq.write_table(table, tmp, compression="zstd")
@@ -185,6 +212,22 @@ class Warehouse:
     def write_whole(self, name: str, table: pa.Table, partition: str = "all") -> None:
         """Replace a small table that is written whole (``topics``)."""
         self._write(name, partition, table)
+
+
+@contextlib.contextmanager
+def _locked(path: str, timeout: float, root: str) -> Iterator[None]:
+    lock = FileLock(path)
+    try:
+        lock.acquire(timeout=timeout)
+    except Timeout:
+        raise WarehouseError(
+            f"warehouse {root} is locked by another run (waited {timeout:.0f} s for {path}); "
+            "try again when that run has finished"
+        ) from None
+    try:
+        yield
+    finally:
+        lock.release()
 
 
 _SORT_KEYS: Final[dict[str, list[tuple[str, str]]]] = {
