@@ -15,7 +15,7 @@ from typing import Any, Final
 
 from etl import PIPELINE_VERSION
 from etl.classify import classify
-from etl.errors import InputError, UnsupportedFormat
+from etl.errors import EmptyArticle, InputError, UnsupportedFormat
 from etl.facets import assign_facets
 from etl.keyphrases import Phrase, extract_phrases
 from etl.model import ParsedDocument, SourceFormat
@@ -104,6 +104,9 @@ class Analyzer:
                 text, _ = decode(data)
             except InputError as exc:
                 raise exc.with_path(source_path) from exc
+        if not text.strip():
+            # The same reason for every format, before any parser sees it.
+            raise EmptyArticle("empty file: no text at all, or only whitespace", source_path=source_path)
         try:
             doc = parse(fmt, text)
         except InputError as exc:
@@ -112,8 +115,6 @@ class Analyzer:
 
     def analyse(self, source_path: str, doc: ParsedDocument, content_sha256: str) -> ArticleRows:
         """Every stage after parsing, for one document."""
-        from etl.errors import EmptyArticle
-
         units = classify(doc.blocks)
         body, segments, sentences = build_segments(units)
         if not any(s.kind not in ("boilerplate", "image_alt", "link") for s in segments):
