@@ -362,28 +362,41 @@ def discover_inputs(paths: Iterable[str]) -> list[str]:
     return sorted(dict.fromkeys(found))
 
 
-def resolve_duplicates(results: Sequence[ArticleRows]) -> tuple[list[ArticleRows], list[Reject]]:
+def _rank(source_format: str, source_path: str) -> tuple[int, str]:
+    return (-FORMAT_PRIORITY[source_format], source_path)
+
+
+def resolve_duplicates(
+    results: Sequence[ArticleRows], existing: Mapping[str, tuple[str, str]] | None = None
+) -> tuple[list[ArticleRows], list[Reject]]:
     """Keep one input per article id: the richer format, then the first path.
+
+    ``existing`` maps article ids already in the warehouse to the ``(source_path,
+    source_format)`` that wrote them, for inputs still present and not reprocessed now; an
+    existing winner keeps its article and the newcomer becomes the duplicate.
 
     >>> resolve_duplicates([])
     ([], [])
     """
-    best: dict[str, ArticleRows] = {}
+    existing = existing or {}
+    best: dict[str, tuple[tuple[int, str], str]] = {}  # article id -> (rank, winning path)
+    for aid, (path, fmt) in existing.items():
+        best[aid] = (_rank(fmt, path), path)
     for r in results:
-        cur = best.get(r.article_id)
-        if cur is None or FORMAT_PRIORITY[r.source_format] > FORMAT_PRIORITY[cur.source_format]:
-            best[r.article_id] = r
+        rank = _rank(r.source_format, r.source_path)
+        if r.article_id not in best or rank < best[r.article_id][0]:
+            best[r.article_id] = (rank, r.source_path)
+    kept = [r for r in results if best[r.article_id][1] == r.source_path]
     rejects = [
         Reject(
             r.source_path,
             r.content_sha256,
             "duplicate",
-            f"same article {r.article_id} as {best[r.article_id].source_path}, which is kept",
+            f"same article {r.article_id} as {best[r.article_id][1]}, which is kept",
         )
         for r in results
-        if best[r.article_id] is not r
+        if best[r.article_id][1] != r.source_path
     ]
-    kept = [r for r in results if best[r.article_id] is r]
     return kept, rejects
 
 

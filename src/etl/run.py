@@ -139,7 +139,19 @@ def commit(
         results.extend(batch.articles)
         rejects.extend(batch.rejects)
         unchanged.extend(batch.unchanged)
-    kept, dup_rejects = resolve_duplicates(results)
+    # Old rows of a rewritten article may sit in another partition (its date changed).
+    existing = warehouse.read("articles")
+    owners: dict[str, tuple[str, str]] = {}
+    old_partition: dict[str, str] = {}
+    if existing is not None:
+        live = set(inputs) - {r.source_path for r in results}
+        for row in existing.select(
+            ["article_id", "source_path", "source_format", "published_at"]
+        ).to_pylist():
+            old_partition[row["article_id"]] = partition_of(row["published_at"])
+            if row["source_path"] in live:
+                owners[row["article_id"]] = (row["source_path"], row["source_format"])
+    kept, dup_rejects = resolve_duplicates(results, owners)
     rejects.extend(dup_rejects)
 
     _score_keyphrases(warehouse, kept)
@@ -148,14 +160,6 @@ def commit(
     for r in kept:
         stamp(r.tables, run_id)
 
-    # Old rows of a rewritten article may sit in another partition (its date changed).
-    existing = warehouse.read("articles")
-    old_partition: dict[str, str] = {}
-    if existing is not None:
-        for aid, pub in zip(
-            existing["article_id"].to_pylist(), existing["published_at"].to_pylist(), strict=True
-        ):
-            old_partition[aid] = partition_of(pub)
     drop: dict[str, set[str]] = defaultdict(set)
     rows_by_part: dict[str, list[ArticleRows]] = defaultdict(list)
     for r in kept:
@@ -240,6 +244,7 @@ def commit(
     warehouse.replace_rows(
         "runs", {started_at.strftime("%Y-%m"): to_table("runs", [run_row])}, {}, key="run_id"
     )
+    warehouse.ensure_tables()
     return summary
 
 

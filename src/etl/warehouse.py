@@ -162,10 +162,6 @@ class Warehouse:
         }
         table = table.replace_schema_metadata({**(table.schema.metadata or {}), **metadata})
         self.fs.makedirs(folder, exist_ok=True)
-        if table.num_rows == 0:
-            if self.fs.exists(final):
-                self.fs.rm(final)
-            return
         if self.is_local:
             # Leftovers of a writer killed before its rename; we hold the lock, so no other
             # writer owns them.
@@ -208,6 +204,12 @@ class Warehouse:
                 pieces.append(new_rows[partition])
             merged = pa.concat_tables(pieces) if pieces else TABLES[name].empty_table()
             self._write(name, partition, _sorted(name, merged))
+
+    def ensure_tables(self) -> None:
+        """Give every table a (possibly empty) file, so readers never meet a missing table."""
+        for name, schema in TABLES.items():
+            if not self.partitions(name):
+                self._write(name, UNDATED if name in ARTICLE_TABLES else "all", schema.empty_table())
 
     def write_whole(self, name: str, table: pa.Table, partition: str = "all") -> None:
         """Replace a small table that is written whole (``topics``)."""

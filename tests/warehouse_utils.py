@@ -1,0 +1,32 @@
+"""Helpers for comparing warehouse contents across runs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pyarrow as pa
+
+from etl.schemas import TABLES
+
+# Columns that name the run that wrote a row, not its content.
+RUN_COLUMNS = ("run_id", "pipeline_version", "processed_at", "rejected_at", "started_at", "finished_at")
+CONTENT_TABLES = tuple(t for t in TABLES if t != "runs")
+
+
+def content(wh: Path, table: str) -> pd.DataFrame:
+    """A table's rows without run columns, in a canonical order (empty frame if absent)."""
+    path = wh / table
+    if not path.exists():
+        return pd.DataFrame(columns=[c for c in TABLES[table].names if c not in RUN_COLUMNS])
+    df = pd.read_parquet(path)
+    df = df.drop(columns=[c for c in RUN_COLUMNS if c in df.columns])
+    schema = TABLES[table]
+    keys = [c for c in df.columns if not pa.types.is_list(schema.field(c).type)]
+    return df.sort_values(keys).reset_index(drop=True) if len(df) else df.reset_index(drop=True)
+
+
+def same(a: pd.DataFrame, b: pd.DataFrame) -> bool:
+    if list(a.columns) != list(b.columns) or len(a) != len(b):
+        return False
+    return bool(a.astype(str).equals(b.astype(str)))
