@@ -143,18 +143,23 @@ def commit(
     existing = warehouse.read("articles")
     owners: dict[str, tuple[str, str]] = {}
     old_partition: dict[str, str] = {}
+    written_from: dict[str, list[str]] = {}  # source path -> article ids it wrote before
     if existing is not None:
         live = set(inputs) - {r.source_path for r in results}
         for row in existing.select(
             ["article_id", "source_path", "source_format", "published_at"]
         ).to_pylist():
             old_partition[row["article_id"]] = partition_of(row["published_at"])
+            written_from.setdefault(row["source_path"], []).append(row["article_id"])
             if row["source_path"] in live:
                 owners[row["article_id"]] = (row["source_path"], row["source_format"])
     kept, dup_rejects = resolve_duplicates(results, owners)
     rejects.extend(dup_rejects)
 
-    _score_keyphrases(warehouse, kept)
+    replaced = {
+        old_id for r in kept for old_id in written_from.get(r.source_path, []) if old_id != r.article_id
+    }
+    _score_keyphrases(warehouse, kept, replaced)
     kept, invalid = validate_batch(kept)
     rejects.extend(invalid)
     for r in kept:
@@ -168,6 +173,10 @@ def commit(
         drop[part].add(r.article_id)
         if r.article_id in old_partition:
             drop[old_partition[r.article_id]].add(r.article_id)
+        # An edited file without a note key gets a new content-hash id: its old article goes.
+        for old_id in written_from.get(r.source_path, []):
+            if old_id != r.article_id:
+                drop[old_partition[old_id]].add(old_id)
 
     for name in (*[t for t in ARTICLE_TABLES if t != "articles"], "articles"):
         new_tables = {
@@ -248,9 +257,9 @@ def commit(
     return summary
 
 
-def _score_keyphrases(warehouse: Warehouse, kept: Sequence[ArticleRows]) -> None:
+def _score_keyphrases(warehouse: Warehouse, kept: Sequence[ArticleRows], replaced: set[str]) -> None:
     """TF-IDF against the corpus: the warehouse's other articles plus this run's."""
-    ids = {r.article_id for r in kept}
+    ids = {r.article_id for r in kept} | replaced
     doc_freq, n_docs = warehouse.keyphrase_doc_freq(exclude=ids)
     df = dict(doc_freq)
     for r in kept:

@@ -122,15 +122,15 @@ class Warehouse:
         excluded = set(exclude)
         if table is None or articles is None:
             return {}, 0
-        pairs = {
-            (a, b)
-            for a, b in zip(table["article_id"].to_pylist(), table["base_form"].to_pylist(), strict=True)
-        }
+        # The corpus is the articles committed in both tables (a killed run may have written
+        # one and not the other), without the ones being rewritten now.
+        docs = (set(articles["article_id"].to_pylist()) & set(table["article_id"].to_pylist())) - excluded
+        pairs = set(zip(table["article_id"].to_pylist(), table["base_form"].to_pylist(), strict=True))
         df: dict[str, int] = defaultdict(int)
         for article_id, base in pairs:
-            if article_id not in excluded:
+            if article_id in docs:
                 df[base] += 1
-        n_docs = len(set(articles["article_id"].to_pylist()) - excluded)
+        n_docs = len(docs)
         return dict(df), n_docs
 
     # -- locking ---------------------------------------------------------------------------
