@@ -7,9 +7,11 @@ keeps them plain so the library works (and is tested) without an orchestrator.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import uuid
-from collections import defaultdict
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections import defaultdict, deque
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -117,75 +119,175 @@ def process_batch(
     return out
 
 
-def commit(
-    warehouse: Warehouse,
-    batches: Iterable[BatchResult],
-    *,
-    run_id: str,
-    flow_name: str,
-    started_at: datetime,
-    inputs: Sequence[str],
-    taxonomy: Taxonomy,
-) -> RunSummary:
-    """Write every table for a run's batches and return the run's summary.
+@dataclass(slots=True)
+class RunState:
+    """What a run knows while it commits batch after batch.
+
+    It is loaded once from the warehouse (the article index and keyphrase document
+    frequencies) and kept up to date in memory, so committing a batch costs the size of
+    the partitions it touches, not the size of the warehouse. Article summaries keep no
+    body text, so memory stays flat however many articles a run writes.
+    """
+
+    run_id: str
+    flow_name: str
+    started_at: datetime
+    inputs: list[str]
+    index: dict[str, tuple[str, str, str]] = field(default_factory=dict)  # id -> path, format, partition
+    by_path: dict[str, list[str]] = field(default_factory=dict)  # source path -> article ids
+    doc_freq: dict[str, int] = field(default_factory=dict)
+    corpus: set[str] = field(default_factory=set)  # article ids counted in doc_freq
+    known: dict[str, tuple[str, str]] = field(default_factory=dict)  # path -> (sha256, version)
+    written: dict[str, str] = field(default_factory=dict)  # source path -> article id, this run
+    unchanged: list[str] = field(default_factory=list)
+    rejects: list[Reject] = field(default_factory=list)
+    articles: list[dict[str, Any]] = field(default_factory=list)
+    speakers: list[dict[str, Any]] = field(default_factory=list)
+    subjects: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    phrase_scores: dict[str, float] = field(default_factory=lambda: defaultdict(float))
+    drop: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))  # partition -> ids
+    staged: dict[str, list[int]] = field(default_factory=lambda: defaultdict(list))  # partition -> batches
+    final_batch: dict[str, int] = field(default_factory=dict)  # article id -> batch that has its rows
+    batches: int = 0
+
+    @classmethod
+    def start(
+        cls, warehouse: Warehouse, *, run_id: str, flow_name: str, started_at: datetime, inputs: Sequence[str]
+    ) -> RunState:
+        """Read the warehouse's article index and keyphrase statistics once."""
+        state = cls(run_id=run_id, flow_name=flow_name, started_at=started_at, inputs=list(inputs))
+        warehouse.clear_staging()  # leftovers of a killed run; we hold the warehouse lock
+        existing = warehouse.read("articles")
+        if existing is not None:
+            cols = [
+                "article_id",
+                "source_path",
+                "source_format",
+                "published_at",
+                "content_sha256",
+                "pipeline_version",
+            ]
+            for row in existing.select(cols).to_pylist():
+                aid = row["article_id"]
+                state.known[row["source_path"]] = (row["content_sha256"], row["pipeline_version"])
+                state.index[aid] = (
+                    row["source_path"],
+                    row["source_format"],
+                    partition_of(row["published_at"]),
+                )
+                state.by_path.setdefault(row["source_path"], []).append(aid)
+        state.doc_freq, state.corpus = warehouse.keyphrase_stats(set(state.index))
+        return state
+
+
+def commit_batch(warehouse: Warehouse, batch: BatchResult, state: RunState) -> None:
+    """Resolve duplicates, score keyphrases, validate and write one batch's articles.
 
     Article tables are written before ``articles`` itself, so an interrupted commit leaves
     the affected inputs unknown and the next run redoes them.
     """
-    results: list[ArticleRows] = []
-    rejects: list[Reject] = []
-    unchanged: list[str] = []
-    for batch in batches:
-        results.extend(batch.articles)
-        rejects.extend(batch.rejects)
-        unchanged.extend(batch.unchanged)
-    # Old rows of a rewritten article may sit in another partition (its date changed).
-    existing = warehouse.read("articles")
-    owners: dict[str, tuple[str, str]] = {}
-    old_partition: dict[str, str] = {}
-    written_from: dict[str, list[str]] = {}  # source path -> article ids it wrote before
-    if existing is not None:
-        live = set(inputs) - {r.source_path for r in results}
-        for row in existing.select(
-            ["article_id", "source_path", "source_format", "published_at"]
-        ).to_pylist():
-            old_partition[row["article_id"]] = partition_of(row["published_at"])
-            written_from.setdefault(row["source_path"], []).append(row["article_id"])
-            if row["source_path"] in live:
-                owners[row["article_id"]] = (row["source_path"], row["source_format"])
+    state.unchanged.extend(batch.unchanged)
+    state.rejects.extend(batch.rejects)
+    results = batch.articles
+    if not results:
+        return
+    live = set(state.inputs) - {r.source_path for r in results}
+    owners = {aid: (path, fmt) for aid, (path, fmt, _) in state.index.items() if path in live}
     kept, dup_rejects = resolve_duplicates(results, owners)
-    rejects.extend(dup_rejects)
-
-    replaced = {
-        old_id for r in kept for old_id in written_from.get(r.source_path, []) if old_id != r.article_id
-    }
-    _score_keyphrases(warehouse, kept, replaced)
-    kept, invalid = validate_batch(kept)
-    rejects.extend(invalid)
+    state.rejects.extend(dup_rejects)
     for r in kept:
-        stamp(r.tables, run_id)
+        # A richer source of an article written earlier in this run takes it over; the
+        # earlier input is then a duplicate, not a written article.
+        owner = state.index.get(r.article_id)
+        if owner and owner[0] != r.source_path and state.written.get(owner[0]) == r.article_id:
+            del state.written[owner[0]]
+            state.rejects.append(
+                Reject(
+                    owner[0],
+                    None,
+                    "duplicate",
+                    f"same article {r.article_id} as {r.source_path}, which is kept",
+                )
+            )
 
-    drop: dict[str, set[str]] = defaultdict(set)
+    # Articles replaced by this batch: rewritten ids, and the old ids of edited files.
+    replaced = {r.article_id for r in kept if r.article_id in state.index}
+    replaced |= {old for r in kept for old in state.by_path.get(r.source_path, []) if old != r.article_id}
+    _score_keyphrases(warehouse, kept, replaced, state)
+    kept, invalid = validate_batch(kept)
+    state.rejects.extend(invalid)
+    for r in kept:
+        stamp(r.tables, state.run_id)
+
+    # Stage the rows (hidden, per partition) instead of rewriting partitions per batch:
+    # finish_run merges each touched partition once, so memory stays flat and the
+    # warehouse's visible tables change only at the end of the run.
+    seq = state.batches
+    state.batches += 1
     rows_by_part: dict[str, list[ArticleRows]] = defaultdict(list)
     for r in kept:
         part = partition_of(r.published_at)
         rows_by_part[part].append(r)
-        drop[part].add(r.article_id)
-        if r.article_id in old_partition:
-            drop[old_partition[r.article_id]].add(r.article_id)
-        # An edited file without a note key gets a new content-hash id: its old article goes.
-        for old_id in written_from.get(r.source_path, []):
-            if old_id != r.article_id:
-                drop[old_partition[old_id]].add(old_id)
+        state.drop[part].add(r.article_id)
+        state.final_batch[r.article_id] = seq
+    for old in replaced:
+        if old in state.index:
+            state.drop[state.index[old][2]].add(old)
+    for part, rs in rows_by_part.items():
+        state.staged[part].append(seq)
+        for name in ARTICLE_TABLES:
+            warehouse.stage(
+                state.run_id,
+                name,
+                part,
+                seq,
+                to_table(name, [row for r in rs for row in r.tables.get(name, [])]),
+            )
 
+    for old in replaced:
+        path = state.index.pop(old, ("", "", ""))[0]
+        if old in state.by_path.get(path, []):
+            state.by_path[path].remove(old)
+    for r in kept:
+        state.index[r.article_id] = (
+            r.source_path,
+            r.source_format,
+            partition_of(r.published_at),
+        )
+        state.by_path.setdefault(r.source_path, []).append(r.article_id)
+        state.written[r.source_path] = r.article_id
+        state.articles.append({k: v for k, v in r.tables["articles"][0].items() if k != "body"})
+        state.speakers.extend(r.tables["speakers"])
+        for row in r.tables["segment_topics"]:
+            if row["dimension"] == "subject":
+                state.subjects[row["topic_id"]] += 1
+        for row in r.tables.get("keyphrases", []):
+            state.phrase_scores[row["phrase"]] = max(state.phrase_scores[row["phrase"]], row["score"])
+        # Drop the rows now that they are written: the run keeps summaries only.
+        r.tables = {}
+        r.phrases = []
+
+
+def finish_run(warehouse: Warehouse, state: RunState, taxonomy: Taxonomy) -> RunSummary:
+    """Write ``rejects``, ``topics`` and the ``runs`` row; return the run's summary."""
+    # Tables in a fixed order, `articles` last: a run killed part-way leaves the inputs of
+    # unfinished articles unknown, and the next run redoes them.
     for name in (*[t for t in ARTICLE_TABLES if t != "articles"], "articles"):
-        new_tables = {
-            part: to_table(name, [row for r in rs for row in r.tables.get(name, [])])
-            for part, rs in rows_by_part.items()
-        }
-        warehouse.replace_rows(name, new_tables, drop)
+        for part in sorted(set(state.staged) | set(state.drop)):
+            pieces = [
+                _rows_of_batch(warehouse.read_staged(state.run_id, name, part, seq), seq, state.final_batch)
+                for seq in state.staged.get(part, [])
+            ]
+            warehouse.merge_partition(name, part, pieces, state.drop.get(part, set()))
+    warehouse.clear_staging(state.run_id)
 
     now = datetime.now(UTC)
+    written_ids = set(state.written.values())
+    state.articles = [
+        a
+        for a in state.articles
+        if a["article_id"] in written_ids and state.written.get(a["source_path"]) == a["article_id"]
+    ]
     # `rejects` holds the current state of failing inputs: an input seen in this run
     # replaces its older reject (or clears it, if it now succeeds). The same failure of
     # the same bytes keeps its first row, so a rerun leaves the table unchanged.
@@ -197,7 +299,7 @@ def commit(
     reject_rows = [
         previous.get((rj.source_path, rj.content_sha256, rj.error_type, rj.error_message))
         or {
-            "run_id": run_id,
+            "run_id": state.run_id,
             "source_path": rj.source_path,
             "content_sha256": rj.content_sha256,
             "error_type": rj.error_type,
@@ -205,43 +307,34 @@ def commit(
             "rejected_at": now,
             "pipeline_version": PIPELINE_VERSION,
         }
-        for rj in rejects
+        for rj in state.rejects
     ]
     warehouse.replace_rows(
-        "rejects", {"all": to_table("rejects", reject_rows)}, {"all": set(inputs)}, key="source_path"
+        "rejects", {"all": to_table("rejects", reject_rows)}, {"all": set(state.inputs)}, key="source_path"
     )
-    warehouse.write_whole("topics", _topics_table(taxonomy, run_id))
+    warehouse.write_whole("topics", _topics_table(taxonomy, state.run_id))
 
-    written = len(kept)
     summary = RunSummary(
-        run_id=run_id,
-        flow_name=flow_name,
-        started_at=started_at,
+        run_id=state.run_id,
+        flow_name=state.flow_name,
+        started_at=state.started_at,
         finished_at=datetime.now(UTC),
         status="completed",
-        inputs_seen=len(inputs),
-        articles_written=written,
-        articles_unchanged=len(unchanged),
-        inputs_rejected=len(rejects),
+        inputs_seen=len(state.inputs),
+        articles_written=len(state.written),
+        articles_unchanged=len(state.unchanged),
+        inputs_rejected=len(state.rejects),
         warehouse=warehouse.root,
-        articles=[r.tables["articles"][0] for r in kept],
-        speakers=[row for r in kept for row in r.tables["speakers"]],
-        rejects=rejects,
+        articles=state.articles,
+        speakers=[sp for sp in state.speakers if sp["article_id"] in written_ids],
+        rejects=state.rejects,
     )
-    subjects: dict[str, int] = defaultdict(int)
-    phrase_scores: dict[str, float] = defaultdict(float)
-    for r in kept:
-        for row in r.tables["segment_topics"]:
-            if row["dimension"] == "subject":
-                subjects[row["topic_id"]] += 1
-        for row in r.tables.get("keyphrases", []):
-            phrase_scores[row["phrase"]] = max(phrase_scores[row["phrase"]], row["score"])
-    summary.subjects = dict(sorted(subjects.items(), key=lambda kv: (-kv[1], kv[0])))
-    summary.top_keyphrases = sorted(phrase_scores.items(), key=lambda kv: (-kv[1], kv[0]))[:20]
+    summary.subjects = dict(sorted(state.subjects.items(), key=lambda kv: (-kv[1], kv[0])))
+    summary.top_keyphrases = sorted(state.phrase_scores.items(), key=lambda kv: (-kv[1], kv[0]))[:20]
     run_row = {
-        "run_id": run_id,
-        "flow_name": flow_name,
-        "started_at": started_at,
+        "run_id": state.run_id,
+        "flow_name": state.flow_name,
+        "started_at": state.started_at,
         "finished_at": summary.finished_at,
         "status": summary.status,
         "inputs_seen": summary.inputs_seen,
@@ -251,37 +344,70 @@ def commit(
         "pipeline_version": PIPELINE_VERSION,
     }
     warehouse.replace_rows(
-        "runs", {started_at.strftime("%Y-%m"): to_table("runs", [run_row])}, {}, key="run_id"
+        "runs", {state.started_at.strftime("%Y-%m"): to_table("runs", [run_row])}, {}, key="run_id"
     )
     warehouse.ensure_tables()
     return summary
 
 
-def _score_keyphrases(warehouse: Warehouse, kept: Sequence[ArticleRows], replaced: set[str]) -> None:
-    """TF-IDF against the corpus: the warehouse's other articles plus this run's."""
-    ids = {r.article_id for r in kept} | replaced
-    doc_freq, n_docs = warehouse.keyphrase_doc_freq(exclude=ids)
-    df = dict(doc_freq)
+def _rows_of_batch(table: pa.Table, seq: int, final_batch: Mapping[str, int]) -> pa.Table:
+    """The staged rows of one batch whose article was not taken over by a later batch."""
+    keep = [final_batch.get(aid) == seq for aid in table["article_id"].to_pylist()]
+    return table if all(keep) else table.filter(pa.array(keep, pa.bool_()))
+
+
+def commit(
+    warehouse: Warehouse,
+    batches: Iterable[BatchResult],
+    *,
+    run_id: str,
+    flow_name: str,
+    started_at: datetime,
+    inputs: Sequence[str],
+    taxonomy: Taxonomy,
+) -> RunSummary:
+    """Commit batches one after another, then finish the run (see :func:`commit_batch`)."""
+    state = RunState.start(
+        warehouse, run_id=run_id, flow_name=flow_name, started_at=started_at, inputs=inputs
+    )
+    for batch in batches:
+        commit_batch(warehouse, batch, state)
+    return finish_run(warehouse, state, taxonomy)
+
+
+def _score_keyphrases(
+    warehouse: Warehouse, kept: Sequence[ArticleRows], replaced: set[str], state: RunState
+) -> None:
+    """TF-IDF against the corpus: the articles committed so far plus this batch."""
+    gone = (replaced | {r.article_id for r in kept}) & state.corpus
+    if gone:
+        for bases in warehouse.keyphrase_bases(
+            {aid: state.index[aid][2] for aid in gone if aid in state.index}
+        ).values():
+            for base in bases:
+                state.doc_freq[base] -= 1
+        state.corpus -= gone
     for r in kept:
-        for base in {p.base_form for _, p in r.phrases}:
-            df[base] = df.get(base, 0) + 1
-    n_docs += len(kept)
+        bases = {p.base_form for _, p in r.phrases}
+        if bases:
+            state.corpus.add(r.article_id)
+        for base in bases:
+            state.doc_freq[base] = state.doc_freq.get(base, 0) + 1
+    n_docs = max(len(state.corpus), 1)
     for r in kept:
         per_doc = {r.article_id: [p for _, p in r.phrases]}
-        scores = score_phrases(per_doc, df, n_docs).get(r.article_id, {})
-        rows = []
-        for segment_id, p in r.phrases:
-            rows.append(
-                {
-                    "article_id": r.article_id,
-                    "segment_id": segment_id,
-                    "phrase": p.phrase,
-                    "base_form": p.base_form,
-                    "count": p.count,
-                    "score": float(scores.get(p.base_form, 0.0)),
-                }
-            )
-        r.tables["keyphrases"] = rows
+        scores = score_phrases(per_doc, state.doc_freq, n_docs).get(r.article_id, {})
+        r.tables["keyphrases"] = [
+            {
+                "article_id": r.article_id,
+                "segment_id": segment_id,
+                "phrase": p.phrase,
+                "base_form": p.base_form,
+                "count": p.count,
+                "score": float(scores.get(p.base_form, 0.0)),
+            }
+            for segment_id, p in r.phrases
+        ]
 
 
 def _topics_table(taxonomy: Taxonomy, run_id: str) -> pa.Table:
@@ -340,6 +466,58 @@ def batched(items: Sequence[str], size: int) -> list[list[str]]:
     return [list(items[i : i + size]) for i in range(0, len(items), size)]
 
 
+def _worker_init(options: EtlOptions) -> None:
+    global _WORKER_ANALYZER
+    _WORKER_ANALYZER = Analyzer(options)
+
+
+_WORKER_ANALYZER: Analyzer | None = None
+
+
+def _worker_process(paths: list[str], known: dict[str, tuple[str, str]], full_refresh: bool) -> BatchResult:
+    assert _WORKER_ANALYZER is not None, "worker not initialised"
+    return process_batch(_WORKER_ANALYZER, paths, known, full_refresh=full_refresh)
+
+
+def iter_batches(
+    options: EtlOptions,
+    batches: Sequence[list[str]],
+    known: Mapping[str, tuple[str, str]],
+    *,
+    full_refresh: bool = False,
+    workers: int = 1,
+    analyzer: Analyzer | None = None,
+) -> Iterator[BatchResult]:
+    """Process batches in order, in this process or in a pool of ``workers`` processes.
+
+    At most two batches per worker are in flight, so results never pile up in memory
+    when writing is slower than processing.
+
+    >>> list(iter_batches(EtlOptions(), [], {}))
+    []
+    """
+    if workers <= 1 or len(batches) <= 1:
+        analyzer = analyzer or Analyzer(options)
+        for batch in batches:
+            yield process_batch(analyzer, batch, known, full_refresh=full_refresh)
+        return
+    known = dict(known)
+    with ProcessPoolExecutor(workers, initializer=_worker_init, initargs=(options,)) as pool:
+        pending: deque[Future[BatchResult]] = deque()
+        todo = iter(batches)
+        for batch in itertools.islice(todo, 2 * workers):
+            pending.append(pool.submit(_worker_process, batch, known, full_refresh))
+        while pending:
+            result = pending.popleft().result()
+            nxt = next(todo, None)
+            if nxt is not None:
+                pending.append(pool.submit(_worker_process, nxt, known, full_refresh))
+            yield result
+
+
+DEFAULT_BATCH_SIZE = 50
+
+
 def run_local(
     paths: Sequence[str],
     warehouse_root: str,
@@ -347,8 +525,10 @@ def run_local(
     options: EtlOptions | None = None,
     full_refresh: bool = False,
     run_id: str | None = None,
+    workers: int = 1,
+    batch_size: int = DEFAULT_BATCH_SIZE,
 ) -> RunSummary:
-    """Run the whole pipeline in this process, without Prefect.
+    """Run the whole pipeline without Prefect (``workers`` > 1: a process pool).
 
     >>> import tempfile, os
     >>> d = tempfile.mkdtemp(); _ = open(os.path.join(d, "a.txt"), "w").write("題\\n本文です。")
@@ -361,13 +541,20 @@ def run_local(
     warehouse = Warehouse(warehouse_root)
     inputs = discover_inputs(paths)
     with warehouse.lock():
-        batch = process_batch(analyzer, inputs, warehouse.known_inputs(), full_refresh=full_refresh)
-        return commit(
+        state = RunState.start(
             warehouse,
-            [batch],
             run_id=run_id or f"local-{uuid.uuid4()}",
             flow_name="note_etl",
             started_at=started,
             inputs=inputs,
-            taxonomy=analyzer.taxonomy,
         )
+        for batch in iter_batches(
+            options,
+            batched(inputs, batch_size),
+            state.known,
+            full_refresh=full_refresh,
+            workers=workers,
+            analyzer=analyzer,
+        ):
+            commit_batch(warehouse, batch, state)
+        return finish_run(warehouse, state, analyzer.taxonomy)

@@ -20,7 +20,7 @@ import os
 import tempfile
 import uuid
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any, Final
 
@@ -115,23 +115,76 @@ class Warehouse:
         cols = table.select(["source_path", "content_sha256", "pipeline_version"]).to_pylist()
         return {r["source_path"]: (r["content_sha256"], r["pipeline_version"]) for r in cols}
 
-    def keyphrase_doc_freq(self, exclude: Iterable[str] = ()) -> tuple[dict[str, int], int]:
-        """Document frequency of each keyphrase base form, and the number of articles."""
-        table = self.read("keyphrases")
-        articles = self.read("articles")
-        excluded = set(exclude)
-        if table is None or articles is None:
-            return {}, 0
-        # The corpus is the articles committed in both tables (a killed run may have written
-        # one and not the other), without the ones being rewritten now.
-        docs = (set(articles["article_id"].to_pylist()) & set(table["article_id"].to_pylist())) - excluded
-        pairs = set(zip(table["article_id"].to_pylist(), table["base_form"].to_pylist(), strict=True))
+    def keyphrase_stats(self, articles: set[str]) -> tuple[dict[str, int], set[str]]:
+        """Document frequency of each keyphrase base form over ``articles``, and the ids counted.
+
+        Only articles committed in both tables count (a killed run may have written one and
+        not the other).
+        """
+        docs: set[str] = set()
         df: dict[str, int] = defaultdict(int)
-        for article_id, base in pairs:
-            if article_id in docs:
-                df[base] += 1
-        n_docs = len(docs)
-        return dict(df), n_docs
+        for part in self.partitions("keyphrases"):
+            table = self.read_partition("keyphrases", part)
+            if table is None:
+                continue
+            pairs = set(zip(table["article_id"].to_pylist(), table["base_form"].to_pylist(), strict=True))
+            for article_id, base in pairs:
+                if article_id in articles:
+                    df[base] += 1
+                    docs.add(article_id)
+        return dict(df), docs
+
+    def keyphrase_bases(self, where: Mapping[str, str]) -> dict[str, set[str]]:
+        """The base forms of some articles' keyphrases; ``where`` maps article id -> partition."""
+        out: dict[str, set[str]] = {aid: set() for aid in where}
+        for part in sorted(set(where.values())):
+            table = self.read_partition("keyphrases", part)
+            if table is None:
+                continue
+            for aid, base in zip(
+                table["article_id"].to_pylist(), table["base_form"].to_pylist(), strict=True
+            ):
+                if aid in out:
+                    out[aid].add(base)
+        return out
+
+    # -- staging ---------------------------------------------------------------------------
+    # A run's new rows wait under <root>/_staging/<run_id>/ (readers skip `_` folders, and
+    # table globs never reach it) until the run merges each touched partition once.
+
+    def _staging(self, run_id: str) -> str:
+        return f"{self.fs_root}/_staging/{run_id}"
+
+    def stage(self, run_id: str, name: str, partition: str, seq: int, table: pa.Table) -> None:
+        """Park one batch's rows of a table partition until the run finishes."""
+        folder = f"{self._staging(run_id)}/{name}/{partition}"
+        self.fs.makedirs(folder, exist_ok=True)
+        with self.fs.open(f"{folder}/{seq:06d}.parquet", "wb") as fh:
+            pq.write_table(table, fh, compression="zstd")
+
+    def read_staged(self, run_id: str, name: str, partition: str, seq: int) -> pa.Table:
+        path = f"{self._staging(run_id)}/{name}/{partition}/{seq:06d}.parquet"
+        with self.fs.open(path, "rb") as fh:
+            return pq.read_table(fh, schema=TABLES[name])
+
+    def clear_staging(self, run_id: str | None = None) -> None:
+        """Remove a run's staging area (or every one: leftovers of killed runs)."""
+        path = self._staging(run_id) if run_id else f"{self.fs_root}/_staging"
+        if self.fs.exists(path):
+            self.fs.rm(path, recursive=True)
+
+    def merge_partition(self, name: str, partition: str, new: Sequence[pa.Table], drop: set[str]) -> None:
+        """Rewrite one partition: old rows minus ``drop`` article ids, plus ``new`` rows."""
+        old = self.read_partition(name, partition)
+        pieces: list[pa.Table] = []
+        if old is not None:
+            if drop:
+                mask = pc.invert(pc.is_in(old["article_id"], value_set=pa.array(sorted(drop), pa.string())))
+                old = old.filter(mask)
+            pieces.append(old)
+        pieces.extend(t for t in new if t.num_rows)
+        merged = pa.concat_tables(pieces) if pieces else TABLES[name].empty_table()
+        self._write(name, partition, _sorted(name, merged))
 
     # -- locking ---------------------------------------------------------------------------
 
