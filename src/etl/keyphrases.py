@@ -51,6 +51,7 @@ class Phrase:
     phrase: str
     base_form: str
     count: int
+    parts: int = 1  # morphemes in the compound: ガバメント+クラウド is 2
 
 
 def _is_symbol(ch: str) -> bool:
@@ -144,7 +145,7 @@ def extract_phrases(text: str) -> list[Phrase]:
     for piece in _WS.split(text):
         if piece:
             found.extend(
-                Phrase("".join(t.surface for t in run), "".join(t.base for t in run), 1)
+                Phrase("".join(t.surface for t in run), "".join(t.base for t in run), 1, len(run))
                 for run in _runs(tokenize(piece))
                 if _keep(run)
             )
@@ -155,15 +156,17 @@ def merge_phrases(groups: Iterable[Sequence[Phrase]]) -> list[Phrase]:
     """Add up the phrases of several segments (e.g. an article's) by base form, first seen first.
 
     >>> merge_phrases([[Phrase("データ流通", "データ流通", 1)], [Phrase("データ流通", "データ流通", 2)]])
-    [Phrase(phrase='データ流通', base_form='データ流通', count=3)]
+    [Phrase(phrase='データ流通', base_form='データ流通', count=3, parts=1)]
     """
     counts: dict[str, int] = {}
     spelling: dict[str, str] = {}
+    parts: dict[str, int] = {}
     for group in groups:
         for p in group:
             counts[p.base_form] = counts.get(p.base_form, 0) + p.count
             spelling.setdefault(p.base_form, p.phrase)
-    return [Phrase(spelling[b], b, n) for b, n in counts.items()]
+            parts[p.base_form] = max(parts.get(p.base_form, 1), p.parts)
+    return [Phrase(spelling[b], b, n, parts[b]) for b, n in counts.items()]
 
 
 def document_frequencies(per_doc: Mapping[str, Sequence[Phrase]]) -> dict[str, int]:
@@ -182,11 +185,15 @@ def document_frequencies(per_doc: Mapping[str, Sequence[Phrase]]) -> dict[str, i
 def score_phrases(
     per_doc: Mapping[str, Sequence[Phrase]], doc_freq: Mapping[str, int], n_docs: int
 ) -> dict[str, dict[str, float]]:
-    """TF-IDF per document: ``{doc_id: {base_form: score}}``, each document's best phrase 1.0.
+    """TF-IDF with termhood per document: ``{doc_id: {base_form: score}}``, best phrase 1.0.
 
-    ``score = count * (ln((1 + n_docs) / (1 + df)) + 1)`` (smoothed IDF: a phrase in every
-    document still scores its count), then divided by the document's maximum. A document's
-    phrases may repeat (one entry per segment): counts are added up by base form.
+    ``score = (1 + ln count) * (ln((1 + n_docs) / (1 + df)) + 1) * parts``: sublinear term
+    frequency (a name repeated 26 times is not 26 times as telling), smoothed IDF (a phrase
+    in every document still counts), and the number of morphemes in the compound, since a
+    longer compound noun names a more specific thing (政策データダッシュボード over データ;
+    the length weighting of C-value-style term extraction). Then divided by the document's
+    maximum. A document's phrases may repeat (one entry per segment): counts are added up
+    by base form.
 
     A pure function: the caller supplies ``doc_freq`` (by base form) and ``n_docs`` for the
     whole corpus, i.e. the current batch (:func:`document_frequencies`) plus what the
@@ -196,7 +203,7 @@ def score_phrases(
 
     >>> docs = {"a": [Phrase("GSS", "GSS", 1), Phrase("データ", "データ", 2)]}
     >>> score_phrases(docs, {"GSS": 1, "データ": 10}, n_docs=10)
-    {'a': {'GSS': 1.0, 'データ': 0.7394}}
+    {'a': {'GSS': 1.0, 'データ': 0.626}}
     """
     if n_docs < max(1, len(per_doc)):
         raise ValueError(f"n_docs={n_docs} must count every scored document ({len(per_doc)})")
@@ -207,7 +214,7 @@ def score_phrases(
             df = max(doc_freq.get(p.base_form, 0), 1)
             if df > n_docs:
                 raise ValueError(f"document frequency {df} of {p.base_form!r} exceeds n_docs={n_docs}")
-            raw[p.base_form] = p.count * (math.log((1 + n_docs) / (1 + df)) + 1)
+            raw[p.base_form] = (1 + math.log(p.count)) * (math.log((1 + n_docs) / (1 + df)) + 1) * p.parts
         top = max(raw.values(), default=0.0)
         ranked = sorted(raw.items(), key=lambda kv: -kv[1])  # stable: ties keep first occurrence
         out[doc_id] = {base: round(score / top, 4) for base, score in ranked} if top > 0 else {}
