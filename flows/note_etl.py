@@ -6,21 +6,27 @@ per-task orchestration cost stays small against the work.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import itertools
+import os
+from collections import deque
+from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
 
 from prefect import flow, get_run_logger, task
-from prefect.artifacts import create_markdown_artifact, create_table_artifact
+from prefect.artifacts import create_link_artifact, create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NO_CACHE
+from prefect.futures import PrefectFuture
 from prefect.runtime import flow_run
+from prefect.task_runners import ProcessPoolTaskRunner, TaskRunner
 from tqdm import tqdm
 
 from etl.pipeline import Analyzer, EtlOptions, discover_inputs
 from etl.reading import DEFAULT_MAX_BYTES
-from etl.report import summary_markdown, summary_tables
-from etl.run import BatchResult, RunSummary, batched, commit, process_batch
+from etl.report import report_link, summary_markdown, summary_tables
+from etl.report_html import default_report_path, write_report
+from etl.run import BatchResult, RunState, RunSummary, batched, commit_batch, finish_run, process_batch
 from etl.warehouse import Warehouse
 
 DEFAULT_BATCH_SIZE = 50
@@ -39,9 +45,11 @@ def discover_task(paths: Sequence[str]) -> list[str]:
 
 
 @task(name="read-warehouse-state", retries=2, retry_delay_seconds=[1, 5], cache_policy=NO_CACHE)
-def known_inputs_task(warehouse: str) -> dict[str, tuple[str, str]]:
-    """What the warehouse already holds, to skip unchanged inputs."""
-    return Warehouse(warehouse).known_inputs()
+def start_task(warehouse: str, run_id: str, started_at: datetime, inputs: list[str]) -> RunState:
+    """What the warehouse already holds: to skip unchanged inputs and replace changed ones."""
+    return RunState.start(
+        Warehouse(warehouse), run_id=run_id, flow_name="note_etl", started_at=started_at, inputs=inputs
+    )
 
 
 @task(name="process-articles", task_run_name="process-articles-{batch_no}", cache_policy=NO_CACHE)
@@ -68,31 +76,60 @@ def process_task(
     return result
 
 
+@task(
+    name="stage-batch",
+    task_run_name="stage-batch-{batch_no}",
+    retries=2,
+    retry_delay_seconds=[2, 5],
+    cache_policy=NO_CACHE,
+)
+def stage_task(warehouse: str, batch: BatchResult, state: RunState, batch_no: int) -> None:
+    """Resolve duplicates, validate and stage one batch's rows (not yet visible to readers)."""
+    commit_batch(Warehouse(warehouse), batch, state)
+
+
 @task(name="write-warehouse", retries=2, retry_delay_seconds=[2, 5], cache_policy=NO_CACHE)
-def write_task(
-    warehouse: str,
-    batches: list[BatchResult],
-    run_id: str,
-    started_at: datetime,
-    inputs: list[str],
-    options: EtlOptions,
-) -> RunSummary:
-    """Commit every table atomically, partition by partition."""
-    return commit(
-        Warehouse(warehouse),
-        batches,
-        run_id=run_id,
-        flow_name="note_etl",
-        started_at=started_at,
-        inputs=inputs,
-        taxonomy=_analyzer(options).taxonomy,
-    )
+def write_task(warehouse: str, state: RunState, options: EtlOptions) -> RunSummary:
+    """Merge the staged rows into every table, partition by partition, atomically."""
+    return finish_run(Warehouse(warehouse), state, _analyzer(options).taxonomy)
+
+
+def task_runner(workers: int, dask_address: str | None) -> TaskRunner[Any] | None:
+    """The runner for the batch tasks: a Dask cluster, a process pool, or the flow's own.
+
+    >>> task_runner(1, None) is None
+    True
+    """
+    if dask_address:
+        from prefect_dask import DaskTaskRunner
+
+        return DaskTaskRunner(address=dask_address)
+    if workers > 1:
+        return ProcessPoolTaskRunner(max_workers=workers)
+    return None
+
+
+@task(name="write-report", retries=1, retry_delay_seconds=[2], cache_policy=NO_CACHE)
+def report_task(warehouse: str) -> str:
+    """Write the warehouse's HTML report (``<warehouse>/report.html``); returns its path."""
+    return write_report(warehouse)
 
 
 @task(name="publish-run-summary", cache_policy=NO_CACHE)
-def publish_task(summary: RunSummary) -> None:
+def publish_task(summary: RunSummary, report_path: str | None = None) -> None:
     """Markdown and table artifacts of the run, shown in the Prefect UI."""
-    create_markdown_artifact(summary_markdown(summary), key="note-etl-run-summary", description=summary.line)
+    create_markdown_artifact(
+        summary_markdown(summary, report_path=report_path),
+        key="note-etl-run-summary",
+        description=summary.line,
+    )
+    if report_path:
+        create_link_artifact(
+            report_link(report_path),
+            link_text=report_path,
+            key="note-etl-report",
+            description=f"HTML report after run {summary.run_id}",
+        )
     for key, rows in summary_tables(summary).items():
         if rows:
             create_table_artifact(rows, key=f"note-etl-{key}", description=f"{key} of run {summary.run_id}")
@@ -107,42 +144,57 @@ def note_etl(
     taxonomy: str | None = None,
     max_bytes: int = DEFAULT_MAX_BYTES,
     progress: bool = False,
+    workers: int = 1,
+    dask_address: str | None = None,
 ) -> dict[str, Any]:
-    """Process every input under ``paths`` (default ``raw``) into ``warehouse``."""
+    """Process every input under ``paths`` (default ``raw``) into ``warehouse``.
+
+    ``workers`` > 1 runs the batch tasks in a process pool; ``dask_address`` sends them
+    to an existing Dask cluster (``tcp://host:8786``) instead.
+    """
+    if workers < 1 or batch_size < 1:
+        raise ValueError(f"workers and batch_size must be at least 1 (got {workers}, {batch_size})")
     options = EtlOptions(max_bytes=max_bytes, taxonomy_path=taxonomy)
     started = datetime.now(UTC)
     run_id = str(flow_run.get_id() or f"local-{started:%Y%m%dT%H%M%S}")
     inputs = discover_task(paths or ["raw"])
     # One run at a time per warehouse: a second run waits here, then finds the work done.
     with Warehouse(warehouse).lock():
-        return _process_and_commit(
-            inputs, warehouse, options, full_refresh, batch_size, run_id, started, progress
-        )
-
-
-def _process_and_commit(
-    inputs: list[str],
-    warehouse: str,
-    options: EtlOptions,
-    full_refresh: bool,
-    batch_size: int,
-    run_id: str,
-    started: datetime,
-    progress: bool,
-) -> dict[str, Any]:
-    known = known_inputs_task(warehouse)
-    futures = [
-        process_task.submit(batch, known, options, full_refresh, batch_no)
-        for batch_no, batch in enumerate(batched(inputs, batch_size) if inputs else [])
-    ]
-    batches: list[BatchResult] = []
-    with tqdm(total=len(inputs), unit="article", disable=not progress, desc="note-etl") as bar:
-        for future in futures:
-            batch = future.result()
-            bar.update(len(batch.articles) + len(batch.rejects) + len(batch.unchanged))
-            batches.append(batch)
-    summary = write_task(warehouse, batches, run_id, started, inputs, options)
-    publish_task(summary)
+        state = start_task(warehouse, run_id, started, inputs)
+        runner = task_runner(workers, dask_address)
+        batches = batched(inputs, batch_size) if inputs else []
+        with tqdm(total=len(inputs), unit="article", disable=not progress, desc="note-etl") as bar:
+            if runner is None:
+                results = _in_order(
+                    lambda b, n: process_task.submit(b, state.known, options, full_refresh, n), batches, 2
+                )
+                _stage_all(results, warehouse, state, bar)
+            else:
+                with runner:
+                    submit = lambda b, n: runner.submit(  # noqa: E731
+                        process_task,
+                        {
+                            "paths": b,
+                            "known": state.known,
+                            "options": options,
+                            "full_refresh": full_refresh,
+                            "batch_no": n,
+                        },
+                    )
+                    _stage_all(_in_order(submit, batches, 2 * max(workers, 2)), warehouse, state, bar)
+        summary = write_task(warehouse, state, options)
+    # The report is drawn from the committed tables; an unchanged rerun keeps the last one.
+    # When it cannot be drawn (no Japanese font on this worker, say), its failed task and a
+    # warning say so; the run, whose data is already written, does not fail for it.
+    report_path: str | None = None
+    if summary.changed or not os.path.exists(default_report_path(warehouse)):
+        report = report_task(warehouse, return_state=True)
+        report_path = report.result() if report.is_completed() else None
+        if report_path is None:
+            get_run_logger().warning("report not written: %s", report.message)
+    else:
+        report_path = default_report_path(warehouse)
+    publish_task(summary, report_path)
     get_run_logger().info("run %s: %s", run_id, summary.line)
     return {
         "run_id": summary.run_id,
@@ -152,6 +204,32 @@ def _process_and_commit(
         "inputs_rejected": summary.inputs_rejected,
         "warehouse": summary.warehouse,
     }
+
+
+def _in_order(
+    submit: Callable[[list[str], int], PrefectFuture[BatchResult]], batches: list[list[str]], window: int
+) -> Iterator[BatchResult]:
+    """Results of the batch tasks in submission order, with at most ``window`` in flight.
+
+    A bounded window keeps memory flat: processed batches never pile up waiting for the
+    (single-threaded) staging of earlier ones.
+    """
+    pending: deque[PrefectFuture[BatchResult]] = deque()
+    todo = iter(enumerate(batches))
+    for n, batch in itertools.islice(todo, window):
+        pending.append(submit(batch, n))
+    while pending:
+        result = pending.popleft().result()
+        nxt = next(todo, None)
+        if nxt is not None:
+            pending.append(submit(nxt[1], nxt[0]))
+        yield result
+
+
+def _stage_all(results: Iterator[BatchResult], warehouse: str, state: RunState, bar: tqdm[Any]) -> None:
+    for n, batch in enumerate(results):
+        stage_task(warehouse, batch, state, n)
+        bar.update(len(batch.articles) + len(batch.rejects) + len(batch.unchanged))
 
 
 if __name__ == "__main__":

@@ -9,11 +9,11 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 import pytest
-from flows.note_etl import note_etl
 from prefect.testing.utilities import prefect_test_harness
 
 from etl.cli import main as cli_main
 from etl.schemas import TABLES
+from flows.note_etl import note_etl
 
 from .conftest import SAMPLES, SEED
 

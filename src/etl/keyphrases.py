@@ -12,6 +12,7 @@ import re
 import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Final
 
 from etl.morph import Token, tokenize
@@ -145,7 +146,12 @@ def extract_phrases(text: str) -> list[Phrase]:
     for piece in _WS.split(text):
         if piece:
             found.extend(
-                Phrase("".join(t.surface for t in run), "".join(t.base for t in run), 1, len(run))
+                Phrase(
+                    "".join(t.surface for t in run),
+                    "".join(t.base for t in run),
+                    1,
+                    compound_parts("".join(t.surface for t in run)),
+                )
                 for run in _runs(tokenize(piece))
                 if _keep(run)
             )
@@ -219,3 +225,50 @@ def score_phrases(
         ranked = sorted(raw.items(), key=lambda kv: -kv[1])  # stable: ties keep first occurrence
         out[doc_id] = {base: round(score / top, 4) for base, score in ranked} if top > 0 else {}
     return out
+
+
+@lru_cache(maxsize=65536)
+def compound_parts(phrase: str) -> int:
+    """Morphemes in a stored phrase, to weigh it again when the corpus changes.
+
+    >>> compound_parts("ガバメントクラウド"), compound_parts("データ")
+    (2, 1)
+    """
+    return max(1, sum(1 for t in tokenize(phrase) if not t.pos1.startswith("補助記号")))
+
+
+def score_rows(
+    article_ids: Sequence[str],
+    base_forms: Sequence[str],
+    phrases: Sequence[str],
+    counts: Sequence[int],
+    doc_freq: Mapping[str, int],
+    n_docs: int,
+) -> list[float]:
+    """The score of each stored keyphrase row, as :func:`score_phrases` computes it.
+
+    Rows are one phrase in one segment; counts are added up per article and base form,
+    and each article's best phrase scores 1.0. Used to re-score the whole table when the
+    corpus changes, so scores never depend on the order articles were written in.
+
+    >>> score_rows(["a", "a"], ["x", "y"], ["X", "Y"], [2, 1], {"x": 1, "y": 1}, 1)
+    [1.0, 0.5906]
+    """
+    totals: dict[tuple[str, str], int] = {}
+    spelling: dict[tuple[str, str], str] = {}
+    for aid, base, phrase, count in zip(article_ids, base_forms, phrases, counts, strict=True):
+        totals[(aid, base)] = totals.get((aid, base), 0) + count
+        spelling.setdefault((aid, base), phrase)
+    raw: dict[tuple[str, str], float] = {}
+    best: dict[str, float] = {}
+    for key, total in totals.items():
+        df = min(max(doc_freq.get(key[1], 0), 1), max(n_docs, 1))
+        value = (
+            (1 + math.log(total)) * (math.log((1 + n_docs) / (1 + df)) + 1) * compound_parts(spelling[key])
+        )
+        raw[key] = value
+        best[key[0]] = max(best.get(key[0], 0.0), value)
+    return [
+        round(raw[(aid, base)] / best[aid], 4) if best[aid] > 0 else 0.0
+        for aid, base in zip(article_ids, base_forms, strict=True)
+    ]

@@ -111,7 +111,12 @@ class Analyzer:
             doc = parse(fmt, text)
         except InputError as exc:
             raise exc.with_path(source_path) from exc
-        return self.analyse(source_path, doc, hashlib.sha256(data).hexdigest())
+        rows = self.analyse(source_path, doc, hashlib.sha256(data).hexdigest())
+        if fmt == "note_api":  # fetched API answers have a <key>.meta.json sidecar
+            from etl.fetch import sidecar_fetched_at
+
+            rows.tables["articles"][0]["fetched_at"] = sidecar_fetched_at(source_path)
+        return rows
 
     def analyse(self, source_path: str, doc: ParsedDocument, content_sha256: str) -> ArticleRows:
         """Every stage after parsing, for one document."""

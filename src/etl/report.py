@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from etl.run import RunSummary
@@ -46,13 +47,26 @@ def summary_tables(summary: RunSummary) -> dict[str, list[dict[str, Any]]]:
     return {"articles": articles, "speakers": speakers, "topics": topics, "rejects": rejects}
 
 
-def summary_markdown(summary: RunSummary) -> str:
+def report_link(path: str) -> str:
+    """A link to the HTML report: a ``file:`` URI for a local path, else the URI as it is.
+
+    >>> report_link("/data/wh/report.html"), report_link("s3://b/wh/report.html")
+    ('file:///data/wh/report.html', 's3://b/wh/report.html')
+    """
+    return path if "://" in path else Path(path).resolve().as_uri()
+
+
+def summary_markdown(summary: RunSummary, *, report_path: str | None = None) -> str:
     """The run's markdown summary: counts, articles with speakers and facets, rejects.
+
+    ``report_path`` is the HTML report written for the run, if any.
 
     >>> from datetime import datetime, UTC
     >>> s = RunSummary("r", "note_etl", datetime.now(UTC), datetime.now(UTC), "completed", 1, 1, 0, 0, "wh")
     >>> summary_markdown(s).splitlines()[0]
     '# note-etl run r'
+    >>> summary_markdown(s, report_path="/wh/report.html").splitlines()[8]
+    'Report: [/wh/report.html](file:///wh/report.html)'
     """
     lines = [
         f"# note-etl run {summary.run_id}",
@@ -65,6 +79,8 @@ def summary_markdown(summary: RunSummary) -> str:
         "segment_topics, topics, keyphrases, runs, rejects)",
         "",
     ]
+    if report_path:
+        lines += [f"Report: [{report_path}]({report_link(report_path)})", ""]
     if summary.articles:
         lines += [
             "## Articles",

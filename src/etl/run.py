@@ -17,10 +17,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from etl import PIPELINE_VERSION
 from etl.errors import InputError
-from etl.keyphrases import score_phrases
+from etl.keyphrases import score_rows
 from etl.pipeline import (
     Analyzer,
     ArticleRows,
@@ -33,6 +34,7 @@ from etl.pipeline import (
     stamp,
 )
 from etl.reading import decode, read_bytes
+from etl.schemas import TABLES
 from etl.taxonomy import Taxonomy
 from etl.validation import validate_batch
 from etl.warehouse import ARTICLE_TABLES, Warehouse, partition_of, to_table
@@ -66,6 +68,7 @@ class RunSummary:
     rejects: list[Reject] = field(default_factory=list)
     subjects: dict[str, int] = field(default_factory=dict)
     top_keyphrases: list[tuple[str, float]] = field(default_factory=list)
+    changed: bool = True  # whether this run changed any table's content (not just `runs`)
 
     @property
     def line(self) -> str:
@@ -135,8 +138,6 @@ class RunState:
     inputs: list[str]
     index: dict[str, tuple[str, str, str]] = field(default_factory=dict)  # id -> path, format, partition
     by_path: dict[str, list[str]] = field(default_factory=dict)  # source path -> article ids
-    doc_freq: dict[str, int] = field(default_factory=dict)
-    corpus: set[str] = field(default_factory=set)  # article ids counted in doc_freq
     known: dict[str, tuple[str, str]] = field(default_factory=dict)  # path -> (sha256, version)
     written: dict[str, str] = field(default_factory=dict)  # source path -> article id, this run
     unchanged: list[str] = field(default_factory=list)
@@ -176,7 +177,6 @@ class RunState:
                     partition_of(row["published_at"]),
                 )
                 state.by_path.setdefault(row["source_path"], []).append(aid)
-        state.doc_freq, state.corpus = warehouse.keyphrase_stats(set(state.index))
         return state
 
 
@@ -213,7 +213,7 @@ def commit_batch(warehouse: Warehouse, batch: BatchResult, state: RunState) -> N
     # Articles replaced by this batch: rewritten ids, and the old ids of edited files.
     replaced = {r.article_id for r in kept if r.article_id in state.index}
     replaced |= {old for r in kept for old in state.by_path.get(r.source_path, []) if old != r.article_id}
-    _score_keyphrases(warehouse, kept, replaced, state)
+    _keyphrase_rows(kept)
     kept, invalid = validate_batch(kept)
     state.rejects.extend(invalid)
     for r in kept:
@@ -272,7 +272,12 @@ def finish_run(warehouse: Warehouse, state: RunState, taxonomy: Taxonomy) -> Run
     """Write ``rejects``, ``topics`` and the ``runs`` row; return the run's summary."""
     # Tables in a fixed order, `articles` last: a run killed part-way leaves the inputs of
     # unfinished articles unknown, and the next run redoes them.
+    changed = bool(state.staged or state.drop)
     for name in (*[t for t in ARTICLE_TABLES if t != "articles"], "articles"):
+        if name == "keyphrases":
+            if changed:
+                _rescore_keyphrases(warehouse, state)
+            continue
         for part in sorted(set(state.staged) | set(state.drop)):
             pieces = [
                 _rows_of_batch(warehouse.read_staged(state.run_id, name, part, seq), seq, state.final_batch)
@@ -309,6 +314,10 @@ def finish_run(warehouse: Warehouse, state: RunState, taxonomy: Taxonomy) -> Run
         }
         for rj in state.rejects
     ]
+    old_paths = {k[0] for k in previous}
+    rejects_changed = any(row["run_id"] == state.run_id for row in reject_rows) or bool(
+        old_paths & (set(state.written) | set(state.unchanged))
+    )
     warehouse.replace_rows(
         "rejects", {"all": to_table("rejects", reject_rows)}, {"all": set(state.inputs)}, key="source_path"
     )
@@ -328,6 +337,7 @@ def finish_run(warehouse: Warehouse, state: RunState, taxonomy: Taxonomy) -> Run
         articles=state.articles,
         speakers=[sp for sp in state.speakers if sp["article_id"] in written_ids],
         rejects=state.rejects,
+        changed=changed or rejects_changed,
     )
     summary.subjects = dict(sorted(state.subjects.items(), key=lambda kv: (-kv[1], kv[0])))
     summary.top_keyphrases = sorted(state.phrase_scores.items(), key=lambda kv: (-kv[1], kv[0]))[:20]
@@ -375,28 +385,9 @@ def commit(
     return finish_run(warehouse, state, taxonomy)
 
 
-def _score_keyphrases(
-    warehouse: Warehouse, kept: Sequence[ArticleRows], replaced: set[str], state: RunState
-) -> None:
-    """TF-IDF against the corpus: the articles committed so far plus this batch."""
-    gone = (replaced | {r.article_id for r in kept}) & state.corpus
-    if gone:
-        for bases in warehouse.keyphrase_bases(
-            {aid: state.index[aid][2] for aid in gone if aid in state.index}
-        ).values():
-            for base in bases:
-                state.doc_freq[base] -= 1
-        state.corpus -= gone
+def _keyphrase_rows(kept: Sequence[ArticleRows]) -> None:
+    """Keyphrase rows of each article; their scores are set when the run finishes."""
     for r in kept:
-        bases = {p.base_form for _, p in r.phrases}
-        if bases:
-            state.corpus.add(r.article_id)
-        for base in bases:
-            state.doc_freq[base] = state.doc_freq.get(base, 0) + 1
-    n_docs = max(len(state.corpus), 1)
-    for r in kept:
-        per_doc = {r.article_id: [p for _, p in r.phrases]}
-        scores = score_phrases(per_doc, state.doc_freq, n_docs).get(r.article_id, {})
         r.tables["keyphrases"] = [
             {
                 "article_id": r.article_id,
@@ -404,10 +395,62 @@ def _score_keyphrases(
                 "phrase": p.phrase,
                 "base_form": p.base_form,
                 "count": p.count,
-                "score": float(scores.get(p.base_form, 0.0)),
+                "score": 0.0,
             }
             for segment_id, p in r.phrases
         ]
+
+
+def _rescore_keyphrases(warehouse: Warehouse, state: RunState) -> None:
+    """Merge the keyphrase partitions and score every row against the final corpus.
+
+    TF-IDF depends on every article, so when a run changes the corpus all scores are
+    computed again from the table itself: the result does not depend on which run or
+    batch wrote an article (an incremental run equals a full refresh). Two passes over
+    the partitions keep memory to one partition at a time.
+    """
+    parts = sorted(set(warehouse.partitions("keyphrases")) | set(state.staged) | set(state.drop))
+
+    def merged(part: str) -> pa.Table:
+        old = warehouse.read_partition("keyphrases", part)
+        pieces: list[pa.Table] = []
+        drop = state.drop.get(part, set())
+        if old is not None:
+            if drop:
+                old = old.filter(
+                    pc.invert(pc.is_in(old["article_id"], value_set=pa.array(sorted(drop), pa.string())))
+                )
+            pieces.append(old)
+        for seq in state.staged.get(part, []):
+            staged = _rows_of_batch(
+                warehouse.read_staged(state.run_id, "keyphrases", part, seq), seq, state.final_batch
+            )
+            pieces.append(staged)
+        return pa.concat_tables(pieces) if pieces else TABLES["keyphrases"].empty_table()
+
+    doc_freq: dict[str, int] = defaultdict(int)
+    articles: set[str] = set()
+    for part in parts:
+        table = merged(part)
+        for aid, base in set(
+            zip(table["article_id"].to_pylist(), table["base_form"].to_pylist(), strict=True)
+        ):
+            doc_freq[base] += 1
+            articles.add(aid)
+    for part in parts:
+        table = merged(part)
+        scores = score_rows(
+            table["article_id"].to_pylist(),
+            table["base_form"].to_pylist(),
+            table["phrase"].to_pylist(),
+            table["count"].to_pylist(),
+            doc_freq,
+            len(articles),
+        )
+        table = table.set_column(
+            table.schema.get_field_index("score"), "score", pa.array(scores, pa.float32())
+        )
+        warehouse.merge_partition("keyphrases", part, [table], set(), replace=True)
 
 
 def _topics_table(taxonomy: Taxonomy, run_id: str) -> pa.Table:

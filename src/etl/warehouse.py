@@ -19,7 +19,6 @@ import hashlib
 import os
 import tempfile
 import uuid
-from collections import defaultdict
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any, Final
@@ -115,39 +114,6 @@ class Warehouse:
         cols = table.select(["source_path", "content_sha256", "pipeline_version"]).to_pylist()
         return {r["source_path"]: (r["content_sha256"], r["pipeline_version"]) for r in cols}
 
-    def keyphrase_stats(self, articles: set[str]) -> tuple[dict[str, int], set[str]]:
-        """Document frequency of each keyphrase base form over ``articles``, and the ids counted.
-
-        Only articles committed in both tables count (a killed run may have written one and
-        not the other).
-        """
-        docs: set[str] = set()
-        df: dict[str, int] = defaultdict(int)
-        for part in self.partitions("keyphrases"):
-            table = self.read_partition("keyphrases", part)
-            if table is None:
-                continue
-            pairs = set(zip(table["article_id"].to_pylist(), table["base_form"].to_pylist(), strict=True))
-            for article_id, base in pairs:
-                if article_id in articles:
-                    df[base] += 1
-                    docs.add(article_id)
-        return dict(df), docs
-
-    def keyphrase_bases(self, where: Mapping[str, str]) -> dict[str, set[str]]:
-        """The base forms of some articles' keyphrases; ``where`` maps article id -> partition."""
-        out: dict[str, set[str]] = {aid: set() for aid in where}
-        for part in sorted(set(where.values())):
-            table = self.read_partition("keyphrases", part)
-            if table is None:
-                continue
-            for aid, base in zip(
-                table["article_id"].to_pylist(), table["base_form"].to_pylist(), strict=True
-            ):
-                if aid in out:
-                    out[aid].add(base)
-        return out
-
     # -- staging ---------------------------------------------------------------------------
     # A run's new rows wait under <root>/_staging/<run_id>/ (readers skip `_` folders, and
     # table globs never reach it) until the run merges each touched partition once.
@@ -173,9 +139,14 @@ class Warehouse:
         if self.fs.exists(path):
             self.fs.rm(path, recursive=True)
 
-    def merge_partition(self, name: str, partition: str, new: Sequence[pa.Table], drop: set[str]) -> None:
-        """Rewrite one partition: old rows minus ``drop`` article ids, plus ``new`` rows."""
-        old = self.read_partition(name, partition)
+    def merge_partition(
+        self, name: str, partition: str, new: Sequence[pa.Table], drop: set[str], *, replace: bool = False
+    ) -> None:
+        """Rewrite one partition: old rows minus ``drop`` article ids, plus ``new`` rows.
+
+        With ``replace``, ``new`` is the partition's whole content and the old rows go.
+        """
+        old = None if replace else self.read_partition(name, partition)
         pieces: list[pa.Table] = []
         if old is not None:
             if drop:

@@ -1,0 +1,936 @@
+"""Benchmark note-etl on a generated corpus: throughput, stages, memory, overhead ratios.
+
+One markdown table (printed, and written to ``<out>/bench-<MB>MB.md`` with the raw numbers
+in ``.json``) for a corpus of ``--mb`` MB made by :mod:`make_corpus`:
+
+- end to end, library (:func:`etl.run.run_local`) and Prefect flow (``flows.note_etl``),
+  with 1 and ``--workers`` processes: MB/s, articles/s, peak RSS;
+- the unchanged rerun (rerun / full run) and the Prefect overhead (flow / library);
+- the anchor on the same HTML pages: ``trafilatura.extract`` in one process, and
+  note-etl / trafilatura; note-etl's own scaling with ``--workers``; page-text input;
+- peak RSS on the whole corpus against its first 20 % (the 20 MB figure when ``--mb 100``);
+- per stage (parse, classify + segment, speakers, topics, keyphrases, rows, validation,
+  write), calling the stage functions directly on a slice of the corpus in this process.
+
+Every end-to-end figure is measured in a child process of its own (``--child``), timing
+only the call (not interpreter start-up or imports), and its peak RSS is that child's
+``ru_maxrss``, so this process's memory does not count. The flow child first runs an
+empty flow so Prefect's temporary API server is up before the clock starts; that start-up
+is reported in the notes. Ratios are the results: these machines are noisy, and a ratio
+of two figures measured in the same run cancels most of the noise.
+
+Example (what ``make bench`` runs)::
+
+    python bench/run.py --mb 2            # about 1.5 minutes on 2 cores
+    python bench/run.py --mb 100          # the full figures (tens of minutes)
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Final
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from make_corpus import INPUT_FORMATS, make_corpus, read_manifest
+
+ROOT: Final = Path(__file__).resolve().parents[1]
+DEFAULT_OUT: Final = ROOT / "bench" / "out"
+MB: Final = 1_000_000
+RSS_PREFIX: Final = 0.2  # peak RSS is compared with the run on the first 20 % of the corpus
+RSS_LIMIT_MB: Final = 1024
+PREFECT_TARGET_ARTICLES: Final = 5_000
+
+COLUMNS: Final = (
+    "measurement",
+    "input",
+    "workers",
+    "MB",
+    "articles",
+    "s",
+    "MB/s",
+    "articles/s",
+    "peak RSS MB",
+    "ratio",
+    "target",
+    "met",
+)
+
+
+@dataclass(slots=True)
+class Row:
+    """One line of the table. ``key`` is stable (tests and the JSON refer to it)."""
+
+    key: str
+    measurement: str
+    input: str = ""
+    workers: int | None = None
+    mb: float | None = None
+    articles: int | None = None
+    seconds: float | None = None
+    rss_mb: float | None = None
+    ratio: float | None = None
+    target: str = ""
+    met: str = ""
+    note: str = ""
+
+    @property
+    def mb_per_s(self) -> float | None:
+        return self.mb / self.seconds if self.mb and self.seconds else None
+
+    @property
+    def articles_per_s(self) -> float | None:
+        return self.articles / self.seconds if self.articles and self.seconds else None
+
+    def cells(self) -> list[str]:
+        """The row's markdown cells, in :data:`COLUMNS` order.
+
+        >>> Row("k", "m", "HTML", 1, 2.0, 10, 4.0).cells()[:8]
+        ['m', 'HTML', '1', '2.00', '10', '4.00', '0.50', '2.5']
+        """
+        return [
+            self.measurement,
+            self.input,
+            "" if self.workers is None else str(self.workers),
+            _num(self.mb, 2),
+            "" if self.articles is None else str(self.articles),
+            _num(self.seconds, 2),
+            _num(self.mb_per_s, 2),
+            _num(self.articles_per_s, 1),
+            _num(self.rss_mb, 0),
+            _num(self.ratio, 3),
+            self.target,
+            self.met,
+        ]
+
+
+def _num(value: float | None, digits: int) -> str:
+    return "" if value is None else f"{value:.{digits}f}"
+
+
+@dataclass(slots=True)
+class Report:
+    """The benchmark's result: corpus facts, rows, notes; renders as markdown."""
+
+    corpus: dict[str, Any]
+    settings: dict[str, Any]
+    rows: list[Row] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    def row(self, key: str) -> Row:
+        return next(r for r in self.rows if r.key == key)
+
+    def markdown(self) -> str:
+        c, s = self.corpus, self.settings
+        lines = [
+            f"## note-etl benchmark: {c['mb']:.1f} MB, {c['articles']} articles",
+            "",
+            f"Corpus: seed {c['seed']}, {c['by_format']}; {s['cpus']} CPUs, Python {s['python']}, "
+            f"batch size {s['batch_size']}, {s['date']}. MB = 10^6 bytes of input files.",
+            "",
+            "| " + " | ".join(COLUMNS) + " |",
+            "|" + "|".join("---" for _ in COLUMNS) + "|",
+        ]
+        lines += ["| " + " | ".join(r.cells()) + " |" for r in self.rows]
+        notes = [f"- {r.measurement}: {r.note}" for r in self.rows if r.note] + [f"- {n}" for n in self.notes]
+        if notes:
+            lines += ["", "Notes:", "", *notes]
+        return "\n".join(lines) + "\n"
+
+    def to_json(self) -> dict[str, Any]:
+        rows = [asdict(r) | {"mb_per_s": r.mb_per_s, "articles_per_s": r.articles_per_s} for r in self.rows]
+        return {"corpus": self.corpus, "settings": self.settings, "rows": rows, "notes": self.notes}
+
+
+# -- Child processes: one measured configuration each ---------------------------------------
+
+
+def _rss_mb() -> tuple[float, float]:
+    """Peak RSS of this process and of its largest waited-for child, in MB (Linux: KiB units)."""
+    scale = 1 / 1024 if sys.platform != "darwin" else 1 / 1024 / 1024
+    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * scale
+    children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * scale
+    return own, children
+
+
+def _child_lib(run: Mapping[str, Any]) -> dict[str, Any]:
+    from etl.run import run_local
+
+    started = time.perf_counter()
+    summary = run_local(
+        run["paths"],
+        run["warehouse"],
+        workers=run["workers"],
+        batch_size=run["batch_size"],
+        full_refresh=run.get("full_refresh", False),
+    )
+    return {
+        "seconds": time.perf_counter() - started,
+        "inputs": summary.inputs_seen,
+        "written": summary.articles_written,
+        "unchanged": summary.articles_unchanged,
+        "rejected": summary.inputs_rejected,
+    }
+
+
+def _child_flow(run: Mapping[str, Any]) -> dict[str, Any]:
+    import inspect
+
+    from flows.note_etl import note_etl
+
+    accepted = inspect.signature(note_etl.fn).parameters
+    params: dict[str, Any] = {
+        "paths": run["paths"],
+        "warehouse": run["warehouse"],
+        "batch_size": run["batch_size"],
+        "full_refresh": run.get("full_refresh", False),
+    }
+    for name in ("workers", "dask_address"):
+        if run.get(name) not in (None, 1) or (name == "workers" and name in accepted):
+            if name not in accepted:
+                return {"skipped": f"the flow has no {name!r} parameter"}
+            params[name] = run[name]
+    started = time.perf_counter()
+    result = note_etl(**params)
+    return {
+        "seconds": time.perf_counter() - started,
+        "inputs": result["inputs_seen"],
+        "written": result["articles_written"],
+        "unchanged": result["articles_unchanged"],
+        "rejected": result["inputs_rejected"],
+    }
+
+
+def _child_trafilatura(run: Mapping[str, Any]) -> dict[str, Any]:
+    import trafilatura
+
+    extracted = 0
+    started = time.perf_counter()
+    for path in run["paths"]:
+        text = Path(path).read_bytes().decode("utf-8")
+        if trafilatura.extract(text):
+            extracted += 1
+    return {"seconds": time.perf_counter() - started, "inputs": len(run["paths"]), "written": extracted}
+
+
+def _child_prefect_warmup() -> float:
+    from prefect import flow
+
+    @flow(name="bench-warmup")
+    def warmup() -> int:
+        return 1
+
+    started = time.perf_counter()
+    warmup()
+    return time.perf_counter() - started
+
+
+_CHILD_KINDS: Final[dict[str, Callable[[Mapping[str, Any]], dict[str, Any]]]] = {
+    "lib": _child_lib,
+    "flow": _child_flow,
+    "trafilatura": _child_trafilatura,
+}
+
+
+def child_main(spec_path: str) -> int:
+    """Run the runs of one spec file in this process; write their results next to it.
+
+    Peak RSS is read after each run; it is a high-water mark, so only the first run of a
+    child has a figure of its own (later runs of the same child are reruns or ratios).
+    """
+    spec = json.loads(Path(spec_path).read_text(encoding="utf-8"))
+    out: dict[str, Any] = {"runs": []}
+    if spec["kind"] == "flow":
+        out["startup_s"] = _child_prefect_warmup()
+    for run in spec["runs"]:
+        result = _CHILD_KINDS[spec["kind"]](run)
+        result["rss_mb"], result["rss_children_mb"] = _rss_mb()
+        out["runs"].append(result)
+    Path(spec["result"]).write_text(json.dumps(out), encoding="utf-8")
+    return 0
+
+
+def _child_env(out: Path) -> dict[str, str]:
+    env = dict(os.environ)
+    if not env.get("PREFECT_API_URL"):
+        # Its own Prefect home: the bench's runs neither mix with `make run`'s history nor
+        # wait on its SQLite database.
+        env["PREFECT_HOME"] = str(out / "prefect-home")
+    env.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+    env.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    env.setdefault("DO_NOT_TRACK", "1")
+    return env
+
+
+def run_child(kind: str, runs: Sequence[Mapping[str, Any]], out: Path, *, repeat: int = 1) -> dict[str, Any]:
+    """Measure ``runs`` in a fresh child process (``repeat`` children: median seconds, max RSS).
+
+    Warehouses named in the runs are emptied before each child and removed after it.
+    """
+    results: list[dict[str, Any]] = []
+    for _ in range(max(repeat, 1)):
+        for run in runs:
+            if "warehouse" in run:
+                shutil.rmtree(run["warehouse"], ignore_errors=True)
+        with tempfile.TemporaryDirectory(dir=out) as tmp:
+            spec_path, result_path = Path(tmp) / "spec.json", Path(tmp) / "result.json"
+            spec_path.write_text(json.dumps({"kind": kind, "runs": list(runs), "result": str(result_path)}))
+            proc = subprocess.run(
+                [sys.executable, str(Path(__file__).resolve()), "--child", str(spec_path)],
+                cwd=ROOT,
+                env=_child_env(out),
+                capture_output=True,
+                text=True,
+            )
+            if proc.returncode != 0 or not result_path.exists():
+                raise RuntimeError(
+                    f"benchmark child ({kind}) failed with {proc.returncode}:\n{proc.stderr[-4000:]}"
+                )
+            results.append(json.loads(result_path.read_text(encoding="utf-8")))
+        for run in runs:
+            if "warehouse" in run:
+                shutil.rmtree(run["warehouse"], ignore_errors=True)
+    merged = results[0]
+    for i, run in enumerate(merged["runs"]):
+        if "seconds" in run:
+            run["seconds"] = statistics.median(r["runs"][i]["seconds"] for r in results)
+            run["rss_mb"] = max(r["runs"][i]["rss_mb"] for r in results)
+            run["rss_children_mb"] = max(r["runs"][i]["rss_children_mb"] for r in results)
+    if "startup_s" in merged:
+        merged["startup_s"] = statistics.median(r["startup_s"] for r in results)
+    return merged
+
+
+# -- Stages, in this process ----------------------------------------------------------------
+
+
+@contextmanager
+def _timer(totals: dict[str, float], key: str) -> Iterator[None]:
+    started = time.perf_counter()
+    try:
+        yield
+    finally:
+        totals[key] = totals.get(key, 0.0) + time.perf_counter() - started
+
+
+def _clear_caches() -> None:
+    """Empty the memo caches (``functools.lru_cache``) of note-etl's modules.
+
+    One-slot caches (the tokenizer itself, the schemas) hold what a run builds once and
+    are kept; the others remember results for texts, and a second pass over the same
+    texts must not find them there.
+    """
+    for name, module in list(sys.modules.items()):
+        if name != "etl" and not name.startswith("etl."):
+            continue
+        for obj in list(vars(module).values()):
+            info = getattr(obj, "cache_info", None)
+            if callable(info) and getattr(obj, "__module__", None) == name and info().maxsize != 1:
+                obj.cache_clear()
+
+
+def stage_rows(paths: Sequence[Path], warehouse: Path, batch_size: int) -> list[Row]:
+    """Time each stage by calling the stage functions on ``paths`` (one process, one core).
+
+    The rows: parse (decode + parser), classify + segment, speakers, topics (facets and
+    subject keywords), keyphrases, the rest of :meth:`Analyzer.process_bytes` (row dicts
+    and ids: its whole time minus the stages), validation (pandera) and write (keyphrase
+    scoring, validation, staging and merging the Parquet partitions, as ``commit_batch``
+    and ``finish_run`` do it). ``ratio`` is each stage's share of the total.
+    """
+    from etl.classify import classify
+    from etl.facets import assign_facets
+    from etl.keyphrases import extract_phrases
+    from etl.pipeline import KEYPHRASE_KINDS, Analyzer, EtlOptions, format_of, parse
+    from etl.reading import decode
+    from etl.run import BatchResult, RunState, batched, commit_batch, finish_run
+    from etl.segment import build_segments
+    from etl.speakers import attribute_speakers
+    from etl.validation import validate_batch
+    from etl.warehouse import Warehouse
+
+    analyzer = Analyzer(EtlOptions())
+    matcher = analyzer.matcher
+    subject_kinds = KEYPHRASE_KINDS | {"heading", "title", "caption"}
+    items = [(str(p), p.read_bytes()) for p in paths]
+    size = sum(len(d) for _, d in items) / MB
+    t = dict.fromkeys(("parse", "segment", "speakers", "topics", "keyphrases"), 0.0)
+    clock = time.perf_counter
+    # Document by document, stage after stage, as Analyzer.analyse does it, so that the
+    # tokenizer's memo cache (shared by the subject matcher and the keyphrase extractor)
+    # helps here exactly as much as in a run.
+    _clear_caches()
+    for path, data in items:
+        t0 = clock()
+        doc = parse(format_of(path), decode(data)[0])
+        t1 = clock()
+        segments = build_segments(classify(doc.blocks))[1]
+        t2 = clock()
+        attributions = attribute_speakers(segments)[0]
+        t3 = clock()
+        assign_facets(segments, attributions)
+        for seg in segments:
+            if seg.kind in subject_kinds:
+                matcher.match(seg.text)
+        t4 = clock()
+        for seg in segments:
+            if seg.kind in KEYPHRASE_KINDS:
+                extract_phrases(seg.text)
+        t5 = clock()
+        for key, dt in zip(t, (t1 - t0, t2 - t1, t3 - t2, t4 - t3, t5 - t4), strict=True):
+            t[key] += dt
+    _clear_caches()  # the whole pipeline gets no head start from the pass above
+    results = []
+    with _timer(t, "process_bytes"):
+        for path, data in items:
+            results.append(analyzer.process_bytes(path, data))
+    batches = [BatchResult(articles=list(chunk)) for chunk in batched(results, batch_size)]
+    with _timer(t, "validation"):
+        for batch in batches:
+            validate_batch(batch.articles)
+    shutil.rmtree(warehouse, ignore_errors=True)
+    wh = Warehouse(str(warehouse))
+    with _timer(t, "write"):
+        state = RunState.start(
+            wh,
+            run_id="bench-stages",
+            flow_name="bench",
+            started_at=datetime.now(UTC),
+            inputs=[p for p, _ in items],
+        )
+        for batch in batches:
+            commit_batch(wh, batch, state)
+        finish_run(wh, state, analyzer.taxonomy)
+    shutil.rmtree(warehouse, ignore_errors=True)
+
+    staged = ("parse", "segment", "speakers", "topics", "keyphrases")
+    t["rows"] = t["process_bytes"] - sum(t[k] for k in staged)
+    total = t["process_bytes"] + t["write"]
+    labels = {
+        "parse": "stage: parse (decode + parser)",
+        "segment": "stage: classify + segment",
+        "speakers": "stage: speakers",
+        "topics": "stage: topics (facets + subjects)",
+        "keyphrases": "stage: keyphrases",
+        "rows": "stage: rows and ids (rest of process_bytes)",
+        "validation": "stage: validation (pandera), part of write",
+        "write": "stage: write (score, validate, stage, merge)",
+    }
+    n = len(items)
+    rows = [
+        Row(f"stage_{k}", label, "slice, all formats", 1, size, n, t[k], ratio=t[k] / total)
+        for k, label in labels.items()
+    ]
+    rows.append(
+        Row(
+            "stage_total", "stages: process_bytes + write", "slice, all formats", 1, size, n, total, ratio=1.0
+        )
+    )
+    rows[
+        0
+    ].note = "stage rows: seconds on the slice, ratio = share of the in-process total (process_bytes + write)"
+    return rows
+
+
+def ginza_row(paths: Sequence[Path]) -> Row:
+    """GiNZA's full pipeline on ~1 MB of page text, when GiNZA is installed (it is optional)."""
+    try:
+        import spacy  # type: ignore[import-not-found]
+
+        nlp = spacy.load("ja_ginza")
+    except Exception as exc:  # not a dependency of note-etl: its absence is a note, not a failure
+        return Row(
+            "ginza",
+            "anchor: GiNZA full pipeline",
+            "page text, 1 MB slice",
+            note=f"not run ({type(exc).__name__})",
+        )
+    texts: list[str] = []
+    size = 0
+    for p in paths:
+        if size >= MB:
+            break
+        texts.append(p.read_text(encoding="utf-8"))
+        size += p.stat().st_size
+    started = time.perf_counter()
+    for text in texts:
+        nlp(text)
+    return Row(
+        "ginza",
+        "anchor: GiNZA full pipeline",
+        "page text, 1 MB slice",
+        1,
+        size / MB,
+        len(texts),
+        time.perf_counter() - started,
+    )
+
+
+# -- The benchmark -----------------------------------------------------------------------------
+
+
+def ensure_corpus(out: Path, mb: float, seed: int) -> tuple[Path, list[Path]]:
+    """The corpus folder for (mb, seed), generated unless an identical one is there."""
+    folder = out / f"corpus-{mb:g}MB-seed{seed}"
+    manifest = read_manifest(folder)
+    if manifest is not None and manifest.get("seed") == seed and manifest.get("total_mb") == mb:
+        files = [folder / str(e["path"]) for e in manifest["files"]]  # type: ignore[union-attr]
+        sizes = [int(e["bytes"]) for e in manifest["files"]]  # type: ignore[union-attr]
+        if all(p.exists() and p.stat().st_size == n for p, n in zip(files, sizes, strict=True)):
+            return folder, files
+    return folder, make_corpus(folder, mb, seed=seed, formats=INPUT_FORMATS)
+
+
+def _size_mb(paths: Sequence[Path]) -> float:
+    return sum(p.stat().st_size for p in paths) / MB
+
+
+def _check(ok: bool | None) -> str:
+    return "—" if ok is None else ("yes" if ok else "**no**")
+
+
+def run_benchmark(
+    mb: float,
+    *,
+    seed: int = 0,
+    workers: int = 2,
+    batch_size: int = 50,
+    out: Path = DEFAULT_OUT,
+    flow: bool = True,
+    stage_mb: float = 1.0,
+    repeat: int = 1,
+    dask_address: str | None = None,
+    log: Callable[[str], None] = lambda _: None,
+) -> Report:
+    """Generate (or reuse) the corpus, measure every configuration, return the report."""
+    out.mkdir(parents=True, exist_ok=True)
+    log(f"corpus: {mb:g} MB, seed {seed}")
+    folder, files = ensure_corpus(out, mb, seed)
+    by_ext: dict[str, list[Path]] = {".txt": [], ".html": [], ".json": []}
+    for p in files:
+        by_ext[p.suffix].append(p)
+    html, text = by_ext[".html"], by_ext[".txt"]
+    corpus = {
+        "path": str(folder),
+        "seed": seed,
+        "mb": _size_mb(files),
+        "articles": len(files),
+        "by_format": ", ".join(f"{len(v)} {k[1:]} ({_size_mb(v):.1f} MB)" for k, v in by_ext.items()),
+    }
+    settings = {
+        "workers": workers,
+        "batch_size": batch_size,
+        "cpus": os.cpu_count(),
+        "python": platform.python_version(),
+        "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "repeat": repeat,
+    }
+    report = Report(corpus, settings)
+    wh = out / "wh"
+    all_mb, n_all = corpus["mb"], len(files)
+
+    def lib(label: str, paths: Sequence[str], w: int, *, rerun: bool = False) -> dict[str, Any]:
+        log(f"library: {label}, {w} worker(s)")
+        run = {"paths": list(paths), "warehouse": str(wh / label), "workers": w, "batch_size": batch_size}
+        return run_child("lib", [run, run] if rerun else [run], out, repeat=repeat)
+
+    # End to end, library.
+    lib1 = lib("all-1", [str(folder)], 1, rerun=True)
+    full1, rerun1 = lib1["runs"]
+    libw = lib(f"all-{workers}", [str(folder)], workers)["runs"][0]
+    report.rows += [
+        Row(
+            "lib_all_1",
+            "end to end, library",
+            "all formats",
+            1,
+            all_mb,
+            full1["written"],
+            full1["seconds"],
+            full1["rss_mb"],
+        ),
+        Row(
+            "lib_all_w",
+            "end to end, library",
+            "all formats",
+            workers,
+            all_mb,
+            libw["written"],
+            libw["seconds"],
+            libw["rss_mb"],
+            ratio=full1["seconds"] / libw["seconds"],
+            note="ratio = speed-up over 1 worker"
+            + (
+                f"; worker processes' peak RSS {libw['rss_children_mb']:.0f} MB"
+                if libw["rss_children_mb"]
+                else ""
+            ),
+        ),
+    ]
+
+    # End to end, Prefect flow.
+    flow_rows: list[Row] = []
+    if flow:
+        log(f"flow: 1 and {workers} worker(s)")
+        base = {"paths": [str(folder)], "batch_size": batch_size}
+        runs: list[dict[str, Any]] = [
+            base | {"warehouse": str(wh / "flow-1"), "workers": 1},
+            base | {"warehouse": str(wh / "flow-1"), "workers": 1},
+            base | {"warehouse": str(wh / f"flow-{workers}"), "workers": workers},
+        ]
+        if dask_address:
+            runs.append(
+                base | {"warehouse": str(wh / "flow-dask"), "workers": workers, "dask_address": dask_address}
+            )
+        fl = run_child("flow", runs, out, repeat=repeat)
+        ff, fr, fw = fl["runs"][:3]
+        overhead_ok = ff["seconds"] / full1["seconds"] <= 1.10 if n_all >= PREFECT_TARGET_ARTICLES else None
+        flow_rows += [
+            Row(
+                "flow_all_1",
+                "end to end, Prefect flow",
+                "all formats",
+                1,
+                all_mb,
+                ff["written"],
+                ff["seconds"],
+                ff["rss_mb"],
+                note=f"Prefect start-up before the clock (temporary API server + first flow): {fl['startup_s']:.1f} s",
+            ),
+            Row(
+                "prefect_overhead_1",
+                "Prefect overhead (flow / library)",
+                "all formats",
+                1,
+                ratio=ff["seconds"] / full1["seconds"],
+                target=f"≤ 1.10 at ≥ {PREFECT_TARGET_ARTICLES:,} articles",
+                met=_check(overhead_ok),
+            ),
+        ]
+        if "skipped" in fw:
+            flow_rows.append(
+                Row(
+                    "flow_all_w",
+                    "end to end, Prefect flow",
+                    "all formats",
+                    workers,
+                    note=f"not run: {fw['skipped']}",
+                )
+            )
+        else:
+            ok = fw["seconds"] / libw["seconds"] <= 1.10 if n_all >= PREFECT_TARGET_ARTICLES else None
+            flow_rows += [
+                Row(
+                    "flow_all_w",
+                    "end to end, Prefect flow",
+                    "all formats",
+                    workers,
+                    all_mb,
+                    fw["written"],
+                    fw["seconds"],
+                ),
+                Row(
+                    "prefect_overhead_w",
+                    "Prefect overhead (flow / library)",
+                    "all formats",
+                    workers,
+                    ratio=fw["seconds"] / libw["seconds"],
+                    target=f"≤ 1.10 at ≥ {PREFECT_TARGET_ARTICLES:,} articles",
+                    met=_check(ok),
+                ),
+            ]
+        if dask_address:
+            fd = fl["runs"][3]
+            flow_rows.append(
+                Row(
+                    "flow_dask",
+                    "end to end, Prefect flow on Dask",
+                    "all formats",
+                    None,
+                    all_mb,
+                    fd.get("written"),
+                    fd.get("seconds"),
+                    note=fd.get("skipped", dask_address),
+                )
+            )
+        flow_rows.append(
+            Row(
+                "flow_rerun",
+                "unchanged rerun, Prefect flow (rerun / full)",
+                "all formats",
+                1,
+                all_mb,
+                fr["unchanged"],
+                fr["seconds"],
+                ratio=fr["seconds"] / ff["seconds"],
+            )
+        )
+    report.rows += flow_rows
+    report.rows.append(
+        Row(
+            "lib_rerun",
+            "unchanged rerun, library (rerun / full)",
+            "all formats",
+            1,
+            all_mb,
+            rerun1["unchanged"],
+            rerun1["seconds"],
+            ratio=rerun1["seconds"] / full1["seconds"],
+            target="≤ 0.05",
+            met=_check(rerun1["seconds"] / full1["seconds"] <= 0.05),
+        )
+    )
+
+    # Anchors on the same HTML pages.
+    html_mb = _size_mb(html)
+    log("trafilatura on the HTML pages")
+    tr = run_child("trafilatura", [{"paths": [str(p) for p in html]}], out, repeat=repeat)["runs"][0]
+    h1 = lib("html-1", [str(folder / "html")], 1)["runs"][0]
+    hw = lib(f"html-{workers}", [str(folder / "html")], workers)["runs"][0]
+    vs_traf = (html_mb / h1["seconds"]) / (html_mb / tr["seconds"])
+    report.rows += [
+        Row(
+            "trafilatura",
+            "anchor: trafilatura.extract",
+            "note HTML",
+            1,
+            html_mb,
+            tr["inputs"],
+            tr["seconds"],
+            tr["rss_mb"],
+        ),
+        Row(
+            "lib_html_1",
+            "end to end, library (note-etl / trafilatura)",
+            "note HTML",
+            1,
+            html_mb,
+            h1["written"],
+            h1["seconds"],
+            h1["rss_mb"],
+            ratio=vs_traf,
+            target="≥ 1.0",
+            met=_check(vs_traf >= 1.0),
+        ),
+        Row(
+            "lib_html_w",
+            "end to end, library (speed-up over 1 worker)",
+            "note HTML",
+            workers,
+            html_mb,
+            hw["written"],
+            hw["seconds"],
+            hw["rss_mb"],
+            ratio=h1["seconds"] / hw["seconds"],
+            target="≥ 1.8" if workers == 2 else "",
+            met=_check(h1["seconds"] / hw["seconds"] >= 1.8) if workers == 2 else "",
+        ),
+    ]
+
+    # Page-text input.
+    text_mb = _size_mb(text)
+    t1 = lib("text-1", [str(folder / "text")], 1)["runs"][0]
+    tw = lib(f"text-{workers}", [str(folder / "text")], workers)["runs"][0]
+    report.rows += [
+        Row(
+            "lib_text_1",
+            "end to end, library",
+            "page text",
+            1,
+            text_mb,
+            t1["written"],
+            t1["seconds"],
+            t1["rss_mb"],
+        ),
+        Row(
+            "lib_text_w",
+            "end to end, library (speed-up over 1 worker)",
+            "page text",
+            workers,
+            text_mb,
+            tw["written"],
+            tw["seconds"],
+            tw["rss_mb"],
+            ratio=t1["seconds"] / tw["seconds"],
+            target="≥ 8 MB/s" if workers == 2 else "",
+            met=_check(text_mb / tw["seconds"] >= 8) if workers == 2 else "",
+        ),
+    ]
+
+    # Memory: the whole corpus against its first 20 % (a prefix: the same first articles).
+    prefix = files[: max(1, round(len(files) * RSS_PREFIX))]
+    pr = lib("prefix-1", [str(p) for p in prefix], 1)["runs"][0]
+    rss_ratio = full1["rss_mb"] / pr["rss_mb"]
+    report.rows += [
+        Row(
+            "lib_prefix_1",
+            "end to end, library, first 20 % of the corpus",
+            "all formats",
+            1,
+            _size_mb(prefix),
+            pr["written"],
+            pr["seconds"],
+            pr["rss_mb"],
+        ),
+        Row(
+            "rss_ratio",
+            "peak RSS: whole corpus / first 20 % (1 worker)",
+            "all formats",
+            1,
+            rss_mb=full1["rss_mb"],
+            ratio=rss_ratio,
+            target=f"≤ {RSS_LIMIT_MB} MB, ratio 0.90–1.10",
+            met=_check(full1["rss_mb"] <= RSS_LIMIT_MB and 0.9 <= rss_ratio <= 1.1),
+        ),
+    ]
+
+    # Stages, in this process, on a slice (the first stage_mb MB of the corpus).
+    slice_files: list[Path] = []
+    size = 0
+    for p in files:
+        if size >= stage_mb * MB:
+            break
+        slice_files.append(p)
+        size += p.stat().st_size
+    log(f"stages on a {size / MB:.1f} MB slice")
+    report.rows += stage_rows(slice_files, wh / "stages", batch_size)
+    report.rows.append(ginza_row(text))
+    report.notes += [
+        "Seconds are wall time of the call alone in a fresh child process (peak RSS = that child's "
+        "ru_maxrss); ratios compare figures of this same run.",
+        f"The Prefect flow also writes the HTML report and artifacts; the library run does not. "
+        f"Targets marked — apply at another size (Prefect overhead: ≥ {PREFECT_TARGET_ARTICLES:,} articles).",
+    ]
+    shutil.rmtree(wh, ignore_errors=True)
+    return report
+
+
+def profile_runs(folder: Path, out: Path, *, workers: int, batch_size: int, flow: bool = True) -> list[Path]:
+    """pyinstrument profiles (text) of a library run with 1 and ``workers`` processes and of
+    a flow run, on the corpus in ``folder``; written to ``<out>/profile-*.txt``.
+
+    With workers, the profile is the main process's: what it waits for and what it does
+    itself (unpickling results, committing) while the pool works.
+    """
+    from pyinstrument import Profiler
+
+    from etl.run import run_local
+
+    written: list[Path] = []
+
+    def profiled(label: str, call: Callable[[str], object]) -> None:
+        wh = out / "wh" / f"profile-{label}"
+        shutil.rmtree(wh, ignore_errors=True)
+        profiler = Profiler(interval=0.001)
+        profiler.start()
+        call(str(wh))
+        profiler.stop()
+        shutil.rmtree(wh, ignore_errors=True)
+        path = out / f"profile-{label}.txt"
+        path.write_text(profiler.output_text(unicode=True, color=False), encoding="utf-8")
+        written.append(path)
+
+    profiled("library-1", lambda wh: run_local([str(folder)], wh, workers=1, batch_size=batch_size))
+    if workers > 1:
+        profiled(
+            f"library-{workers}",
+            lambda wh: run_local([str(folder)], wh, workers=workers, batch_size=batch_size),
+        )
+    if flow:
+        os.environ.update({k: v for k, v in _child_env(out).items() if k.startswith("PREFECT_")})
+        from flows.note_etl import note_etl
+
+        _child_prefect_warmup()
+        profiled("flow-1", lambda wh: note_etl(paths=[str(folder)], warehouse=wh, batch_size=batch_size))
+    return written
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        description="Benchmark note-etl on a generated corpus (see bench/README.md)."
+    )
+    parser.add_argument(
+        "--mb",
+        type=float,
+        default=float(os.environ.get("BENCH_MB") or 2),
+        help="corpus size in MB (default: $BENCH_MB or 2)",
+    )
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--workers", type=int, default=2, help="processes for the parallel rows (default 2)")
+    parser.add_argument("--batch-size", type=int, default=50)
+    parser.add_argument(
+        "--out", type=Path, default=DEFAULT_OUT, help="corpus, warehouses and results (default bench/out)"
+    )
+    parser.add_argument(
+        "--stage-mb", type=float, default=1.0, help="size of the slice the stages are timed on"
+    )
+    parser.add_argument(
+        "--repeat", type=int, default=1, help="children per configuration; seconds are their median"
+    )
+    parser.add_argument("--no-flow", action="store_true", help="skip the Prefect flow rows")
+    parser.add_argument(
+        "--dask-address", help="also run the flow's batches on this Dask scheduler (tcp://...)"
+    )
+    parser.add_argument(
+        "--json", type=Path, help="also write the raw numbers here (default <out>/bench-<MB>MB.json)"
+    )
+    parser.add_argument(
+        "--profile",
+        action="store_true",
+        help="instead of the table: pyinstrument profiles into <out>/profile-*.txt",
+    )
+    parser.add_argument("--child", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.child:
+        return child_main(args.child)
+    if args.profile:
+        out = args.out.resolve()
+        out.mkdir(parents=True, exist_ok=True)
+        folder, _ = ensure_corpus(out, args.mb, args.seed)
+        for path in profile_runs(
+            folder, out, workers=args.workers, batch_size=args.batch_size, flow=not args.no_flow
+        ):
+            print(path)
+        return 0
+    started = time.perf_counter()
+    report = run_benchmark(
+        args.mb,
+        seed=args.seed,
+        workers=args.workers,
+        batch_size=args.batch_size,
+        out=args.out.resolve(),
+        flow=not args.no_flow,
+        stage_mb=args.stage_mb,
+        repeat=args.repeat,
+        dask_address=args.dask_address,
+        log=lambda msg: print(
+            f"[bench {time.perf_counter() - started:6.1f}s] {msg}", file=sys.stderr, flush=True
+        ),
+    )
+    text = report.markdown()
+    print(text)
+    stem = args.out / f"bench-{args.mb:g}MB"
+    Path(f"{stem}.md").write_text(text, encoding="utf-8")
+    (args.json or Path(f"{stem}.json")).write_text(
+        json.dumps(report.to_json(), indent=1, ensure_ascii=False), encoding="utf-8"
+    )
+    print(f"(written to {stem}.md/.json in {time.perf_counter() - started:.0f} s)", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,744 @@
+"""The HTML report: a warehouse at a glance, for people who would rather look than read.
+
+One self-contained page: corpus totals; per article, its segments as strips coloured by
+speaker and by facet; a speaker x subject heat map; the top keyphrases; rejected inputs
+with their reasons. CSS is inline and charts are matplotlib SVGs embedded as ``data:``
+URIs with their text drawn as paths, so the file opens offline, needs no fonts and runs
+no JavaScript.
+
+Chart text is Japanese, so a Japanese font is looked up by family name
+(:data:`CJK_FONT_FAMILIES`); without one, :func:`find_cjk_font` raises instead of letting
+the charts show tofu boxes. On Debian: ``apt-get install fonts-noto-cjk``.
+"""
+
+from __future__ import annotations
+
+import base64
+import functools
+import html
+import io
+import os
+import uuid
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Final
+from zoneinfo import ZoneInfo
+
+import duckdb
+import fsspec
+import matplotlib
+import numpy
+from matplotlib import font_manager
+from matplotlib.figure import Figure
+from matplotlib.patches import Patch
+
+from etl import PIPELINE_VERSION
+from etl.errors import NoteEtlError
+from etl.model import FACETS
+from etl.schemas import SCHEMA_VERSION
+from etl.views import connect
+
+REPORT_TITLE: Final = "note-etl report"
+REPORT_FILE: Final = "report.html"
+#: Japanese fonts, best first: Debian's fonts-noto-cjk, fonts-ipaexfont, fonts-ipafont,
+#: fonts-takao, fonts-vlgothic; then the usual macOS and Windows ones.
+CJK_FONT_FAMILIES: Final = (
+    "Noto Sans CJK JP",
+    "Noto Sans JP",
+    "Source Han Sans JP",
+    "IPAexGothic",
+    "IPAGothic",
+    "IPAPGothic",
+    "TakaoGothic",
+    "VL Gothic",
+    "Hiragino Sans",
+    "Yu Gothic",
+    "Meiryo",
+)
+#: Articles drawn as strips; beyond this the page would grow with the corpus.
+DEFAULT_MAX_ARTICLES: Final = 50
+#: Rows of the heat map: the speakers with the most characters.
+MAX_HEATMAP_SPEAKERS: Final = 30
+TOP_KEYPHRASES: Final = 20
+
+# One colour per facet, the same in every article (Tableau 10).
+FACET_COLORS: Final[Mapping[str, str]] = {
+    "intro": "#4e79a7",
+    "career": "#f28e2b",
+    "current_work": "#59a14f",
+    "motivation": "#e15759",
+    "appeal": "#b07aa1",
+    "culture": "#76b7b2",
+    "message": "#edc948",
+    "other": "#9c755f",
+}
+_SPEAKER_PALETTE: Final = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#17becf", "#8c564b")
+_NARRATOR_COLOR: Final = "#7f7f7f"
+_INTERVIEWER_COLOR: Final = "#bdbdbd"
+_NONE_COLOR: Final = "#ececec"
+_JST: Final = ZoneInfo("Asia/Tokyo")
+
+
+class ReportError(NoteEtlError):
+    """The report cannot be drawn (no Japanese font, unwritable target)."""
+
+
+def _installed_families() -> set[str]:
+    return {f.name for f in font_manager.fontManager.ttflist}
+
+
+def _rescan_system_fonts() -> None:
+    # matplotlib caches its font list on first use; a font installed after that (say by
+    # .ci/run's apt-get) is unknown to it until the system folders are scanned again.
+    known = {f.fname for f in font_manager.fontManager.ttflist}
+    for path in font_manager.findSystemFonts():
+        if path not in known:
+            try:
+                font_manager.fontManager.addfont(path)
+            except (OSError, RuntimeError, ValueError):  # a broken font file is not ours to fix
+                continue
+
+
+@functools.cache
+def find_cjk_font() -> str:
+    """The family name of the first Japanese font of :data:`CJK_FONT_FAMILIES` installed.
+
+    Raises :class:`ReportError` naming the package to install when there is none.
+
+    >>> find_cjk_font() in CJK_FONT_FAMILIES
+    True
+    """
+    for attempt in range(2):
+        if attempt:
+            _rescan_system_fonts()
+        installed = _installed_families()
+        for family in CJK_FONT_FAMILIES:
+            if family in installed:
+                return family
+    raise ReportError(
+        "no Japanese font found for the report's charts (tried "
+        + ", ".join(CJK_FONT_FAMILIES)
+        + "): install one, e.g. `apt-get install fonts-noto-cjk` on Debian (see .ci/run)"
+    )
+
+
+@functools.cache
+def _drawable(font: str) -> frozenset[int]:
+    """Code points the chart fonts can draw: the Japanese font, then DejaVu Sans."""
+    points: set[int] = set()
+    for family in (font, "DejaVu Sans"):
+        path = font_manager.findfont(font_manager.FontProperties(family=family), fallback_to_default=False)
+        points.update(font_manager.get_font(path).get_charmap())
+    return frozenset(points)
+
+
+def _label(text: str, font: str, limit: int | None = None) -> str:
+    # Characters no font has (emoji in a title, say) are dropped rather than drawn as tofu.
+    drawable = _drawable(font)
+    clean = "".join(ch for ch in text if ord(ch) in drawable or ch.isspace())
+    if limit is not None and len(clean) > limit:
+        clean = clean[: limit - 1] + "…"
+    return clean
+
+
+@contextmanager
+def _chart_style(font: str) -> Iterator[None]:
+    with matplotlib.rc_context(
+        {
+            "font.family": [font, "DejaVu Sans"],
+            "font.size": 9,
+            # Glyphs become paths: the page shows the same text whatever fonts its reader has.
+            "svg.fonttype": "path",
+            # Fixed ids make the same data give the same SVG.
+            "svg.hashsalt": "note-etl",
+            "axes.unicode_minus": False,
+            "axes.spines.top": False,
+            "axes.spines.right": False,
+        }
+    ):
+        yield
+
+
+def _svg_img(fig: Figure, alt: str, css_class: str = "chart") -> str:
+    buf = io.StringIO()
+    # No metadata block: no date (same data, same bytes) and no URLs in the file at all.
+    metadata = {"Date": None, "Creator": None, "Format": None, "Type": None}
+    fig.savefig(buf, format="svg", bbox_inches="tight", metadata=metadata)
+    data = base64.b64encode(buf.getvalue().encode("utf-8")).decode("ascii")
+    # A data: URI keeps each SVG a document of its own: the ids matplotlib gives glyphs
+    # and clip paths cannot collide between charts as they would inline.
+    return f'<img class="{css_class}" src="data:image/svg+xml;base64,{data}" alt="{html.escape(alt)}">'
+
+
+# -- data --------------------------------------------------------------------------------
+
+
+def _rows(con: duckdb.DuckDBPyConnection, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
+    cur = con.execute(sql, list(params))
+    columns = [d[0] for d in cur.description or []]
+    return [dict(zip(columns, row, strict=True)) for row in cur.fetchall()]
+
+
+@dataclass(slots=True)
+class _Data:
+    warehouse: str
+    totals: dict[str, int]
+    latest_run: dict[str, Any] | None
+    n_articles: int
+    articles: list[dict[str, Any]]
+    segments: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    speakers: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    speaker_topics: list[dict[str, Any]] = field(default_factory=list)
+    keyphrases: list[dict[str, Any]] = field(default_factory=list)
+    rejects: list[dict[str, Any]] = field(default_factory=list)
+    labels: dict[str, str] = field(default_factory=dict)
+
+
+_TOTALS_SQL: Final = """
+SELECT
+    (SELECT count(*) FROM articles) AS articles,
+    (SELECT count(*) FROM segments) AS segments,
+    (SELECT count(*) FROM content_segments) AS content_segments,
+    (SELECT coalesce(sum(chars), 0) FROM content_segments)::BIGINT AS content_chars,
+    (SELECT count(*) FROM sentences) AS sentences,
+    (SELECT count(*) FROM speakers) AS speakers,
+    (SELECT count(DISTINCT speaker_key) FROM speakers) AS people,
+    (SELECT count(DISTINCT s) FROM (SELECT unnest(subjects) AS s FROM content_segments)) AS subjects,
+    (SELECT count(DISTINCT base_form) FROM keyphrases) AS keyphrases,
+    (SELECT count(*) FROM rejects) AS rejects,
+    (SELECT count(*) FROM runs) AS runs
+"""
+
+# A phrase's corpus score adds its TF-IDF score in each article (one score per article and
+# base form), so a phrase that matters in several articles outranks a one-article word.
+# Only phrases of content segments count: note's chrome repeats in every article.
+_KEYPHRASES_SQL: Final = """
+WITH per_article AS (
+    SELECT article_id, base_form, arg_max(phrase, count) AS phrase, max(score) AS score,
+        sum(count) AS mentions
+    FROM keyphrases
+    WHERE segment_id IN (SELECT segment_id FROM content_segments)
+    GROUP BY article_id, base_form
+)
+SELECT base_form, arg_max(phrase, mentions) AS phrase, sum(score) AS score,
+    count(*) AS articles, sum(mentions)::BIGINT AS mentions
+FROM per_article
+GROUP BY base_form
+ORDER BY score DESC, mentions DESC, base_form
+LIMIT ?
+"""
+
+
+def _load(warehouse: str, max_articles: int) -> _Data:
+    with connect(warehouse) as con:
+        totals = _rows(con, _TOTALS_SQL)[0]
+        runs = _rows(con, "SELECT * FROM runs ORDER BY started_at DESC LIMIT 1")
+        articles = _rows(
+            con,
+            "SELECT * FROM article_overview ORDER BY published_at DESC NULLS LAST, title, article_id LIMIT ?",
+            [max_articles],
+        )
+        ids = [a["article_id"] for a in articles]
+        data = _Data(
+            warehouse=warehouse,
+            totals={k: int(v) for k, v in totals.items()},
+            latest_run=runs[0] if runs else None,
+            n_articles=int(totals["articles"]),
+            articles=articles,
+        )
+        for seg in _rows(
+            con,
+            "SELECT article_id, ordinal, kind, chars, speaker_id, speaker_name, speaker_role, facet "
+            "FROM content_segments WHERE list_contains(?, article_id) ORDER BY article_id, ordinal",
+            [ids],
+        ):
+            data.segments.setdefault(seg["article_id"], []).append(seg)
+        for sp in _rows(
+            con,
+            "SELECT article_id, speaker_id, name, affiliation, job_title, role, segment_count, char_count "
+            "FROM speakers WHERE list_contains(?, article_id) ORDER BY article_id, first_ordinal",
+            [ids],
+        ):
+            data.speakers.setdefault(sp["article_id"], []).append(sp)
+        data.speaker_topics = _rows(con, "SELECT * FROM speaker_topics")
+        data.keyphrases = _rows(con, _KEYPHRASES_SQL, [TOP_KEYPHRASES])
+        data.rejects = _rows(
+            con,
+            "SELECT source_path, error_type, error_message, rejected_at, run_id FROM rejects "
+            "ORDER BY source_path",
+        )
+        data.labels = {
+            r["topic_id"]: r["label_ja"] for r in _rows(con, "SELECT topic_id, label_ja FROM topics")
+        }
+    return data
+
+
+# -- charts ------------------------------------------------------------------------------
+
+
+def _speaker_key(seg: Mapping[str, Any]) -> str:
+    """Who a strip cell is for: a named speaker, or the voice of an unnamed role."""
+    role = seg["speaker_role"]
+    if seg["speaker_id"] and role != "none":
+        return str(seg["speaker_name"])
+    if role in ("narrator", "interviewer"):
+        return f"({role})"
+    return "(none)"
+
+
+_ROLE_LABELS: Final = {
+    "(narrator)": "地の文 narrator",
+    "(interviewer)": "聞き手 interviewer",
+    "(none)": "なし none",
+}
+
+
+def _speaker_colors(segs: Sequence[Mapping[str, Any]]) -> dict[str, str]:
+    colors: dict[str, str] = {}
+    named = 0
+    for seg in segs:
+        key = _speaker_key(seg)
+        if key in colors:
+            continue
+        if key == "(narrator)":
+            colors[key] = _NARRATOR_COLOR
+        elif key == "(interviewer)":
+            colors[key] = _INTERVIEWER_COLOR
+        elif key == "(none)":
+            colors[key] = _NONE_COLOR
+        else:
+            colors[key] = _SPEAKER_PALETTE[named % len(_SPEAKER_PALETTE)]
+            named += 1
+    return colors
+
+
+def _strip_chart(segs: Sequence[Mapping[str, Any]], labels: Mapping[str, str], font: str) -> Figure:
+    speaker_colors = _speaker_colors(segs)
+    widths = [int(s["chars"]) for s in segs]
+    starts = [sum(widths[:i]) for i in range(len(widths))]
+    total = sum(widths)
+    fig = Figure(figsize=(10, 1.25))
+    ax = fig.add_subplot()
+    ax.barh(
+        [1] * len(segs),
+        widths,
+        left=starts,
+        height=0.82,
+        color=[speaker_colors[_speaker_key(s)] for s in segs],
+        edgecolor="white",
+        linewidth=0.4,
+    )
+    ax.barh(
+        [0] * len(segs),
+        widths,
+        left=starts,
+        height=0.82,
+        color=[FACET_COLORS.get(s["facet"] or "", _NONE_COLOR) for s in segs],
+        edgecolor="white",
+        linewidth=0.4,
+    )
+    ax.set_xlim(0, max(total, 1))
+    ax.set_yticks([1, 0], labels=["話者 speaker", "ファセット facet"])
+    ax.tick_params(axis="y", length=0)
+    ax.set_xlabel("文字数 characters, in reading order →")
+    ax.spines["left"].set_visible(False)
+    speaker_handles = [
+        Patch(color=color, label=_label(_ROLE_LABELS.get(key, key), font, 16))
+        for key, color in speaker_colors.items()
+    ]
+    present = {s["facet"] for s in segs}
+    facet_handles = [
+        Patch(color=FACET_COLORS[f], label=_label(labels.get(f, f), font)) for f in FACETS if f in present
+    ]
+    if None in present:
+        facet_handles.append(Patch(color=_NONE_COLOR, label="なし none"))
+    first = ax.legend(
+        handles=speaker_handles,
+        loc="upper left",
+        bbox_to_anchor=(0, -0.55),
+        ncol=max(len(speaker_handles), 1),
+        frameon=False,
+        fontsize=8,
+        handlelength=1,
+        columnspacing=1.2,
+    )
+    ax.add_artist(first)
+    ax.legend(
+        handles=facet_handles,
+        loc="upper left",
+        bbox_to_anchor=(0, -0.85),
+        ncol=max(len(facet_handles), 1),
+        frameon=False,
+        fontsize=8,
+        handlelength=1,
+        columnspacing=1.2,
+    )
+    return fig
+
+
+def _heatmap_chart(rows: Sequence[Mapping[str, Any]], labels: Mapping[str, str], font: str) -> Figure:
+    chars_by: dict[str, int] = {}
+    for r in rows:
+        chars_by[r["speaker_id"]] = chars_by.get(r["speaker_id"], 0) + int(r["chars"])
+    speakers = sorted(chars_by, key=lambda sid: (-chars_by[sid], sid))[:MAX_HEATMAP_SPEAKERS]
+    subject_chars: dict[str, int] = {}
+    for r in rows:
+        if r["speaker_id"] in speakers:
+            subject_chars[r["subject"]] = subject_chars.get(r["subject"], 0) + int(r["chars"])
+    subjects = sorted(subject_chars, key=lambda s: (-subject_chars[s], s))
+    cell = {(r["speaker_id"], r["subject"]): r for r in rows}
+    names = {r["speaker_id"]: (r["speaker_name"], r["article_title"] or r["article_id"]) for r in rows}
+    many_articles = len({r["article_id"] for r in rows if r["speaker_id"] in speakers}) > 1
+    matrix = [[int(cell[(sp, su)]["chars"]) if (sp, su) in cell else 0 for su in subjects] for sp in speakers]
+    peak = max((v for row in matrix for v in row), default=1) or 1
+    # Empty cells stay white, so "never" does not look like "a little".
+    masked = numpy.ma.masked_equal(numpy.array(matrix, dtype=float), 0)
+    cmap = matplotlib.colormaps["YlGnBu"].with_extremes(bad="white")
+
+    fig = Figure(figsize=(max(6.0, 2.5 + 0.6 * len(subjects)), max(2.2, 1.4 + 0.34 * len(speakers))))
+    ax = fig.add_subplot()
+    image = ax.imshow(masked, cmap=cmap, aspect="auto", vmin=0, vmax=peak)
+    ax.set_xticks(
+        range(len(subjects)),
+        labels=[_label(labels.get(s, s), font, 14) for s in subjects],
+        rotation=40,
+        ha="right",
+        rotation_mode="anchor",
+    )
+    row_labels = []
+    for sid in speakers:
+        name, title = names[sid]
+        row_labels.append(
+            _label(f"{name}｜{_label(title, font, 16)}", font) if many_articles else _label(name, font)
+        )
+    ax.set_yticks(range(len(speakers)), labels=row_labels)
+    ax.tick_params(length=0)
+    for spine in ax.spines.values():
+        spine.set_visible(False)
+    for i, sid in enumerate(speakers):
+        for j, su in enumerate(subjects):
+            if (sid, su) in cell:
+                value = matrix[i][j]
+                ax.text(
+                    j,
+                    i,
+                    str(cell[(sid, su)]["segments"]),
+                    ha="center",
+                    va="center",
+                    fontsize=8,
+                    color="white" if value > 0.55 * peak else "#222222",
+                )
+    fig.colorbar(image, ax=ax, label="文字数 characters", shrink=0.8, pad=0.02)
+    return fig
+
+
+def _keyphrase_chart(rows: Sequence[Mapping[str, Any]], font: str) -> Figure:
+    rows = list(reversed(rows))  # barh draws bottom-up; the best phrase goes on top
+    fig = Figure(figsize=(7.5, max(2.0, 0.6 + 0.26 * len(rows))))
+    ax = fig.add_subplot()
+    scores = [float(r["score"]) for r in rows]
+    ax.barh(range(len(rows)), scores, color="#4e79a7", height=0.7)
+    ax.set_yticks(range(len(rows)), labels=[_label(r["phrase"], font, 20) for r in rows])
+    ax.tick_params(axis="y", length=0)
+    ax.set_xlabel("TF-IDF summed over articles")
+    ax.set_xlim(0, max(scores, default=1) * 1.3)
+    for i, r in enumerate(rows):
+        ax.text(
+            scores[i],
+            i,
+            f"  {r['mentions']}× / {r['articles']} art.",
+            va="center",
+            fontsize=7.5,
+            color="#444444",
+        )
+    return fig
+
+
+# -- page --------------------------------------------------------------------------------
+
+_CSS: Final = """
+:root { --ink: #1f2328; --muted: #5b636d; --line: #d8dee4; --card: #f6f8fa; }
+* { box-sizing: border-box; }
+body { margin: 0 auto; max-width: 1120px; padding: 24px 28px 48px; color: var(--ink);
+  font: 15px/1.55 "Noto Sans CJK JP", "Noto Sans JP", "Hiragino Sans", "Yu Gothic", "Meiryo",
+  system-ui, sans-serif; }
+h1 { font-size: 28px; margin: 0 0 4px; }
+h2 { font-size: 21px; margin: 36px 0 10px; padding-bottom: 4px; border-bottom: 2px solid var(--line); }
+h3 { font-size: 17px; margin: 0 0 2px; }
+h4 { font-size: 13px; margin: 0 0 4px; color: var(--muted); text-transform: uppercase; letter-spacing: .04em; }
+code { font-size: 13px; }
+.meta, .note, small { color: var(--muted); }
+.meta { margin: 0 0 10px; font-size: 13px; }
+nav a { margin-right: 14px; font-size: 14px; }
+.totals { display: grid; grid-template-columns: repeat(auto-fill, minmax(150px, 1fr)); gap: 10px; }
+.total { background: var(--card); border: 1px solid var(--line); border-radius: 8px; padding: 10px 14px; }
+.total b { display: block; font-size: 24px; }
+.total span { color: var(--muted); font-size: 13px; }
+.article { border: 1px solid var(--line); border-radius: 8px; padding: 14px 16px; margin: 0 0 16px; }
+.chart { display: block; max-width: 100%; height: auto; margin: 6px 0; }
+.chart.wide { width: 100%; }
+.facts { display: grid; grid-template-columns: repeat(auto-fit, minmax(240px, 1fr)); gap: 12px; }
+.facts ul, .facts ol { margin: 0; padding-left: 0; list-style: none; font-size: 14px; }
+.facts ol { padding-left: 20px; list-style: decimal; }
+.swatch { display: inline-block; width: 11px; height: 11px; border-radius: 2px; margin-right: 6px;
+  vertical-align: -1px; border: 1px solid rgba(0,0,0,.15); }
+table { border-collapse: collapse; width: 100%; font-size: 14px; }
+th, td { border-bottom: 1px solid var(--line); padding: 6px 8px; text-align: left; vertical-align: top; }
+th { background: var(--card); }
+footer { margin-top: 40px; font-size: 12px; color: var(--muted); }
+"""
+
+
+def _e(value: object) -> str:
+    return html.escape("" if value is None else str(value))
+
+
+def _when(value: object) -> str:
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    return "-" if value is None else str(value)
+
+
+def _swatch(color: str) -> str:
+    return f'<span class="swatch" style="background:{color}"></span>'
+
+
+def _totals_html(data: _Data) -> str:
+    t = data.totals
+    cards = [
+        ("articles", t["articles"]),
+        (f"content segments (of {t['segments']:,})", t["content_segments"]),
+        ("characters of content", t["content_chars"]),
+        ("sentences", t["sentences"]),
+        (f"speakers ({t['people']:,} distinct names)", t["speakers"]),
+        ("subjects tagged", t["subjects"]),
+        ("distinct keyphrases", t["keyphrases"]),
+        ("rejected inputs", t["rejects"]),
+        ("runs", t["runs"]),
+    ]
+    items = "".join(
+        f'<div class="total"><b>{value:,}</b><span>{_e(name)}</span></div>' for name, value in cards
+    )
+    return f'<section id="totals"><h2>Corpus totals</h2><div class="totals">{items}</div></section>'
+
+
+def _article_html(article: Mapping[str, Any], data: _Data, font: str) -> str:
+    aid = article["article_id"]
+    segs = data.segments.get(aid, [])
+    title = article["title"] or "(untitled)"
+    published = article["published_at"]
+    # Japan time, like the views' months: DuckDB hands timestamps over in the session's zone.
+    when = published.astimezone(_JST).strftime("%Y-%m-%d") if published else "undated"
+    meta = (
+        f"{_e(when)} · {_e(article['source_format'])} · <code>{_e(aid)}</code> · "
+        f"{article['content_segments']:,} content segments · {article['content_chars']:,} characters"
+    )
+    parts = [f'<article class="article" data-article-id="{_e(aid)}">', f"<h3>{_e(title)}</h3>"]
+    parts.append(f'<p class="meta">{meta}</p>')
+    if segs and sum(int(s["chars"]) for s in segs):
+        with _chart_style(font):
+            fig = _strip_chart(segs, data.labels, font)
+        alt = f"Segments of 「{title}」 in reading order, coloured by speaker and by facet"
+        parts.append(_svg_img(fig, alt, "chart wide"))
+    colors = _speaker_colors(segs)
+    speakers = []
+    for sp in data.speakers.get(aid, []):
+        about = " ".join(x for x in (sp["affiliation"], sp["job_title"]) if x)
+        detail = f"{sp['role']} · {sp['segment_count']} segments · {sp['char_count']:,} characters"
+        speakers.append(
+            f'<li data-speaker="{_e(sp["name"])}">{_swatch(colors.get(sp["name"], _NONE_COLOR))}'
+            f"{_e(sp['name'])} <small>{_e(about + ' · ' if about else '')}{_e(detail)}</small></li>"
+        )
+    present = {s["facet"] for s in segs if s["facet"]}
+    facets = [
+        f'<li data-facet="{f}">{_swatch(FACET_COLORS[f])}{_e(data.labels.get(f, f))} '
+        f"<small>{f} · {float(article[f'facet_share_{f}'] or 0):.0%}</small></li>"
+        for f in FACETS
+        if f in present
+    ]
+    subjects = [
+        f'<li data-subject="{_e(s)}">{_e(data.labels.get(s, s))} <small>{_e(s)}</small></li>'
+        for s in article["top_subjects"]
+    ]
+    parts.append('<div class="facts">')
+    parts.append(f"<div><h4>Speakers</h4><ul>{''.join(speakers) or '<li>none named</li>'}</ul></div>")
+    parts.append(
+        f"<div><h4>Facets (share of characters)</h4><ul>{''.join(facets) or '<li>-</li>'}</ul></div>"
+    )
+    parts.append(f"<div><h4>Top subjects</h4><ol>{''.join(subjects) or '<li>-</li>'}</ol></div>")
+    parts.append("</div></article>")
+    return "".join(parts)
+
+
+def _articles_html(data: _Data, font: str | None) -> str:
+    head = '<section id="articles"><h2>Articles</h2>'
+    if not data.n_articles:
+        return head + '<p class="note">No articles yet.</p></section>'
+    if not data.articles or font is None:
+        return (
+            head
+            + f'<p class="note">{data.n_articles:,} articles; none drawn (max_articles is 0).</p></section>'
+        )
+    note = (
+        f'<p class="note">Showing the {len(data.articles)} most recent of {data.n_articles:,} articles.</p>'
+        if len(data.articles) < data.n_articles
+        else ""
+    )
+    legend = " ".join(
+        f"{_swatch(FACET_COLORS[f])}{_e(data.labels.get(f, f))} <small>{f}</small>" for f in FACETS
+    )
+    explain = (
+        '<p class="note">Each strip is one article&#39;s content segments in reading order, as wide as '
+        "their characters: the top row coloured by who speaks, the bottom row by the facet of the "
+        f"story. Facets: {legend}</p>"
+    )
+    return head + explain + note + "".join(_article_html(a, data, font) for a in data.articles) + "</section>"
+
+
+def _speakers_html(data: _Data, font: str | None) -> str:
+    head = '<section id="speakers"><h2>Speakers × subjects</h2>'
+    if not data.speaker_topics or font is None:
+        return head + '<p class="note">No speaker talks about a tagged subject yet.</p></section>'
+    with _chart_style(font):
+        fig = _heatmap_chart(data.speaker_topics, data.labels, font)
+    n = len({r["speaker_id"] for r in data.speaker_topics})
+    note = (
+        f'<p class="note">Colour: characters a speaker says about a subject; number: segments. '
+        f"A segment with several subjects counts for each. {min(n, MAX_HEATMAP_SPEAKERS)} of {n} "
+        "speakers, most characters first.</p>"
+    )
+    return head + note + _svg_img(fig, "Heat map of speakers by subject") + "</section>"
+
+
+def _keyphrases_html(data: _Data, font: str | None) -> str:
+    head = '<section id="keyphrases"><h2>Top keyphrases</h2>'
+    if not data.keyphrases or font is None:
+        return head + '<p class="note">No keyphrases yet.</p></section>'
+    with _chart_style(font):
+        fig = _keyphrase_chart(data.keyphrases, font)
+    note = (
+        '<p class="note">Compound nouns of content segments, ranked by their TF-IDF score summed over '
+        "the articles they appear in; labels give mentions and articles.</p>"
+    )
+    words = ", ".join(_e(r["phrase"]) for r in data.keyphrases)
+    return head + note + _svg_img(fig, f"Top keyphrases: {words}") + "</section>"
+
+
+def _rejects_html(data: _Data) -> str:
+    head = '<section id="rejects"><h2>Rejected inputs</h2>'
+    if not data.rejects:
+        return head + '<p class="note">No rejected inputs.</p></section>'
+    rows = "".join(
+        f"<tr><td><code>{_e(r['source_path'])}</code></td><td>{_e(r['error_type'])}</td>"
+        f"<td>{_e(r['error_message'])}</td><td>{_e(_when(r['rejected_at']))}</td></tr>"
+        for r in data.rejects
+    )
+    table = f"<table><tr><th>input</th><th>error</th><th>reason</th><th>rejected</th></tr>{rows}</table>"
+    return head + table + "</section>"
+
+
+def render_report(warehouse: str, *, max_articles: int = DEFAULT_MAX_ARTICLES) -> str:
+    """The report of a warehouse as one self-contained HTML page.
+
+    ``max_articles`` caps the per-article strips (most recent first).
+
+    >>> import tempfile
+    >>> page = render_report(tempfile.mkdtemp())
+    >>> page.startswith("<!doctype html>"), "<title>note-etl report</title>" in page
+    (True, True)
+    """
+    if max_articles < 0:
+        raise ValueError("max_articles must not be negative")
+    data = _load(warehouse, max_articles)
+    has_charts = bool(data.articles or data.speaker_topics or data.keyphrases)
+    font = find_cjk_font() if has_charts else None
+    run = data.latest_run
+    run_line = (
+        f"latest run <code>{_e(run['run_id'])}</code> ({_e(run['status'])}, {_e(_when(run['finished_at']))}: "
+        f"{run['articles_written']} written, {run['articles_unchanged']} unchanged, "
+        f"{run['inputs_rejected']} rejected)"
+        if run
+        else "no runs yet"
+    )
+    generated = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    body = [
+        f"<header><h1>{REPORT_TITLE}</h1>",
+        f'<p class="meta">warehouse <code>{_e(warehouse)}</code> · {run_line} · generated {generated}</p>',
+        '<nav><a href="#totals">Totals</a><a href="#articles">Articles</a>'
+        '<a href="#speakers">Speakers × subjects</a><a href="#keyphrases">Keyphrases</a>'
+        '<a href="#rejects">Rejects</a></nav></header>',
+        "<main>",
+        _totals_html(data),
+        _articles_html(data, font),
+        _speakers_html(data, font),
+        _keyphrases_html(data, font),
+        _rejects_html(data),
+        "</main>",
+        f"<footer>{_e(PIPELINE_VERSION)} · table schema {SCHEMA_VERSION}"
+        f"{' · chart font ' + _e(font) if font else ''} · a self-contained page: no scripts, "
+        "no external resources</footer>",
+    ]
+    return (
+        '<!doctype html>\n<html lang="ja">\n<head>\n<meta charset="utf-8">\n'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
+        f"<title>{REPORT_TITLE}</title>\n<style>{_CSS}</style>\n</head>\n<body>\n"
+        + "\n".join(body)
+        + "\n</body>\n</html>\n"
+    )
+
+
+def default_report_path(warehouse: str) -> str:
+    """Where the report goes unless told otherwise: ``report.html`` in the warehouse root.
+
+    >>> default_report_path("s3://bucket/wh/")
+    's3://bucket/wh/report.html'
+    """
+    return f"{warehouse.rstrip('/')}/{REPORT_FILE}"
+
+
+def write_report(warehouse: str, out: str | None = None, *, max_articles: int = DEFAULT_MAX_ARTICLES) -> str:
+    """Render the report and write it (default :func:`default_report_path`); returns where.
+
+    A local file is replaced atomically, so a reader never opens half a report.
+
+    >>> import os, tempfile
+    >>> wh = tempfile.mkdtemp()
+    >>> os.path.basename(write_report(wh))
+    'report.html'
+    """
+    page = render_report(warehouse, max_articles=max_articles).encode("utf-8")
+    target = out or default_report_path(warehouse)
+    fs, fs_path = fsspec.core.url_to_fs(target)
+    protocol = fs.protocol if isinstance(fs.protocol, str) else fs.protocol[0]
+    try:
+        if protocol not in ("file", "local"):
+            # Object stores: one PUT of the final key is atomic for readers.
+            with fs.open(fs_path, "wb") as fh:
+                fh.write(page)
+            return target
+        path = Path(fs_path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.parent / f".{path.name}.{uuid.uuid4().hex}.tmp"
+        try:
+            tmp.write_bytes(page)
+            os.replace(tmp, path)
+        finally:
+            tmp.unlink(missing_ok=True)
+    except OSError as exc:
+        raise ReportError(f"cannot write the report to {target}: {exc}") from exc
+    return str(path)
+
+
+__all__ = [
+    "CJK_FONT_FAMILIES",
+    "DEFAULT_MAX_ARTICLES",
+    "REPORT_TITLE",
+    "ReportError",
+    "default_report_path",
+    "find_cjk_font",
+    "render_report",
+    "write_report",
+]

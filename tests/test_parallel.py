@@ -1,0 +1,70 @@
+"""Parallel runs give the same tables as one process: a process pool and a Dask cluster."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from distributed import LocalCluster
+from prefect.testing.utilities import prefect_test_harness
+
+from etl.run import run_local
+from flows.note_etl import note_etl
+
+from .conftest import SAMPLES, SEED
+from .warehouse_utils import CONTENT_TABLES, content, same
+
+
+@pytest.fixture(scope="module", autouse=True)
+def prefect_backend() -> Iterator[None]:
+    with prefect_test_harness(server_startup_timeout=60):
+        yield
+
+
+@pytest.fixture(scope="module")
+def raw(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    raw = tmp_path_factory.mktemp("raw")
+    shutil.copy(SEED, raw / SEED.name)
+    for path in sorted((SAMPLES / "text").glob("*.txt")):
+        shutil.copy(path, raw / path.name)
+    shutil.copy(SAMPLES / "json" / "seed_note_api.json", raw / "seed_note_api.json")
+    (raw / "broken.json").write_text("{", encoding="utf-8")
+    return raw
+
+
+@pytest.fixture(scope="module")
+def reference(raw: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    wh = tmp_path_factory.mktemp("one")
+    run_local([str(raw)], str(wh), batch_size=3)
+    return wh
+
+
+def assert_same(wh: Path, reference: Path) -> None:
+    for table in CONTENT_TABLES:
+        assert same(content(wh, table), content(reference, table)), table
+
+
+def test_library_process_pool(raw: Path, reference: Path, tmp_path: Path) -> None:
+    summary = run_local([str(raw)], str(tmp_path / "wh"), workers=2, batch_size=2)
+    assert (summary.articles_written, summary.inputs_rejected) == (8, 1)
+    assert_same(tmp_path / "wh", reference)
+
+
+def test_flow_process_pool(raw: Path, reference: Path, tmp_path: Path) -> None:
+    result = note_etl(paths=[str(raw)], warehouse=str(tmp_path / "wh"), workers=2, batch_size=2)
+    assert (result["articles_written"], result["inputs_rejected"]) == (8, 1)
+    assert_same(tmp_path / "wh", reference)
+
+
+def test_flow_on_a_dask_cluster(raw: Path, reference: Path, tmp_path: Path) -> None:
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
+        result = note_etl(
+            paths=[str(raw)],
+            warehouse=str(tmp_path / "wh"),
+            dask_address=cluster.scheduler_address,
+            batch_size=2,
+        )
+    assert (result["articles_written"], result["inputs_rejected"]) == (8, 1)
+    assert_same(tmp_path / "wh", reference)
