@@ -14,7 +14,7 @@ from etl.run import run_local
 from flows.note_etl import note_etl
 
 from .conftest import SAMPLES, SEED
-from .warehouse_utils import CONTENT_TABLES, content, same
+from .warehouse_utils import CONTENT_TABLES, content, difference, same
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -43,7 +43,9 @@ def reference(raw: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def assert_same(wh: Path, reference: Path) -> None:
     for table in CONTENT_TABLES:
-        assert same(content(wh, table), content(reference, table)), table
+        assert same(content(wh, table), content(reference, table)), (
+            f"{table}: {difference(content(wh, table), content(reference, table))}"
+        )
 
 
 def test_library_process_pool(raw: Path, reference: Path, tmp_path: Path) -> None:

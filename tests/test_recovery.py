@@ -17,7 +17,7 @@ from etl.run import run_local
 from etl.warehouse import Warehouse
 
 from .conftest import SAMPLES, SEED
-from .warehouse_utils import CONTENT_TABLES, content, same
+from .warehouse_utils import CONTENT_TABLES, content, difference, same
 
 KILL_SCRIPT = """
 import os, signal, sys
@@ -124,7 +124,9 @@ def test_two_concurrent_runs_end_like_one(tmp_path: Path) -> None:
     # The lock serialised them: one wrote everything, the other found it unchanged.
     assert sorted(o.split(":")[1].split(",")[0].strip() for o in outs) == ["0 written", "3 written"]
     for table in CONTENT_TABLES:
-        assert same(content(both, table), content(one, table)), table
+        assert same(content(both, table), content(one, table)), (
+            f"{table}: {difference(content(both, table), content(one, table))}"
+        )
     assert len(pd.read_parquet(both / "runs")) == 2
 
 

@@ -30,3 +30,19 @@ def same(a: pd.DataFrame, b: pd.DataFrame) -> bool:
     if list(a.columns) != list(b.columns) or len(a) != len(b):
         return False
     return bool(a.astype(str).equals(b.astype(str)))
+
+
+def difference(a: pd.DataFrame, b: pd.DataFrame) -> str:
+    """A short description of how two contents differ, for assertion messages."""
+    if list(a.columns) != list(b.columns):
+        return f"columns {list(a.columns)} != {list(b.columns)}"
+    if len(a) != len(b):
+        ra = {tuple(r) for r in a.astype(str).itertuples(index=False)}
+        rb = {tuple(r) for r in b.astype(str).itertuples(index=False)}
+        return f"{len(a)} rows != {len(b)} rows; only left {sorted(ra - rb)[:4]}; only right {sorted(rb - ra)[:4]}"
+    sa, sb = a.astype(str), b.astype(str)
+    for i in range(len(sa)):
+        if not sa.iloc[i].equals(sb.iloc[i]):
+            cols = [c for c in sa.columns if sa.iloc[i][c] != sb.iloc[i][c]]
+            return f"row {i}: " + "; ".join(f"{c}: {sa.iloc[i][c]!r} != {sb.iloc[i][c]!r}" for c in cols)
+    return "equal"

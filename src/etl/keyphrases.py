@@ -255,17 +255,17 @@ def score_rows(
     [1.0, 0.5906]
     """
     totals: dict[tuple[str, str], int] = {}
-    spelling: dict[tuple[str, str], str] = {}
+    parts: dict[tuple[str, str], int] = {}
     for aid, base, phrase, count in zip(article_ids, base_forms, phrases, counts, strict=True):
         totals[(aid, base)] = totals.get((aid, base), 0) + count
-        spelling.setdefault((aid, base), phrase)
+        # The longest reading over all spellings, as merge_phrases keeps it: independent of
+        # the order the rows come in.
+        parts[(aid, base)] = max(parts.get((aid, base), 1), compound_parts(phrase))
     raw: dict[tuple[str, str], float] = {}
     best: dict[str, float] = {}
     for key, total in totals.items():
         df = min(max(doc_freq.get(key[1], 0), 1), max(n_docs, 1))
-        value = (
-            (1 + math.log(total)) * (math.log((1 + n_docs) / (1 + df)) + 1) * compound_parts(spelling[key])
-        )
+        value = (1 + math.log(total)) * (math.log((1 + n_docs) / (1 + df)) + 1) * parts[key]
         raw[key] = value
         best[key[0]] = max(best.get(key[0], 0.0), value)
     return [

@@ -1,11 +1,12 @@
 """Morphological analysis with fugashi + unidic-lite (the dictionary ships in the wheel).
 
-One tagger per process, created on first use: building it loads the dictionary (~0.1 s),
-which must not happen once per article.
+One tagger per thread, created on first use: building it loads the dictionary (~0.1 s),
+which must not happen once per article, and a MeCab tagger must not be shared by threads.
 """
 
 from __future__ import annotations
 
+import threading
 from functools import lru_cache
 from typing import TYPE_CHECKING, NamedTuple
 
@@ -40,11 +41,18 @@ class Token(NamedTuple):
         return self.pos1 == "名詞" and self.pos3 == "人名"
 
 
-@lru_cache(maxsize=1)
-def _tagger() -> fugashi.Tagger:
-    import fugashi
+_local = threading.local()
 
-    return fugashi.Tagger()
+
+def _tagger() -> fugashi.Tagger:
+    # One tagger per thread: a MeCab tagger is not thread-safe, and Prefect runs tasks in
+    # threads; two batches sharing one tagger got each other's morphemes.
+    tagger: fugashi.Tagger | None = getattr(_local, "tagger", None)
+    if tagger is None:
+        import fugashi
+
+        tagger = _local.tagger = fugashi.Tagger()
+    return tagger
 
 
 def tokenize(text: str) -> list[Token]:
