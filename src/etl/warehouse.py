@@ -135,9 +135,12 @@ class Warehouse:
 
     def clear_staging(self, run_id: str | None = None) -> None:
         """Remove a run's staging area (or every one: leftovers of killed runs)."""
-        path = self._staging(run_id) if run_id else f"{self.fs_root}/_staging"
+        root = f"{self.fs_root}/_staging"
+        path = self._staging(run_id) if run_id else root
         if self.fs.exists(path):
             self.fs.rm(path, recursive=True)
+        if self.is_local and os.path.isdir(root) and not os.listdir(root):
+            os.rmdir(root)  # object stores have no empty folders to leave behind
 
     def merge_partition(
         self, name: str, partition: str, new: Sequence[pa.Table], drop: set[str], *, replace: bool = False
