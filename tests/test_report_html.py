@@ -106,7 +106,10 @@ def test_report_for_the_seed(wh: Path, report: tuple[Path, list[str]], soup: Bea
     assert {li["data-facet"] for li in article.select("li[data-facet]")} == SEED_FACETS
     for facet in SEED_FACETS:  # the facet legend names every facet too
         assert facet in soup.get_text()
-    assert len(article.select("img.chart")) == 1  # the speaker/facet strip
+    strip = article.select("svg.chart rect")  # the speaker/facet strip, two rows
+    assert len(strip) == 2 * 49  # the content segments (chrome is left out)
+    tips = {rect.title.get_text() for rect in strip}
+    assert any(t.startswith("井下") for t in tips) and any(t.startswith("堀井") for t in tips)
 
     totals = {
         span.get_text(): b.get_text()
@@ -142,7 +145,7 @@ def test_report_is_self_contained(soup: BeautifulSoup) -> None:
         assert "url(" not in str(element["style"])
 
     svgs = _svgs(soup)
-    assert len(svgs) == 3  # one strip, the heat map, the keyphrases
+    assert len(svgs) == 2  # the heat map and the keyphrases (strips are inline SVG)
     for svg in svgs:
         # Text is drawn as paths: the page needs no font, and has no <text> to fall back.
         assert "<text" not in svg
