@@ -12,7 +12,7 @@ from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime
 from functools import lru_cache
-from typing import Any
+from typing import Any, TypeVar, cast
 
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_link_artifact, create_markdown_artifact, create_table_artifact
@@ -20,6 +20,7 @@ from prefect.cache_policies import NO_CACHE
 from prefect.futures import PrefectFuture
 from prefect.runtime import flow_run
 from prefect.task_runners import ProcessPoolTaskRunner, TaskRunner
+from prefect.utilities.annotations import quote
 from tqdm import tqdm
 
 from etl.pipeline import Analyzer, EtlOptions, discover_inputs
@@ -30,6 +31,7 @@ from etl.run import BatchResult, RunState, RunSummary, batched, commit_batch, fi
 from etl.warehouse import Warehouse
 
 DEFAULT_BATCH_SIZE = 50
+T = TypeVar("T")
 
 
 @lru_cache(maxsize=4)
@@ -92,6 +94,14 @@ def stage_task(warehouse: str, batch: BatchResult, state: RunState, batch_no: in
 def write_task(warehouse: str, state: RunState, options: EtlOptions) -> RunSummary:
     """Merge the staged rows into every table, partition by partition, atomically."""
     return finish_run(Warehouse(warehouse), state, _analyzer(options).taxonomy)
+
+
+def _quoted(value: T) -> T:
+    """``value`` wrapped so Prefect passes it to a task without walking its contents.
+
+    Prefect unwraps ``quote`` before the task runs; its type hints do not know that.
+    """
+    return cast(T, quote(value))
 
 
 def task_runner(workers: int, dask_address: str | None) -> TaskRunner[Any] | None:
@@ -161,12 +171,15 @@ def note_etl(
     # One run at a time per warehouse: a second run waits here, then finds the work done.
     with Warehouse(warehouse).lock():
         state = start_task(warehouse, run_id, started, inputs)
+        # Large values go to tasks quoted: Prefect would otherwise walk every element of
+        # them looking for futures, which cost more than the work on big runs.
+        known = _quoted(state.known)
         runner = task_runner(workers, dask_address)
         batches = batched(inputs, batch_size) if inputs else []
         with tqdm(total=len(inputs), unit="article", disable=not progress, desc="note-etl") as bar:
             if runner is None:
                 results = _in_order(
-                    lambda b, n: process_task.submit(b, state.known, options, full_refresh, n), batches, 2
+                    lambda b, n: process_task.submit(b, known, options, full_refresh, n), batches, 2
                 )
                 _stage_all(results, warehouse, state, bar)
             else:
@@ -175,6 +188,7 @@ def note_etl(
                         process_task,
                         {
                             "paths": b,
+                            # Unquoted: a Dask worker does not unwrap Prefect's quote.
                             "known": state.known,
                             "options": options,
                             "full_refresh": full_refresh,
@@ -182,7 +196,7 @@ def note_etl(
                         },
                     )
                     _stage_all(_in_order(submit, batches, 2 * max(workers, 2)), warehouse, state, bar)
-        summary = write_task(warehouse, state, options)
+        summary = write_task(warehouse, _quoted(state), options)
     # The report is drawn from the committed tables; an unchanged rerun keeps the last one.
     # When it cannot be drawn (no Japanese font on this worker, say), its failed task and a
     # warning say so; the run, whose data is already written, does not fail for it.
@@ -228,7 +242,7 @@ def _in_order(
 
 def _stage_all(results: Iterator[BatchResult], warehouse: str, state: RunState, bar: tqdm[Any]) -> None:
     for n, batch in enumerate(results):
-        stage_task(warehouse, batch, state, n)
+        stage_task(warehouse, _quoted(batch), _quoted(state), n)
         bar.update(len(batch.articles) + len(batch.rejects) + len(batch.unchanged))
 
 
