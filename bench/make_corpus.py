@@ -48,7 +48,7 @@ from typing import Final
 
 __all__ = ["ARTICLE_FORMATS", "INPUT_FORMATS", "make_corpus"]
 
-GENERATOR_VERSION: Final = 1
+GENERATOR_VERSION: Final = 2
 INPUT_FORMATS: Final = ("text", "html", "note_api")
 ARTICLE_FORMATS: Final = (
     "seminar_report",
@@ -204,6 +204,22 @@ _SLOGANS: Final = (
     "現場の声から「{s}」を育てる",
     "{w}で、暮らしの手続きをもっと身近に",
 )
+# Openers put before half of all sentences: with their slots they make most sentences of
+# the corpus distinct, so a cache keyed on sentences is not flattered by the templates.
+_OPENERS: Final = (
+    "{y}年の春、",
+    "{u}にいたころ、",
+    "「{s}」の立ち上げでは、",
+    "{f}の分野でも、",
+    "{prev}時代から、",
+    "振り返ると、",
+    "正直に言うと、",
+    "{n}年前の話ですが、",
+    "{w}を担当していたとき、",
+    "{o}に来てから、",
+    "{m}月ごろには、",
+    "いま思えば、",
+)
 _SAYINGS: Final = (
     "「{f}のことなら任せて」",
     "「まずはやってみよう」",
@@ -264,6 +280,12 @@ class _Writer:
         )
 
     def sentence(self, topic: str, people: Sequence[_Person]) -> str:
+        text = self._sentence(topic, people)
+        if self.rng.random() < 0.5:
+            text = self.fill(self.rng.choice(_OPENERS)) + text
+        return text
+
+    def _sentence(self, topic: str, people: Sequence[_Person]) -> str:
         r = self.rng
         if self.samples and r.random() < 0.4:
             # A sample sentence, made this article's own: its people, organisation and
