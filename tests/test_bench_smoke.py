@@ -95,6 +95,7 @@ def test_benchmark_table_on_a_tiny_corpus(run_mod: ModuleType, tmp_path: Path) -
         "flow_all_w",
         "flow_rerun",
         "lib_rerun",
+        "lib_incremental",
         "trafilatura",
         "lib_html_1",
         "lib_html_w",
@@ -122,6 +123,7 @@ def test_benchmark_table_on_a_tiny_corpus(run_mod: ModuleType, tmp_path: Path) -
     for key in ("prefect_overhead_1", "lib_rerun", "flow_rerun", "lib_html_1", "lib_html_w", "rss_ratio"):
         assert report.row(key).ratio and report.row(key).ratio > 0, key
     assert report.row("lib_rerun").articles == n  # the rerun found every input unchanged
+    assert report.row("lib_incremental").articles == 1  # ... and this one the new article
     assert report.row("stage_total").ratio == 1.0
 
     table = report.markdown()
