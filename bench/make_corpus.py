@@ -44,7 +44,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Final
+from typing import Any, Final
 
 __all__ = ["ARTICLE_FORMATS", "INPUT_FORMATS", "make_corpus"]
 
@@ -863,12 +863,12 @@ def make_corpus(
     return paths
 
 
-def read_manifest(out_dir: str | Path) -> dict[str, object] | None:
+def read_manifest(out_dir: str | Path) -> dict[str, Any] | None:
     """The manifest of a corpus folder, or None when there is none."""
     path = Path(out_dir) / ".manifest.json"
     if not path.exists():
         return None
-    manifest: dict[str, object] = json.loads(path.read_text(encoding="utf-8"))
+    manifest: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
     return manifest
 
 

@@ -22,7 +22,7 @@ of two figures measured in the same run cancels most of the noise.
 Example (what ``make bench`` runs)::
 
     python bench/run.py --mb 2            # about 1.5 minutes on 2 cores
-    python bench/run.py --mb 100          # the full figures (tens of minutes)
+    python bench/run.py --mb 100          # the full figures (about 40 minutes)
 """
 
 from __future__ import annotations
@@ -486,7 +486,7 @@ def stage_rows(paths: Sequence[Path], warehouse: Path, batch_size: int) -> list[
 def ginza_row(paths: Sequence[Path]) -> Row:
     """GiNZA's full pipeline on ~1 MB of page text, when GiNZA is installed (it is optional)."""
     try:
-        import spacy  # type: ignore[import-not-found]
+        import spacy
 
         nlp = spacy.load("ja_ginza")
     except Exception as exc:  # not a dependency of note-etl: its absence is a note, not a failure
@@ -526,8 +526,8 @@ def ensure_corpus(out: Path, mb: float, seed: int) -> tuple[Path, list[Path]]:
     manifest = read_manifest(folder)
     same = (manifest or {}).get("generator_version") == GENERATOR_VERSION
     if manifest is not None and same and manifest.get("seed") == seed and manifest.get("total_mb") == mb:
-        files = [folder / str(e["path"]) for e in manifest["files"]]  # type: ignore[union-attr]
-        sizes = [int(e["bytes"]) for e in manifest["files"]]  # type: ignore[union-attr]
+        files = [folder / str(e["path"]) for e in manifest["files"]]
+        sizes = [int(e["bytes"]) for e in manifest["files"]]
         if all(p.exists() and p.stat().st_size == n for p, n in zip(files, sizes, strict=True)):
             return folder, files
     return folder, make_corpus(folder, mb, seed=seed, formats=INPUT_FORMATS)
@@ -710,7 +710,7 @@ def run_benchmark(
     for p in files:
         by_ext[p.suffix].append(p)
     html, text = by_ext[".html"], by_ext[".txt"]
-    corpus = {
+    corpus: dict[str, Any] = {
         "path": str(folder),
         "seed": seed,
         "mb": _size_mb(files),
