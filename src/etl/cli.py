@@ -7,9 +7,13 @@ import argparse
 import os
 import sys
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from etl import __version__
 from etl.reading import DEFAULT_MAX_BYTES
+
+if TYPE_CHECKING:
+    from etl.settings import PipelineSettings
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -154,16 +158,23 @@ def main(argv: Sequence[str] | None = None) -> int:
     return 2
 
 
-def _fetch(args: argparse.Namespace) -> int:
-    """``note-etl fetch``: run the fetch_note flow with the settings file's options."""
+def _settings(path: str) -> PipelineSettings | None:
+    """The settings file, offline Prefect defaults set; ``None`` (reason on stderr) if invalid."""
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     os.environ.setdefault("DO_NOT_TRACK", "1")
     from etl.settings import SettingsError, load_settings
 
     try:
-        settings = load_settings(args.config)
+        return load_settings(path)
     except SettingsError as exc:
         print(f"note-etl: {exc}", file=sys.stderr)
+        return None
+
+
+def _fetch(args: argparse.Namespace) -> int:
+    """``note-etl fetch``: run the fetch_note flow with the settings file's options."""
+    settings = _settings(args.config)
+    if settings is None:
         return 2
     accounts = list(args.accounts) or list(settings.accounts)
     if not accounts:
@@ -190,14 +201,8 @@ def _fetch(args: argparse.Namespace) -> int:
 
 def _serve(args: argparse.Namespace) -> int:
     """``note-etl serve``: serve the scheduled deployments until interrupted."""
-    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
-    os.environ.setdefault("DO_NOT_TRACK", "1")
-    from etl.settings import SettingsError, load_settings
-
-    try:
-        settings = load_settings(args.config)
-    except SettingsError as exc:
-        print(f"note-etl: {exc}", file=sys.stderr)
+    settings = _settings(args.config)
+    if settings is None:
         return 2
     from flows.deployments import serve_deployments
 
