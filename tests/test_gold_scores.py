@@ -60,3 +60,16 @@ def test_all_samples_floors(sample_warehouse: Path) -> None:
     assert s["boilerplate_leak"] == 0.0
     assert s["kind_acc"] is not None and s["kind_acc"] >= 0.95
     assert s["facet_acc"] is not None and s["facet_acc"] >= 0.95
+
+
+def test_seed_top_keyphrases_in_the_warehouse(sample_warehouse: Path) -> None:
+    # The topics issue's bullet, on the stored table scored against this corpus.
+    import pandas as pd
+
+    articles = pd.read_parquet(sample_warehouse / "articles", columns=["article_id", "source_path"])
+    seed_id = articles.loc[articles["source_path"].str.endswith(SEED.name), "article_id"].item()
+    kp = pd.read_parquet(sample_warehouse / "keyphrases")
+    seed = kp[kp["article_id"] == seed_id].groupby("base_form")["score"].max()
+    top = list(seed.sort_values(ascending=False, kind="stable").index[:15])
+    assert {"デジタル庁", "ガバメントクラウド", "政策データダッシュボード"} <= set(top), top
+    assert not {"こと", "もの", "ため", "私"} & set(seed.index)

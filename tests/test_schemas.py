@@ -3,12 +3,20 @@
 from __future__ import annotations
 
 import hashlib
+from datetime import UTC, datetime
+from pathlib import Path
 
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from etl.errors import WarehouseError
 from etl.schemas import SCHEMA_VERSION, TABLES
+from etl.warehouse import Warehouse
 
 # Fingerprint of every table's columns (name, type, nullability) at SCHEMA_VERSION. When a
 # change is intended: bump SCHEMA_VERSION, note it in the README changelog, update both.
-FROZEN = {"1": "3a18390ee54c26ce"}
+FROZEN = {"2": "ef9113bc39b057e3"}
 
 
 def fingerprint() -> str:
@@ -28,3 +36,39 @@ def test_contract_columns() -> None:
     for name, schema in TABLES.items():
         if name not in ("runs", "rejects"):
             assert "run_id" in schema.names and "pipeline_version" in schema.names, name
+
+
+def _write_without(tmp_path: Path, table: str, column: str) -> Warehouse:
+    schema = TABLES[table]
+    old = pa.schema([f for f in schema if f.name != column])
+    rows = {f.name: pa.array([_sample(f.type)] * 2, f.type) for f in old}
+    folder = tmp_path / table / "undated"
+    folder.mkdir(parents=True)
+    pq.write_table(pa.table(rows, schema=old), folder / "part-0.parquet")
+    return Warehouse(str(tmp_path))
+
+
+def _sample(type_: pa.DataType) -> object:
+    if pa.types.is_list(type_):
+        return ["x"]
+    if pa.types.is_integer(type_):
+        return 1
+    if pa.types.is_floating(type_):
+        return 0.5
+    if pa.types.is_timestamp(type_):
+        return datetime(2024, 1, 1, tzinfo=UTC)
+    return "x"
+
+
+def test_files_of_an_older_schema_read_with_the_added_columns(tmp_path: Path) -> None:
+    # A schema-1 keyphrases file, written before `marked` existed.
+    warehouse = _write_without(tmp_path, "keyphrases", "marked")
+    table = warehouse.read_partition("keyphrases", "undated")
+    assert table is not None and table.schema == TABLES["keyphrases"]
+    assert table["marked"].to_pylist() == [0, 0] and table["count"].to_pylist() == [1, 1]
+
+
+def test_a_file_missing_a_column_without_default_names_it(tmp_path: Path) -> None:
+    warehouse = _write_without(tmp_path, "segments", "label")
+    with pytest.raises(WarehouseError, match=r"segments/undated/part-0.parquet lacks column\(s\) label"):
+        warehouse.read_partition("segments", "undated")

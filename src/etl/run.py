@@ -395,6 +395,7 @@ def _keyphrase_rows(kept: Sequence[ArticleRows]) -> None:
                 "phrase": p.phrase,
                 "base_form": p.base_form,
                 "count": p.count,
+                "marked": p.marked,
                 "score": 0.0,
             }
             for segment_id, p in r.phrases
@@ -444,6 +445,7 @@ def _rescore_keyphrases(warehouse: Warehouse, state: RunState) -> None:
             table["base_form"].to_pylist(),
             table["phrase"].to_pylist(),
             table["count"].to_pylist(),
+            table["marked"].to_pylist(),
             doc_freq,
             len(articles),
         )

@@ -11,7 +11,7 @@ from typing import Final
 
 import pyarrow as pa
 
-SCHEMA_VERSION: Final = "1"
+SCHEMA_VERSION: Final = "2"
 
 _TS = pa.timestamp("us", tz="UTC")
 _STR_LIST = pa.list_(pa.string())
@@ -131,6 +131,7 @@ KEYPHRASES: Final = _schema(
     _f("phrase", pa.string(), False),
     _f("base_form", pa.string(), False),
     _f("count", pa.int16(), False),
+    _f("marked", pa.int16(), False),
     _f("score", pa.float32(), False),
     *_RUN_COLS,
 )
@@ -171,4 +172,10 @@ TABLES: Final[dict[str, pa.Schema]] = {
     "rejects": REJECTS,
 }
 #: Tables whose rows belong to one article and are replaced when it is reprocessed.
+#: Columns added after schema 1, with the value rows of older files read as. A partition
+#: written before a column existed stays readable; the next run that touches it rewrites it.
+ADDED_COLUMNS: Final[dict[str, dict[str, object]]] = {
+    "keyphrases": {"marked": 0},  # schema 2
+}
+
 ARTICLE_TABLES: Final = ("articles", "segments", "sentences", "speakers", "segment_topics", "keyphrases")

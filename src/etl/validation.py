@@ -137,9 +137,14 @@ def schemas() -> dict[str, pa.DataFrameSchema]:
             {
                 "phrase": pa.Column(str, pa.Check.str_length(min_value=1)),
                 "count": pa.Column(int, pa.Check.ge(1)),
+                "marked": pa.Column(int, pa.Check.ge(0)),
                 "score": pa.Column(float, _UNIT),
             },
-            checks=[pa.Check(_same_article, error="segment of the same article")],
+            # A phrase cannot be marked as a term more often than it occurs.
+            checks=[
+                pa.Check(_same_article, error="segment of the same article"),
+                pa.Check(lambda df: df["marked"] <= df["count"], error="marked <= count"),
+            ],
         ),
     }
 

@@ -31,7 +31,7 @@ from filelock import FileLock, Timeout
 
 from etl import PIPELINE_VERSION
 from etl.errors import WarehouseError
-from etl.schemas import ARTICLE_TABLES, SCHEMA_VERSION, TABLES
+from etl.schemas import ADDED_COLUMNS, ARTICLE_TABLES, SCHEMA_VERSION, TABLES
 
 PART_FILE: Final = "part-0.parquet"
 DEFAULT_LOCK_TIMEOUT: Final = 600.0  # a full backfill of a large account takes minutes
@@ -97,7 +97,7 @@ class Warehouse:
         if not self.fs.exists(path):
             return None
         with self.fs.open(path, "rb") as fh:
-            return pq.read_table(fh, schema=TABLES[name])
+            return _read_parquet(fh, name, path)
 
     def read(self, name: str) -> pa.Table | None:
         """The whole table, or ``None`` when it has never been written."""
@@ -131,7 +131,7 @@ class Warehouse:
     def read_staged(self, run_id: str, name: str, partition: str, seq: int) -> pa.Table:
         path = f"{self._staging(run_id)}/{name}/{partition}/{seq:06d}.parquet"
         with self.fs.open(path, "rb") as fh:
-            return pq.read_table(fh, schema=TABLES[name])
+            return _read_parquet(fh, name, path)
 
     def clear_staging(self, run_id: str | None = None) -> None:
         """Remove a run's staging area (or every one: leftovers of killed runs)."""
@@ -270,6 +270,27 @@ _SORT_KEYS: Final[dict[str, list[tuple[str, str]]]] = {
     "runs": [("started_at", "ascending")],
     "topics": [("dimension", "ascending"), ("topic_id", "ascending")],
 }
+
+
+def _read_parquet(fh: Any, name: str, path: str) -> pa.Table:
+    """A table file as the current schema, filling columns added since it was written."""
+    schema = TABLES[name]
+    have = set(pq.read_schema(fh).names)
+    fh.seek(0)
+    missing = [f for f in schema if f.name not in have]
+    if not missing:
+        return pq.read_table(fh, schema=schema)
+    defaults = ADDED_COLUMNS.get(name, {})
+    unknown = [f.name for f in missing if f.name not in defaults]
+    if unknown:
+        raise WarehouseError(
+            f"{path} lacks column(s) {', '.join(unknown)} of schema {SCHEMA_VERSION}; "
+            "rebuild the warehouse with --full-refresh"
+        )
+    table = pq.read_table(fh, schema=pa.schema([f for f in schema if f.name in have]))
+    for f in missing:
+        table = table.append_column(f, pa.array([defaults[f.name]] * table.num_rows, f.type))
+    return table.select(schema.names)
 
 
 def _sorted(name: str, table: pa.Table) -> pa.Table:
