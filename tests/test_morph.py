@@ -1,10 +1,14 @@
-"""The tokeniser is safe to call from several threads at once (Prefect runs tasks in threads)."""
+"""The tokeniser: the same morphemes as fugashi's node API, and safe to call from several threads."""
 
 from __future__ import annotations
 
+import csv
+import functools
 from concurrent.futures import ThreadPoolExecutor
 
-from etl.morph import _tokenize
+import fugashi
+
+from etl.morph import Token, _tokenize
 
 from .conftest import SAMPLES, SEED
 
@@ -22,3 +26,34 @@ def test_threads_get_the_same_tokens_as_one_thread() -> None:
         with ThreadPoolExecutor(4) as pool:
             got = list(pool.map(_tokenize.__wrapped__, lines * 4))
         assert got == expected * 4
+
+
+def _reference(text: str) -> tuple[Token, ...]:
+    """The same analysis through fugashi's node objects and their UniDic CSV features."""
+    tagger = _reference_tagger()
+    out = []
+    for word in tagger(text):
+        f = next(csv.reader([word.feature_raw]))
+        base = f[10] if len(f) > 10 and f[10] not in ("*", "") else word.surface
+        out.append(Token(word.surface, *(f + ["*"] * 4)[:4], base))
+    return tuple(out)
+
+
+@functools.cache
+def _reference_tagger() -> fugashi.Tagger:
+    return fugashi.Tagger()
+
+
+def test_mecab_formatted_output_equals_fugashi_nodes() -> None:
+    # The tokenizer reads MeCab's own formatted output (one line per morpheme) for speed;
+    # it must agree with the node features, quoted CSV fields and unknown words included.
+    texts = [SEED.read_text(encoding="utf-8")] + [
+        p.read_text(encoding="utf-8")
+        for p in sorted(SAMPLES.rglob("*"))
+        if p.suffix in {".txt", ".html", ".json"}
+    ]
+    pieces = [piece for t in texts for piece in t.split() if piece]
+    pieces += ['"generator":', "、,，。", "ＡＢＣ①Ⅻ", "EOS", "絵文字😀と\u3000全角", "x\\ty"]
+    assert len(pieces) > 1000
+    for piece in pieces:
+        assert _tokenize.__wrapped__(piece) == _reference(piece), piece

@@ -13,7 +13,7 @@ import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Final
+from typing import Any, Final
 
 from etl.morph import Token, tokenize
 
@@ -69,28 +69,30 @@ def _is_ascii_word(s: str, *, at_end: bool) -> bool:
     return ch.isascii() and ch.isalnum()
 
 
-def _keep(tokens: Sequence[Token]) -> bool:
-    phrase = "".join(t.surface for t in tokens)
+def _keep(tokens: Sequence[Token], phrase: str) -> bool:
+    """Whether the run ``tokens`` (spelled ``phrase``) is a keyphrase (see extract_phrases)."""
     if len(phrase) < 2 or phrase in STOP_PHRASES:
         return False
-    if _is_symbol(phrase[0]) or _is_symbol(phrase[-1]):
+    category = unicodedata.category
+    head = category(phrase[0])
+    if head[0] in "PSZC" or category(phrase[-1])[0] in "PSZC":
         return False
-    if all(_is_symbol(ch) or unicodedata.category(ch) == "Nd" for ch in phrase):
+    if head == "Nd" and all(category(ch)[0] in "PSZC" or category(ch) == "Nd" for ch in phrase):
         return False  # 2023, 1.5, 10-20
     # Prefixes aside: 約300 and 約3割 are quantities like 300 and 3割.
-    core = tokens[next((i for i, t in enumerate(tokens) if t.pos1 != "接頭辞"), 0) :]
+    core = tokens
+    if tokens[0].pos1 == "接頭辞":
+        core = tokens[next((i for i, t in enumerate(tokens) if t.pos1 != "接頭辞"), 0) :]
     if all(t.pos2 == "数詞" for t in core):
         return False  # 数千万, 百
     if len(tokens) == 1 and tokens[0].pos3 in _WEAK_SINGLE:
         return False
     # A date or quantity in front (2023年12月, 3人, 1年目) makes a phrase about when/how
     # many, not about what; 5G or 3D地図 (number + a plain noun) are kept.
-    first, second = core[0], core[1] if len(core) > 1 else None
-    return not (
-        first.pos2 == "数詞"
-        and second is not None
-        and (second.pos3 == "助数詞可能" or second.pos1 == "接尾辞" or second.surface in {"年度", "年代"})
-    )
+    if core[0].pos2 != "数詞" or len(core) < 2:
+        return True
+    second = core[1]
+    return not (second.pos3 == "助数詞可能" or second.pos1 == "接尾辞" or second.surface in {"年度", "年代"})
 
 
 def _extends(tokens: Sequence[Token], i: int, last: Token) -> bool:
@@ -116,13 +118,14 @@ def _runs(tokens: Sequence[Token]) -> Iterable[tuple[list[Token], int, int]]:
     start = 0
     prefixes: list[Token] = []  # held until we know a noun follows (各 + 府省庁)
     for i, tok in enumerate(tokens):
-        if tok.is_noun and not tok.is_person_name:
+        pos1 = tok.pos1  # fields, not the Token properties: this loop sees every morpheme
+        if pos1 == "名詞" and tok.pos3 != "人名":
             if not run:
                 start = i - len(prefixes)
             run.extend(prefixes)
             prefixes = []
             run.append(tok)
-        elif tok.pos1 == "接頭辞":
+        elif pos1 == "接頭辞":
             if tok.surface not in _HONORIFIC:
                 prefixes.append(tok)
         elif run and not prefixes and _extends(tokens, i, run[-1]):
@@ -178,22 +181,26 @@ def extract_phrases(text: str) -> list[Phrase]:
     [('クラウド', 2), ('各府省庁', 1)]
     """
     text = _CONTROL.sub(" ", unicodedata.normalize("NFKC", text))
-    found: list[Phrase] = []
+    # base form -> [first spelling, count, parts, marked], in order of first occurrence
+    acc: dict[str, list[Any]] = {}
     for piece in _WS.split(text):
-        if piece:
-            tokens = tokenize(piece)
-            found.extend(
-                Phrase(
-                    "".join(t.surface for t in run),
-                    "".join(t.base for t in run),
-                    1,
-                    compound_parts("".join(t.surface for t in run)),
-                    int(_is_marked(tokens, before, after)),
-                )
-                for run, before, after in _runs(tokens)
-                if _keep(run)
-            )
-    return merge_phrases([found])
+        if not piece:
+            continue
+        tokens = tokenize(piece)
+        for run, before, after in _runs(tokens):
+            phrase = "".join([t.surface for t in run])
+            if not _keep(run, phrase):
+                continue
+            base = "".join([t.base for t in run])
+            marked = 1 if _is_marked(tokens, before, after) else 0
+            entry = acc.get(base)
+            if entry is None:
+                acc[base] = [phrase, 1, compound_parts(phrase), marked]
+            else:
+                entry[1] += 1
+                entry[2] = max(entry[2], compound_parts(phrase))
+                entry[3] += marked
+    return [Phrase(e[0], base, e[1], e[2], e[3]) for base, e in acc.items()]
 
 
 def merge_phrases(groups: Iterable[Sequence[Phrase]]) -> list[Phrase]:

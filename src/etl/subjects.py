@@ -111,17 +111,26 @@ def _join(parts: Sequence[str]) -> _View:
 def _text_views(text: str, base_forms: Sequence[str]) -> list[_View]:
     # Analyse piece by piece: MeCab drops whitespace, and a space is a token boundary that
     # the ASCII boundary check must still see.
-    pieces = _WS.split(_CONTROL.sub(" ", unicodedata.normalize("NFKC", text)).strip())
-    analysed = [tokenize(p) for p in pieces if p]
-    views = [
-        _join(pieces),
-        _join(["".join(t.base for t in toks) for toks in analysed]),
-        _join(["".join(t.base for t in _drop_genitive_no(toks)) for toks in analysed]),
-    ]
+    pieces = [p for p in _WS.split(_CONTROL.sub(" ", unicodedata.normalize("NFKC", text)).strip()) if p]
+    bases: list[str] = []
+    without_no: list[str] = []
+    for piece in pieces:
+        tokens = tokenize(piece)
+        base = "".join([t.base for t in tokens])
+        bases.append(base)
+        # Most pieces have no の at all: nothing to drop, the same view as the base forms.
+        without_no.append("".join([t.base for t in _drop_genitive_no(tokens)]) if "の" in piece else base)
+    # Most texts have no inflected word and no の between nouns: build and scan each
+    # distinct view once.
+    views = [_join(pieces)]
+    if bases != pieces:
+        views.append(_join(bases))
+    if without_no != bases:
+        views.append(_join(without_no))
     if base_forms:
         views.append(_join(["".join(base_forms)]))
     unique: list[_View] = []
-    for view in views:  # most texts have no の between nouns and no inflection: scan once
+    for view in views:
         if view.key and view not in unique:
             unique.append(view)
     return unique
@@ -152,6 +161,11 @@ class SubjectMatcher:
     def __init__(self, taxonomy: Taxonomy, automaton: ahocorasick.Automaton | None) -> None:
         self.taxonomy = taxonomy
         self._automaton = automaton
+        # Topics with regular expressions are checked on every text; the others only when
+        # the automaton found one of their keywords (most texts name few topics).
+        self._regex_topics = frozenset(
+            i for i, t in enumerate(taxonomy.topics) if t.patterns or t.negative_patterns
+        )
 
     @classmethod
     def from_taxonomy(cls, taxonomy: Taxonomy) -> SubjectMatcher:
@@ -202,7 +216,9 @@ class SubjectMatcher:
                     found.setdefault(kw.topic, {})[kw.rank] = kw.text
         nfkc = unicodedata.normalize("NFKC", text)
         hits: list[SubjectHit] = []
-        for ti, topic in enumerate(self.taxonomy.topics):
+        topics = self.taxonomy.topics
+        for ti in sorted(found.keys() | self._regex_topics):
+            topic = topics[ti]
             if any(p.search(nfkc) for p in topic.negative_patterns):
                 continue
             keywords = found.get(ti, {})
