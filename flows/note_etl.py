@@ -65,9 +65,18 @@ def process_task(
     """Parse, segment and tag one batch of articles."""
     logger = get_run_logger()
     result = process_batch(_analyzer(options), paths, known, full_refresh=full_refresh)
+    # One line per batch at INFO: a line per article is thousands of API log records on a
+    # backfill (a tenth of the run's time), and the articles table has the details.
+    logger.info(
+        "batch %d: %d processed, %d unchanged, %d rejected",
+        batch_no,
+        len(result.articles),
+        len(result.unchanged),
+        len(result.rejects),
+    )
     for r in result.articles:
         row = r.tables["articles"][0]
-        logger.info(
+        logger.debug(
             "processed %s: %d segments, speakers %s",
             r.source_path,
             row["segment_count"],
