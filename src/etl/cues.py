@@ -304,8 +304,29 @@ def split_affiliation(pre: str) -> tuple[str | None, str | None]:
     return m.group("org"), (rest or None)
 
 
+_ENDER: Final = re.compile(r"[。！!]")
+
+
+def _first_sentences(text: str, n: int) -> list[str]:
+    """The first ``n`` non-blank sentences, each with its ender (no need to split the rest)."""
+    out: list[str] = []
+    start = 0
+    for m in _ENDER.finditer(text):
+        sentence, start = text[start : m.end()], m.end()
+        if sentence.strip():
+            out.append(sentence)
+            if len(out) == n:
+                return out
+    if text[start:].strip():
+        out.append(text[start:])
+    return out
+
+
+@lru_cache(maxsize=1024)
 def find_self_intro(text: str) -> SelfIntro | None:
     """The self-introduction in a block's first sentences, if any (quotes ignored).
+
+    Memoised: the speaker and facet stages both ask about the same paragraphs.
 
     >>> si = find_self_intro("省庁業務サービスグループ総括担当の井下です。2012年に入庁しました。")
     >>> (si.name, si.affiliation, si.job_title)
@@ -313,10 +334,10 @@ def find_self_intro(text: str) -> SelfIntro | None:
     >>> find_self_intro("「佐藤です。」と彼は言った。") is None
     True
     """
-    plain = strip_quotes(text)
+    plain = strip_quotes(text) if "「" in text or "『" in text else text
     # Only a block's first sentence introduces its speaker, or the second after a greeting
     # (「こんにちは。人事担当の小林です。」); a name later on is someone being talked about.
-    sentences = [s for s in re.split(r"(?<=[。！!])", plain) if s.strip()]
+    sentences = _first_sentences(plain, 2)
     head = sentences[:2] if sentences and _GREETING_RE.match(sentences[0]) else sentences[:1]
     for sentence in head:
         m = _SELF_INTRO_RE.match(sentence.strip())

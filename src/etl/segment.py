@@ -7,6 +7,7 @@ the body gives back exactly the segment's label + text or the sentence.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Final
@@ -64,13 +65,19 @@ def split_sentences(text: str) -> list[tuple[int, int]]:
     return spans
 
 
+# The characters the splitter acts on; everything between them is skipped in C.
+_SPECIAL: Final = re.compile("[" + re.escape("".join(sorted(SENTENCE_END | set(OPENERS) | CLOSERS))) + "]")
+
+
 def _split(text: str, *, respect_brackets: bool) -> list[tuple[int, int]]:
     spans: list[tuple[int, int]] = []
     n = len(text)
     start = 0
     depth = 0
-    i = 0
-    while i < n:
+    search = _SPECIAL.search
+    m = search(text)
+    while m is not None:
+        i = m.start()
         ch = text[i]
         if respect_brackets and ch in OPENERS:
             depth += 1
@@ -81,9 +88,10 @@ def _split(text: str, *, respect_brackets: bool) -> list[tuple[int, int]]:
             while j < n and (text[j] in SENTENCE_END or text[j] in CLOSERS):
                 j += 1
             _add_span(text, start, j, spans)
-            start = i = j
+            start = j
+            m = search(text, j)
             continue
-        i += 1
+        m = search(text, i + 1)
     _add_span(text, start, n, spans)
     return spans
 
