@@ -12,8 +12,11 @@ from pathlib import Path
 from types import ModuleType
 from zoneinfo import ZoneInfo
 
+import lxml.html
 import pytest
-from bs4 import BeautifulSoup
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from lxml import etree
 
 from etl.errors import ParseError
 from etl.model import Block
@@ -379,12 +382,10 @@ def test_text_is_cleaned_and_ruby_readings_dropped() -> None:
 
 
 def test_body_blocks_accepts_an_element_and_leaves_it_alone() -> None:
-    soup = BeautifulSoup("<div><p>一<br>二</p><script>x()</script></div>", "lxml")
-    div = soup.div
-    assert div is not None
-    before = str(div)
-    assert texts(body_blocks(div)) == ["一", "二"]
-    assert str(div) == before
+    div = lxml.html.fragment_fromstring("<div><p>一<br>二</p><script>x()</script>三<!-- c -->四</div>")
+    before = etree.tostring(div)
+    assert texts(body_blocks(div)) == ["一", "二", "三四"]
+    assert etree.tostring(div) == before
 
 
 def test_ten_thousand_nested_divs() -> None:
@@ -395,6 +396,134 @@ def test_ten_thousand_nested_divs() -> None:
     assert texts(doc.blocks) == ["深い本文。"]
     in_note_body = parse_html(body("<div>" * depth + "深い。" + "</div>" * depth))
     assert texts(in_note_body.blocks) == ["深い。"]
+
+
+@pytest.mark.parametrize("depth", [2000, 2045, 2046, 2047, 3000])
+def test_nesting_around_libxml2s_tree_depth_limit(depth: int) -> None:
+    # libxml2 builds trees only 2048 deep and drops the rest silently; deeper pages are
+    # parsed another way, and nothing before, inside or after the deep part is lost.
+    nested = "<p>前。</p>" + "<div>" * depth + "<p>深い。</p>" + "</div>" * depth + "<p>後ろ。</p>"
+    assert texts(parse_html(body(nested)).blocks) == ["前。", "深い。", "後ろ。"]
+    assert texts(body_blocks(f"<section>{nested}</section>")) == ["前。", "深い。", "後ろ。"]
+
+
+# --- readings kept from the BeautifulSoup parser ---------------------------------------
+# The parser walks libxml2's tree directly now; these pin the places where it reads that
+# tree the way bs4 (over the same libxml2 parser) did, so the output did not change.
+
+
+@pytest.mark.parametrize(
+    ("html", "expected"),
+    [
+        # Markup after </html> is a second top-level <html>: not in the body, but on the page.
+        ("<html><body><p>本文。</p></body></html><p>後ろ。</p>", ["本文。"]),
+        ("<title>題</title></html>後ろ", ["後ろ"]),
+        # Comments and processing instructions are markup: the text around them joins up.
+        (
+            '<p><b>太</b><!-- c --><b>字</b></p><p><a href="/x">リ<!--c-->ンク</a></p><p>前<?pi x?>後</p>',
+            ["太字", "リンク", "前後"],
+        ),
+        # Inside <pre> newlines (CR included) break lines and spaces stay until clean_text.
+        ("<pre>  一\n\n  <b>二</b>\r\n三\r四</pre>", ["一", "二", "三", "四"]),
+        # One leading BOM is dropped before parsing; one more would be text (cleaned away).
+        ("\ufeff\ufeff<p>本文。</p>", ["本文。"]),
+    ],
+)
+def test_body_blocks_tree_readings(html: str, expected: list[str]) -> None:
+    assert texts(body_blocks(html)) == expected
+
+
+def test_braced_attribute_names_read_as_plain_names() -> None:
+    # lxml keeps an attribute literally named "{x}id" under that name; bs4 read it as "id",
+    # the last spelling winning, and so does this parser.
+    blocks = body_blocks(
+        '<p {x}id=a id=b>一</p><p id=c {x}id=d {y}name=e>二</p><figure {z}id=f><img alt="写真"></figure>'
+    )
+    assert [(b.text, dict(b.attrs)) for b in blocks] == [
+        ("一", {"id": "b"}),
+        ("二", {"id": "d", "name": "e"}),
+        ("写真", {"id": "f"}),
+    ]
+
+
+def test_page_readings() -> None:
+    html = (
+        "<html><head><template><title>型の中の題</title></template></head><body>"
+        '<h1 class="o-noteContentHeader__title\u00a0x">題</h1>'
+        '<div class="y\u3000note-common-styles__textnote-body"><p>本文。</p></div>'
+        '</body></html><ul class="m-tagList"><li><a href="/h">#後ろのタグ</a></li></ul>'
+    )
+    doc = parse_html(html)
+    # Class lists split on any Unicode whitespace, as CSS selectors over bs4 did.
+    assert [(b.kind, b.text) for b in doc.blocks] == [("title", "題"), (None, "本文。")]
+    # The tag list after </html> is still on the page.
+    assert doc.meta.hashtags == ("#後ろのタグ",)
+    # A <title> inside a <template> has no text, so there is no title from it.
+    assert (
+        parse_html(html.replace('<h1 class="o-noteContentHeader__title\u00a0x">題</h1>', "")).meta.title
+        is None
+    )
+
+
+_MARKUP = st.sampled_from(
+    [
+        *(
+            "<p>",
+            "</p>",
+            "<div>",
+            "</div>",
+            "<b>",
+            "</b>",
+            "<a href='/l'>",
+            "</a>",
+            "<br>",
+            "<pre>",
+            "</pre>",
+        ),
+        *(
+            "<h2>",
+            "</h2>",
+            "<li>",
+            "<ul>",
+            "<figure id=f>",
+            "<img alt='写真'>",
+            "<script>",
+            "</script>",
+            "<!--",
+        ),
+        *(
+            "-->",
+            "<?x?>",
+            "</html>",
+            "<html>",
+            "<body>",
+            "<article>",
+            "<nav>",
+            "<h1>",
+            "</h1>",
+            "<title>",
+            "<",
+        ),
+        *('<div class="note-common-styles__textnote-body">', '<h1 class="o-noteContentHeader__title">'),
+        *("&amp;", "&nbsp;", "&#0;", "\x00", "\u200b", "\u3000", " ", "\n", "\r", "本文", "――Q", "#タグ"),
+    ]
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.lists(st.one_of(_MARKUP, st.text(st.characters(exclude_categories=("Cs",)), max_size=5)), max_size=40)
+)
+def test_any_markup_gives_clean_blocks_or_a_parse_error(pieces: list[str]) -> None:
+    html = "".join(pieces)
+    try:
+        blocks = list(parse_html(html).blocks)
+    except ParseError:
+        blocks = []
+    blocks += body_blocks(html)
+    for block in blocks:
+        assert block.text
+        assert block.text == block.text.strip()
 
 
 # --- errors -----------------------------------------------------------------------------

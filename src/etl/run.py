@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -36,8 +37,8 @@ from etl.pipeline import (
 from etl.reading import decode, read_bytes
 from etl.schemas import TABLES
 from etl.taxonomy import Taxonomy
-from etl.validation import validate_batch
-from etl.warehouse import ARTICLE_TABLES, Warehouse, partition_of, to_table
+from etl.validation import row_owners, validate_tables
+from etl.warehouse import ARTICLE_TABLES, DEFAULT_STAGE_BUDGET, Staging, Warehouse, partition_of, to_table
 
 
 @dataclass(slots=True)
@@ -129,7 +130,8 @@ class RunState:
     It is loaded once from the warehouse (the article index and keyphrase document
     frequencies) and kept up to date in memory, so committing a batch costs the size of
     the partitions it touches, not the size of the warehouse. Article summaries keep no
-    body text, so memory stays flat however many articles a run writes.
+    body text, so memory stays flat however many articles a run writes. Staged rows are
+    held in memory up to ``stage_budget`` bytes, and parked on disk beyond it.
     """
 
     run_id: str
@@ -150,25 +152,44 @@ class RunState:
     staged: dict[str, list[int]] = field(default_factory=lambda: defaultdict(list))  # partition -> batches
     final_batch: dict[str, int] = field(default_factory=dict)  # article id -> batch that has its rows
     batches: int = 0
+    stage_budget: int = DEFAULT_STAGE_BUDGET
+    staging: Staging = field(init=False)  # the staged rows themselves
+
+    def __post_init__(self) -> None:
+        self.staging = Staging(self.run_id, self.stage_budget)
 
     @classmethod
     def start(
-        cls, warehouse: Warehouse, *, run_id: str, flow_name: str, started_at: datetime, inputs: Sequence[str]
+        cls,
+        warehouse: Warehouse,
+        *,
+        run_id: str,
+        flow_name: str,
+        started_at: datetime,
+        inputs: Sequence[str],
+        stage_budget: int = DEFAULT_STAGE_BUDGET,
     ) -> RunState:
         """Read the warehouse's article index and keyphrase statistics once."""
-        state = cls(run_id=run_id, flow_name=flow_name, started_at=started_at, inputs=list(inputs))
+        state = cls(
+            run_id=run_id,
+            flow_name=flow_name,
+            started_at=started_at,
+            inputs=list(inputs),
+            stage_budget=stage_budget,
+        )
         warehouse.clear_staging()  # leftovers of a killed run; we hold the warehouse lock
-        existing = warehouse.read("articles")
+        cols = [
+            "article_id",
+            "source_path",
+            "source_format",
+            "published_at",
+            "content_sha256",
+            "pipeline_version",
+        ]
+        # Only the index columns: the article bodies are most of the table.
+        existing = warehouse.read("articles", cols)
         if existing is not None:
-            cols = [
-                "article_id",
-                "source_path",
-                "source_format",
-                "published_at",
-                "content_sha256",
-                "pipeline_version",
-            ]
-            for row in existing.select(cols).to_pylist():
+            for row in existing.to_pylist():
                 aid = row["article_id"]
                 state.known[row["source_path"]] = (row["content_sha256"], row["pipeline_version"])
                 state.index[aid] = (
@@ -214,35 +235,37 @@ def commit_batch(warehouse: Warehouse, batch: BatchResult, state: RunState) -> N
     replaced = {r.article_id for r in kept if r.article_id in state.index}
     replaced |= {old for r in kept for old in state.by_path.get(r.source_path, []) if old != r.article_id}
     _keyphrase_rows(kept)
-    kept, invalid = validate_batch(kept)
-    state.rejects.extend(invalid)
     for r in kept:
         stamp(r.tables, state.run_id)
+    kept, invalid, tables = validate_tables(kept)
+    state.rejects.extend(invalid)
 
     # Stage the rows (hidden, per partition) instead of rewriting partitions per batch:
     # finish_run merges each touched partition once, so memory stays flat and the
     # warehouse's visible tables change only at the end of the run.
     seq = state.batches
     state.batches += 1
-    rows_by_part: dict[str, list[ArticleRows]] = defaultdict(list)
-    for r in kept:
-        part = partition_of(r.published_at)
-        rows_by_part[part].append(r)
+    article_parts = [partition_of(r.published_at) for r in kept]
+    for r, part in zip(kept, article_parts, strict=True):
         state.drop[part].add(r.article_id)
         state.final_batch[r.article_id] = seq
     for old in replaced:
         if old in state.index:
             state.drop[state.index[old][2]].add(old)
-    for part, rs in rows_by_part.items():
+    parts = sorted(set(article_parts))
+    for part in parts:
         state.staged[part].append(seq)
-        for name in ARTICLE_TABLES:
-            warehouse.stage(
-                state.run_id,
-                name,
-                part,
-                seq,
-                to_table(name, [row for r in rs for row in r.tables.get(name, [])]),
-            )
+    code = {part: k for k, part in enumerate(parts)}
+    codes = np.array([code[part] for part in article_parts], dtype=np.int64)
+    for name in ARTICLE_TABLES:
+        table = tables[name]
+        if len(parts) == 1:
+            state.staging.put(warehouse, name, parts[0], seq, table)
+            continue
+        row_codes = codes[row_owners(kept, name)]
+        for k, part in enumerate(parts):
+            # Each partition's rows in batch order, as the partition's own articles have them.
+            state.staging.put(warehouse, name, part, seq, table.filter(pa.array(row_codes == k)))
 
     for old in replaced:
         path = state.index.pop(old, ("", "", ""))[0]
@@ -280,11 +303,10 @@ def finish_run(warehouse: Warehouse, state: RunState, taxonomy: Taxonomy) -> Run
             continue
         for part in sorted(set(state.staged) | set(state.drop)):
             pieces = [
-                _rows_of_batch(warehouse.read_staged(state.run_id, name, part, seq), seq, state.final_batch)
+                _rows_of_batch(state.staging.get(warehouse, name, part, seq), seq, state.final_batch)
                 for seq in state.staged.get(part, [])
             ]
             warehouse.merge_partition(name, part, pieces, state.drop.get(part, set()))
-    warehouse.clear_staging(state.run_id)
 
     now = datetime.now(UTC)
     written_ids = set(state.written.values())
@@ -357,13 +379,18 @@ def finish_run(warehouse: Warehouse, state: RunState, taxonomy: Taxonomy) -> Run
         "runs", {state.started_at.strftime("%Y-%m"): to_table("runs", [run_row])}, {}, key="run_id"
     )
     warehouse.ensure_tables()
+    # Staged rows go last: a retried finish_run merges them again (merging is idempotent).
+    state.staging.clear(warehouse)
     return summary
 
 
 def _rows_of_batch(table: pa.Table, seq: int, final_batch: Mapping[str, int]) -> pa.Table:
     """The staged rows of one batch whose article was not taken over by a later batch."""
-    keep = [final_batch.get(aid) == seq for aid in table["article_id"].to_pylist()]
-    return table if all(keep) else table.filter(pa.array(keep, pa.bool_()))
+    ids = pc.unique(table["article_id"]).to_pylist()
+    gone = [aid for aid in ids if final_batch.get(aid) != seq]
+    if not gone:
+        return table
+    return table.filter(pc.invert(pc.is_in(table["article_id"], value_set=pa.array(gone, pa.string()))))
 
 
 def commit(
@@ -408,12 +435,13 @@ def _rescore_keyphrases(warehouse: Warehouse, state: RunState) -> None:
     TF-IDF depends on every article, so when a run changes the corpus all scores are
     computed again from the table itself: the result does not depend on which run or
     batch wrote an article (an incremental run equals a full refresh). Two passes over
-    the partitions keep memory to one partition at a time.
+    the partitions keep memory to one partition at a time: the first reads only the two
+    columns that document frequencies need, the second merges and scores.
     """
     parts = sorted(set(warehouse.partitions("keyphrases")) | set(state.staged) | set(state.drop))
 
-    def merged(part: str) -> pa.Table:
-        old = warehouse.read_partition("keyphrases", part)
+    def merged(part: str, columns: list[str] | None = None) -> pa.Table:
+        old = warehouse.read_partition("keyphrases", part, columns)
         pieces: list[pa.Table] = []
         drop = state.drop.get(part, set())
         if old is not None:
@@ -424,20 +452,26 @@ def _rescore_keyphrases(warehouse: Warehouse, state: RunState) -> None:
             pieces.append(old)
         for seq in state.staged.get(part, []):
             staged = _rows_of_batch(
-                warehouse.read_staged(state.run_id, "keyphrases", part, seq), seq, state.final_batch
+                state.staging.get(warehouse, "keyphrases", part, seq), seq, state.final_batch
             )
-            pieces.append(staged)
-        return pa.concat_tables(pieces) if pieces else TABLES["keyphrases"].empty_table()
+            pieces.append(staged if columns is None else staged.select(columns))
+        if not pieces:
+            empty = TABLES["keyphrases"].empty_table()
+            return empty if columns is None else empty.select(columns)
+        return pa.concat_tables(pieces)
 
     doc_freq: dict[str, int] = defaultdict(int)
     articles: set[str] = set()
     for part in parts:
-        table = merged(part)
-        for aid, base in set(
-            zip(table["article_id"].to_pylist(), table["base_form"].to_pylist(), strict=True)
+        table = merged(part, ["article_id", "base_form"])
+        # Each (article, base form) pair once: a base form's document frequency.
+        pairs = table.group_by(["article_id", "base_form"]).aggregate([])
+        counts = pc.value_counts(pairs["base_form"])
+        for base, n in zip(
+            counts.field("values").to_pylist(), counts.field("counts").to_pylist(), strict=True
         ):
-            doc_freq[base] += 1
-            articles.add(aid)
+            doc_freq[base] += n
+        articles.update(pc.unique(table["article_id"]).to_pylist())
     for part in parts:
         table = merged(part)
         scores = score_rows(
@@ -572,8 +606,11 @@ def run_local(
     run_id: str | None = None,
     workers: int = 1,
     batch_size: int = DEFAULT_BATCH_SIZE,
+    stage_budget: int = DEFAULT_STAGE_BUDGET,
 ) -> RunSummary:
     """Run the whole pipeline without Prefect (``workers`` > 1: a process pool).
+
+    ``stage_budget``: bytes of staged rows held in memory before batches are staged on disk.
 
     >>> import tempfile, os
     >>> d = tempfile.mkdtemp(); _ = open(os.path.join(d, "a.txt"), "w").write("題\\n本文です。")
@@ -592,6 +629,7 @@ def run_local(
             flow_name="note_etl",
             started_at=started,
             inputs=inputs,
+            stage_budget=stage_budget,
         )
         for batch in iter_batches(
             options,
