@@ -301,3 +301,48 @@ def test_extracted_phrases_are_never_empty_short_or_stop_words(text: str) -> Non
         assert unicodedata.category(p.phrase[0])[0] not in "PSZC"
         assert unicodedata.category(p.phrase[-1])[0] not in "PSZC"
         assert not all(unicodedata.category(ch) == "Nd" for ch in p.phrase)
+
+
+_row = st.tuples(
+    st.sampled_from(["a", "b", "c"]),
+    st.sampled_from(
+        ["ガバメントクラウド", "データ", "GSS", "政策データダッシュボード", "内閣官房IT総合戦略室"]
+    ),
+    st.integers(1, 5),
+    st.integers(0, 5),
+)
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(_row, min_size=1, max_size=12), st.integers(0, 20))
+def test_stored_rows_score_like_the_articles_phrases(
+    rows: list[tuple[str, str, int, int]], extra_docs: int
+) -> None:
+    # The columnar re-scoring of stored rows (one per segment, any order) gives each
+    # article's phrases the scores score_phrases gives them, up to the 4-decimal rounding.
+    rows = [(a, p, c, min(m, c)) for a, p, c, m in rows]
+    docs: dict[str, list[Phrase]] = {}
+    for a, p, c, m in rows:
+        docs.setdefault(a, []).append(Phrase(p, p, c, compound_parts(p), m))
+    df = document_frequencies(docs)
+    n_docs = len(docs) + extra_docs
+    expected = score_phrases(docs, df, n_docs)
+    aids, phrases_, counts, marks = (list(col) for col in zip(*rows, strict=True))
+    got = score_rows(aids, phrases_, phrases_, counts, marks, df, n_docs)
+    for aid, phrase, score in zip(aids, phrases_, got, strict=True):
+        assert score == pytest.approx(expected[aid][phrase], abs=1e-4)
+
+
+def test_run_summary_lists_the_scored_top_keyphrases(tmp_path: Path) -> None:
+    from etl.run import run_local
+
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    (raw / SEED.name).write_bytes(SEED.read_bytes())
+    summary = run_local([str(raw)], str(tmp_path / "wh"))
+    top = summary.top_keyphrases
+    assert len(top) == 20 and all(score > 0 for _, score in top)
+    assert [s for _, s in top] == sorted((s for _, s in top), reverse=True)
+    assert {"デジタル庁", "ガバメントクラウド", "政策データダッシュボード"} <= {p for p, _ in top[:15]}
+    # An unchanged rerun writes nothing and so has no keyphrases of its own.
+    assert run_local([str(raw)], str(tmp_path / "wh")).top_keyphrases == []

@@ -15,6 +15,9 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, Final
 
+import pyarrow as pa
+import pyarrow.compute as pc
+
 from etl.morph import Token, tokenize
 
 _STOP_TEXT: Final = """
@@ -314,29 +317,80 @@ def score_rows(
     """The score of each stored keyphrase row, as :func:`score_phrases` computes it.
 
     Rows are one phrase in one segment; counts are added up per article and base form,
-    and each article's best phrase scores 1.0. Used to re-score the whole table when the
-    corpus changes, so scores never depend on the order articles were written in.
+    and each article's best phrase scores 1.0. A list front end of :func:`score_table`.
 
     >>> score_rows(["a", "a"], ["x", "y"], ["X", "Y"], [2, 1], [0, 0], {"x": 1, "y": 1}, 1)
     [1.0, 0.5906]
     """
-    totals: dict[tuple[str, str], int] = {}
-    parts: dict[tuple[str, str], int] = {}
-    marks: dict[tuple[str, str], int] = {}
-    for aid, base, phrase, count, mark in zip(article_ids, base_forms, phrases, counts, marked, strict=True):
-        totals[(aid, base)] = totals.get((aid, base), 0) + count
-        marks[(aid, base)] = marks.get((aid, base), 0) + mark
-        # The longest reading over all spellings, as merge_phrases keeps it: independent of
-        # the order the rows come in.
-        parts[(aid, base)] = max(parts.get((aid, base), 1), compound_parts(phrase))
-    raw: dict[tuple[str, str], float] = {}
-    best: dict[str, float] = {}
-    for key, total in totals.items():
-        df = min(max(doc_freq.get(key[1], 0), 1), max(n_docs, 1))
-        value = weight(total, df, n_docs, parts[key], marks[key])
-        raw[key] = value
-        best[key[0]] = max(best.get(key[0], 0.0), value)
-    return [
-        round(raw[(aid, base)] / best[aid], 4) if best[aid] > 0 else 0.0
-        for aid, base in zip(article_ids, base_forms, strict=True)
-    ]
+    table = pa.table(
+        {
+            "article_id": pa.array(article_ids, pa.string()),
+            "base_form": pa.array(base_forms, pa.string()),
+            "phrase": pa.array(phrases, pa.string()),
+            "count": pa.array(counts, pa.int64()),
+            "marked": pa.array(marked, pa.int64()),
+        }
+    )
+    df = pa.table(
+        {
+            "base_form": pa.array(list(doc_freq), pa.string()),
+            "df": pa.array(list(doc_freq.values()), pa.int64()),
+        }
+    )
+    return [round(x, 4) for x in score_table(table, df, n_docs).to_pylist()]
+
+
+def score_table(table: pa.Table, doc_freq: pa.Table, n_docs: int) -> pa.Array:
+    """Scores of stored keyphrase rows (float32, in row order), computed in Arrow.
+
+    Used to re-score the whole table when the corpus changes, so scores never depend on
+    the order articles were written in; columnar, so a partition of millions of rows costs
+    no Python object per row. ``table`` has ``article_id``, ``base_form``, ``phrase``,
+    ``count`` and ``marked``; ``doc_freq`` has ``base_form`` and ``df``, where a base form
+    missing counts as occurring in one document. Counts and marks are added up per article
+    and base form; a base form's compound length is the longest over its spellings (so the
+    row order does not matter); the weight is :func:`weight`'s, divided by the article's
+    best and rounded to 4 decimals.
+
+    >>> t = pa.table({"article_id": ["a", "a"], "base_form": ["x", "y"], "phrase": ["X", "Y"],
+    ...               "count": [2, 1], "marked": [0, 0]})
+    >>> [round(x, 4) for x in score_table(t, pa.table({"base_form": ["x"], "df": [1]}), 1).to_pylist()]
+    [1.0, 0.5906]
+    """
+    n = table.num_rows
+    if n == 0:
+        return pa.array([], pa.float32())
+    spellings = pc.unique(table["phrase"])
+    parts_of = pa.array([compound_parts(p) for p in spellings.to_pylist()], pa.int64())
+    rows = pa.table(
+        {
+            "article_id": table["article_id"],
+            "base_form": table["base_form"],
+            "count": pc.cast(table["count"], pa.int64()),
+            "marked": pc.cast(table["marked"], pa.int64()),
+            "parts": pc.take(parts_of, pc.index_in(table["phrase"], value_set=spellings)),
+            "row": pa.array(range(n), pa.int64()),
+        }
+    )
+    keys = ["article_id", "base_form"]
+    grouped = rows.group_by(keys).aggregate([("count", "sum"), ("marked", "sum"), ("parts", "max")])
+    grouped = grouped.join(doc_freq.select(["base_form", "df"]), "base_form", join_type="left outer")
+    df = pc.cast(
+        pc.min_element_wise(pc.max_element_wise(pc.fill_null(grouped["df"], 1), 1), max(n_docs, 1)),
+        pa.float64(),
+    )
+    # The terms of weight(), column by column.
+    idf = pc.add(pc.ln(pc.divide(float(1 + n_docs), pc.add(df, 1.0))), 1.0)
+    tf = pc.add(pc.ln(pc.cast(grouped["count_sum"], pa.float64())), 1.0)
+    parts = pc.cast(pc.min_element_wise(grouped["parts_max"], MAX_PARTS), pa.float64())
+    boost = pc.if_else(pc.greater(grouped["marked_sum"], 0), MARKED_BOOST, 1.0)
+    raw = pc.multiply(pc.multiply(pc.multiply(tf, idf), parts), boost)
+    grouped = pa.table({"article_id": grouped["article_id"], "base_form": grouped["base_form"], "raw": raw})
+    best = grouped.group_by("article_id").aggregate([("raw", "max")])
+    grouped = grouped.join(best, "article_id")
+    score = pc.round(pc.divide(grouped["raw"], grouped["raw_max"]), 4)
+    scored = pa.table(
+        {"article_id": grouped["article_id"], "base_form": grouped["base_form"], "score": score}
+    )
+    back = rows.select([*keys, "row"]).join(scored, keys).sort_by("row")
+    return pc.cast(back["score"], pa.float32())

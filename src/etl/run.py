@@ -22,7 +22,7 @@ import pyarrow.compute as pc
 
 from etl import PIPELINE_VERSION
 from etl.errors import InputError
-from etl.keyphrases import score_rows
+from etl.keyphrases import score_table
 from etl.pipeline import (
     Analyzer,
     ArticleRows,
@@ -147,7 +147,7 @@ class RunState:
     articles: list[dict[str, Any]] = field(default_factory=list)
     speakers: list[dict[str, Any]] = field(default_factory=list)
     subjects: dict[str, int] = field(default_factory=lambda: defaultdict(int))
-    phrase_scores: dict[str, float] = field(default_factory=lambda: defaultdict(float))
+    top_keyphrases: list[tuple[str, float]] = field(default_factory=list)  # set by the final scoring
     drop: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))  # partition -> ids
     staged: dict[str, list[int]] = field(default_factory=lambda: defaultdict(list))  # partition -> batches
     final_batch: dict[str, int] = field(default_factory=dict)  # article id -> batch that has its rows
@@ -284,8 +284,6 @@ def commit_batch(warehouse: Warehouse, batch: BatchResult, state: RunState) -> N
         for row in r.tables["segment_topics"]:
             if row["dimension"] == "subject":
                 state.subjects[row["topic_id"]] += 1
-        for row in r.tables.get("keyphrases", []):
-            state.phrase_scores[row["phrase"]] = max(state.phrase_scores[row["phrase"]], row["score"])
         # Drop the rows now that they are written: the run keeps summaries only.
         r.tables = {}
         r.phrases = []
@@ -362,7 +360,7 @@ def finish_run(warehouse: Warehouse, state: RunState, taxonomy: Taxonomy) -> Run
         changed=changed or rejects_changed,
     )
     summary.subjects = dict(sorted(state.subjects.items(), key=lambda kv: (-kv[1], kv[0])))
-    summary.top_keyphrases = sorted(state.phrase_scores.items(), key=lambda kv: (-kv[1], kv[0]))[:20]
+    summary.top_keyphrases = state.top_keyphrases
     run_row = {
         "run_id": state.run_id,
         "flow_name": state.flow_name,
@@ -460,33 +458,56 @@ def _rescore_keyphrases(warehouse: Warehouse, state: RunState) -> None:
             return empty if columns is None else empty.select(columns)
         return pa.concat_tables(pieces)
 
-    doc_freq: dict[str, int] = defaultdict(int)
-    articles: set[str] = set()
+    # Document frequencies as Arrow tables: a corpus has millions of distinct phrases.
+    df_parts: list[pa.Table] = []
+    articles = 0
     for part in parts:
         table = merged(part, ["article_id", "base_form"])
-        # Each (article, base form) pair once: a base form's document frequency.
+        # Each (article, base form) pair once: a base form's document frequency. An
+        # article lives in one partition, so the partitions' counts add up.
         pairs = table.group_by(["article_id", "base_form"]).aggregate([])
-        counts = pc.value_counts(pairs["base_form"])
-        for base, n in zip(
-            counts.field("values").to_pylist(), counts.field("counts").to_pylist(), strict=True
-        ):
-            doc_freq[base] += n
-        articles.update(pc.unique(table["article_id"]).to_pylist())
+        df_parts.append(pairs.group_by("base_form").aggregate([("article_id", "count")]))
+        articles += len(pc.unique(table["article_id"]))
+    doc_freq = (
+        pa.concat_tables(df_parts).group_by("base_form").aggregate([("article_id_count", "sum")])
+        if df_parts
+        else pa.table(
+            {"base_form": pa.array([], pa.string()), "article_id_count_sum": pa.array([], pa.int64())}
+        )
+    ).rename_columns(["base_form", "df"])
+    written = pa.array(sorted(set(state.written.values())), pa.string())
+    run_phrases: list[pa.Table] = []
     for part in parts:
         table = merged(part)
-        scores = score_rows(
-            table["article_id"].to_pylist(),
-            table["base_form"].to_pylist(),
-            table["phrase"].to_pylist(),
-            table["count"].to_pylist(),
-            table["marked"].to_pylist(),
-            doc_freq,
-            len(articles),
-        )
-        table = table.set_column(
-            table.schema.get_field_index("score"), "score", pa.array(scores, pa.float32())
-        )
+        scores = score_table(table, doc_freq, articles)
+        table = table.set_column(table.schema.get_field_index("score"), "score", scores)
         warehouse.merge_partition("keyphrases", part, [table], set(), replace=True)
+        mine = table.filter(pc.is_in(table["article_id"], value_set=written))
+        if mine.num_rows:
+            # One score per article and phrase (its rows in several segments share it).
+            run_phrases.append(
+                mine.group_by(["article_id", "base_form"]).aggregate([("score", "max"), ("phrase", "min")])
+            )
+    state.top_keyphrases = _top_phrases(run_phrases)
+
+
+def _top_phrases(tables: Sequence[pa.Table], n: int = 20) -> list[tuple[str, float]]:
+    """The run's top keyphrases: summed over its articles, a phrase that ranks high in many
+    articles first (each article's best phrase scores 1.0)."""
+    if not tables:
+        return []
+    total = (
+        pa.concat_tables(tables)
+        .group_by("base_form")
+        .aggregate([("score_max", "sum"), ("phrase_min", "min")])
+    )
+    top = total.sort_by([("score_max_sum", "descending"), ("phrase_min_min", "ascending")]).slice(0, n)
+    return [
+        (phrase, round(score, 4))
+        for phrase, score in zip(
+            top["phrase_min_min"].to_pylist(), top["score_max_sum"].to_pylist(), strict=True
+        )
+    ]
 
 
 def _topics_table(taxonomy: Taxonomy, run_id: str) -> pa.Table:
