@@ -35,10 +35,17 @@ from etl.pipeline import (
     stamp,
 )
 from etl.reading import decode, read_bytes
-from etl.schemas import TABLES
 from etl.taxonomy import Taxonomy
 from etl.validation import row_owners, validate_tables
-from etl.warehouse import ARTICLE_TABLES, DEFAULT_STAGE_BUDGET, Staging, Warehouse, partition_of, to_table
+from etl.warehouse import (
+    ARTICLE_TABLES,
+    DEFAULT_STAGE_BUDGET,
+    Source,
+    Staging,
+    Warehouse,
+    partition_of,
+    to_table,
+)
 
 
 @dataclass(slots=True)
@@ -300,11 +307,9 @@ def finish_run(warehouse: Warehouse, state: RunState, taxonomy: Taxonomy) -> Run
                 _rescore_keyphrases(warehouse, state)
             continue
         for part in sorted(set(state.staged) | set(state.drop)):
-            pieces = [
-                _rows_of_batch(state.staging.get(warehouse, name, part, seq), seq, state.final_batch)
-                for seq in state.staged.get(part, [])
-            ]
-            warehouse.merge_partition(name, part, pieces, state.drop.get(part, set()))
+            warehouse.merge_partition(
+                name, part, _staged_sources(warehouse, state, name, part), state.drop.get(part, set())
+            )
 
     now = datetime.now(UTC)
     written_ids = set(state.written.values())
@@ -427,86 +432,130 @@ def _keyphrase_rows(kept: Sequence[ArticleRows]) -> None:
         ]
 
 
+def _staged_sources(warehouse: Warehouse, state: RunState, name: str, part: str) -> list[Source]:
+    """The run's staged rows of one table partition, one loader per batch (loaded lazily:
+    a big partition is merged range by range and reads them once per range)."""
+
+    def source(seq: int) -> Source:
+        return lambda: _rows_of_batch(state.staging.get(warehouse, name, part, seq), seq, state.final_batch)
+
+    return [source(seq) for seq in state.staged.get(part, [])]
+
+
 def _rescore_keyphrases(warehouse: Warehouse, state: RunState) -> None:
     """Merge the keyphrase partitions and score every row against the final corpus.
 
     TF-IDF depends on every article, so when a run changes the corpus all scores are
     computed again from the table itself: the result does not depend on which run or
-    batch wrote an article (an incremental run equals a full refresh). Two passes over
-    the partitions keep memory to one partition at a time: the first reads only the two
-    columns that document frequencies need, the second merges and scores.
+    batch wrote an article (an incremental run equals a full refresh). Two passes over the
+    partitions, neither holding more than one source or one range of articles at a time:
+    the first counts document frequencies from two columns, the second merges and scores.
     """
     parts = sorted(set(warehouse.partitions("keyphrases")) | set(state.staged) | set(state.drop))
-
-    def merged(part: str, columns: list[str] | None = None) -> pa.Table:
-        old = warehouse.read_partition("keyphrases", part, columns)
-        pieces: list[pa.Table] = []
-        drop = state.drop.get(part, set())
-        if old is not None:
-            if drop:
-                old = old.filter(
-                    pc.invert(pc.is_in(old["article_id"], value_set=pa.array(sorted(drop), pa.string())))
-                )
-            pieces.append(old)
-        for seq in state.staged.get(part, []):
-            staged = _rows_of_batch(
-                state.staging.get(warehouse, "keyphrases", part, seq), seq, state.final_batch
-            )
-            pieces.append(staged if columns is None else staged.select(columns))
-        if not pieces:
-            empty = TABLES["keyphrases"].empty_table()
-            return empty if columns is None else empty.select(columns)
-        return pa.concat_tables(pieces)
-
     # Document frequencies as Arrow tables: a corpus has millions of distinct phrases.
-    df_parts: list[pa.Table] = []
+    # Every article's rows are in exactly one source (the old file, or the batch that
+    # wrote it last), so the sources' counts add up; they are read one at a time.
+    doc_freq = _Sums("base_form", "df")
     articles = 0
     for part in parts:
-        table = merged(part, ["article_id", "base_form"])
-        # Each (article, base form) pair once: a base form's document frequency. An
-        # article lives in one partition, so the partitions' counts add up.
-        pairs = table.group_by(["article_id", "base_form"]).aggregate([])
-        df_parts.append(pairs.group_by("base_form").aggregate([("article_id", "count")]))
-        articles += len(pc.unique(table["article_id"]))
-    doc_freq = (
-        pa.concat_tables(df_parts).group_by("base_form").aggregate([("article_id_count", "sum")])
-        if df_parts
-        else pa.table(
-            {"base_form": pa.array([], pa.string()), "article_id_count_sum": pa.array([], pa.int64())}
-        )
-    ).rename_columns(["base_form", "df"])
+        for table in _keyphrase_pairs(warehouse, state, part):
+            # Each (article, base form) pair once: a base form's document frequency.
+            pairs = table.group_by(["article_id", "base_form"]).aggregate([])
+            doc_freq.add(pairs.group_by("base_form").aggregate([("article_id", "count")]), "article_id_count")
+            articles += len(pc.unique(table["article_id"]))
+    df_table = doc_freq.total()
     written = pa.array(sorted(set(state.written.values())), pa.string())
-    run_phrases: list[pa.Table] = []
-    for part in parts:
-        table = merged(part)
-        scores = score_table(table, doc_freq, articles)
-        table = table.set_column(table.schema.get_field_index("score"), "score", scores)
-        warehouse.merge_partition("keyphrases", part, [table], set(), replace=True)
+    run_phrases = _Sums("base_form", "score", keep_first="phrase")
+
+    def score(table: pa.Table) -> pa.Table:
+        table = table.set_column(
+            table.schema.get_field_index("score"), "score", score_table(table, df_table, articles)
+        )
         mine = table.filter(pc.is_in(table["article_id"], value_set=written))
         if mine.num_rows:
             # One score per article and phrase (its rows in several segments share it).
-            run_phrases.append(
-                mine.group_by(["article_id", "base_form"]).aggregate([("score", "max"), ("phrase", "min")])
+            per_article = mine.group_by(["article_id", "base_form"]).aggregate(
+                [("score", "max"), ("phrase", "min")]
             )
-    state.top_keyphrases = _top_phrases(run_phrases)
+            run_phrases.add(
+                per_article.group_by("base_form").aggregate([("score_max", "sum"), ("phrase_min", "min")]),
+                "score_max_sum",
+                "phrase_min_min",
+            )
+        return table
+
+    for part in parts:
+        warehouse.merge_partition(
+            "keyphrases",
+            part,
+            _staged_sources(warehouse, state, "keyphrases", part),
+            state.drop.get(part, set()),
+            transform=score,
+        )
+    state.top_keyphrases = _top_phrases(run_phrases.total())
 
 
-def _top_phrases(tables: Sequence[pa.Table], n: int = 20) -> list[tuple[str, float]]:
-    """The run's top keyphrases: summed over its articles, a phrase that ranks high in many
-    articles first (each article's best phrase scores 1.0)."""
-    if not tables:
-        return []
-    total = (
-        pa.concat_tables(tables)
-        .group_by("base_form")
-        .aggregate([("score_max", "sum"), ("phrase_min", "min")])
-    )
-    top = total.sort_by([("score_max_sum", "descending"), ("phrase_min_min", "ascending")]).slice(0, n)
+def _keyphrase_pairs(warehouse: Warehouse, state: RunState, part: str) -> Iterator[pa.Table]:
+    """The ``article_id`` and ``base_form`` of a keyphrase partition's rows after this run,
+    source by source: the old file without the replaced articles, then each staged batch."""
+    drop = state.drop.get(part, set())
+    old = warehouse.read_partition("keyphrases", part, ["article_id", "base_form"])
+    if old is not None:
+        if drop:
+            old = old.filter(
+                pc.invert(pc.is_in(old["article_id"], value_set=pa.array(sorted(drop), pa.string())))
+            )
+        yield old
+    del old
+    for load in _staged_sources(warehouse, state, "keyphrases", part):
+        yield load().select(["article_id", "base_form"])
+
+
+class _Sums:
+    """Sums of a value per key over many small (key, value) tables, compacted as they come
+    so that memory holds about one row per distinct key.
+
+    >>> s = _Sums("k", "n")
+    >>> s.add(pa.table({"k": ["a", "b"], "c": [1, 2]}), "c")
+    >>> for _ in range(40):  # compacted on the way
+    ...     s.add(pa.table({"k": ["a"], "c": [3]}).group_by("k").aggregate([("c", "sum")]), "c_sum")
+    >>> s.total().sort_by("k").to_pydict()
+    {'k': ['a', 'b'], 'n': [121, 2]}
+    """
+
+    def __init__(self, key: str, value: str, *, keep_first: str | None = None) -> None:
+        self.key, self.value, self.keep_first = key, value, keep_first
+        self._tables: list[pa.Table] = []
+
+    def add(self, table: pa.Table, value: str, kept: str | None = None) -> None:
+        """Add the key column and the ``value`` column (and the ``kept`` one) of ``table``."""
+        table = table.select([self.key, value, *([kept] if kept else [])])
+        table = table.rename_columns([self.key, self.value, *([self.keep_first] if self.keep_first else [])])
+        # Nullable fields: a compacted total and fresh group-by results must concatenate.
+        self._tables.append(table.cast(pa.schema([pa.field(f.name, f.type) for f in table.schema])))
+        if len(self._tables) >= 32:
+            self._tables = [self.total()]
+
+    def total(self) -> pa.Table:
+        """One row per key: the summed value (and the smallest kept value)."""
+        names = [self.key, self.value] + ([self.keep_first] if self.keep_first else [])
+        if not self._tables:
+            return pa.table({n: pa.array([], pa.int64() if n == self.value else pa.string()) for n in names})
+        aggs = [(self.value, "sum")] + ([(self.keep_first, "min")] if self.keep_first else [])
+        out = pa.concat_tables(self._tables).group_by(self.key).aggregate(aggs)
+        columns = {self.key: out[self.key], self.value: out[f"{self.value}_sum"]}
+        if self.keep_first:
+            columns[self.keep_first] = out[f"{self.keep_first}_min"]
+        return pa.table(columns)
+
+
+def _top_phrases(total: pa.Table, n: int = 20) -> list[tuple[str, float]]:
+    """The run's top keyphrases: scores summed over its articles, so a phrase that ranks
+    high in many articles comes first (each article's best phrase scores 1.0)."""
+    top = total.sort_by([("score", "descending"), ("phrase", "ascending")]).slice(0, n)
     return [
         (phrase, round(score, 4))
-        for phrase, score in zip(
-            top["phrase_min_min"].to_pylist(), top["score_max_sum"].to_pylist(), strict=True
-        )
+        for phrase, score in zip(top["phrase"].to_pylist(), top["score"].to_pylist(), strict=True)
     ]
 
 

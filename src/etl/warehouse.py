@@ -22,7 +22,7 @@ import hashlib
 import os
 import tempfile
 import uuid
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any, Final
 
@@ -43,8 +43,16 @@ PART_FILE: Final = "part-0.parquet"
 #: up to about 80 MB of input never write staging files, and bigger ones hold no more than
 #: this. (On the 20 MB corpus, staging in memory raised the peak RSS from 493 to 559 MB.)
 DEFAULT_STAGE_BUDGET: Final = 128 * 2**20
+#: A partition bigger than this (Arrow bytes) is merged range by range of articles, so a
+#: run's memory does not grow with the size of its largest partition.
+MERGE_CHUNK_BYTES: Final = 48 * 2**20
+#: Rows per Parquet row group: a merge reading one range of articles skips the others.
+ROW_GROUP_ROWS: Final = 32 * 1024
 DEFAULT_LOCK_TIMEOUT: Final = 600.0  # a full backfill of a large account takes minutes
 UNDATED: Final = "undated"
+
+#: Rows to merge, loaded when needed (staged rows are read again for each range).
+Source = Callable[[], pa.Table]
 
 
 def partition_of(published_at: datetime | None) -> str:
@@ -163,22 +171,57 @@ class Warehouse:
             os.rmdir(root)  # object stores have no empty folders to leave behind
 
     def merge_partition(
-        self, name: str, partition: str, new: Sequence[pa.Table], drop: set[str], *, replace: bool = False
+        self,
+        name: str,
+        partition: str,
+        new: Sequence[pa.Table | Source],
+        drop: set[str],
+        *,
+        replace: bool = False,
+        transform: Callable[[pa.Table], pa.Table] | None = None,
+        chunk_bytes: int | None = None,
     ) -> None:
         """Rewrite one partition: old rows minus ``drop`` article ids, plus ``new`` rows.
 
+        ``new`` holds tables, or functions returning one (staged rows, loaded when needed).
         With ``replace``, ``new`` is the partition's whole content and the old rows go.
+        ``transform`` rewrites the rows before they are written; it sees whole articles.
+
+        Memory stays bounded whatever the partition's size: a partition holding more than
+        ``chunk_bytes`` (default :data:`MERGE_CHUNK_BYTES`) of Arrow data is merged range by range of article ids (sorted, so
+        the ranges follow each other in the file's order), each range read from the old
+        file's row groups and from the sources, then written as the next row groups of the
+        new file. The file is still replaced in one step.
         """
-        old = None if replace else self.read_partition(name, partition)
-        pieces: list[pa.Table] = []
-        if old is not None:
-            if drop:
-                mask = pc.invert(pc.is_in(old["article_id"], value_set=pa.array(sorted(drop), pa.string())))
-                old = old.filter(mask)
-            pieces.append(old)
-        pieces.extend(t for t in new if t.num_rows)
-        merged = pa.concat_tables(pieces) if pieces else TABLES[name].empty_table()
-        self._write(name, partition, _sorted(name, merged))
+        loaders = [_constant(t) if isinstance(t, pa.Table) else t for t in new]
+        path = f"{self._table_dir(name)}/{partition}/{PART_FILE}"
+        with contextlib.ExitStack() as stack:
+            old = None if replace else self._open_parquet(path, stack)
+            limit = MERGE_CHUNK_BYTES if chunk_bytes is None else chunk_bytes
+            ranges, loaded = _article_ranges(old, loaders, drop, limit)
+
+            def rows(ids: pa.Array | None) -> pa.Table:
+                pieces: list[pa.Table] = []
+                if old is not None:
+                    pieces.append(_old_rows(old, name, path, ids, drop))
+                for k, load in enumerate(loaders):
+                    table = loaded[k] if loaded is not None else load()
+                    if ids is not None and table.num_rows:
+                        table = table.filter(pc.is_in(table["article_id"], value_set=ids))
+                    pieces.append(table)
+                merged = pa.concat_tables([p for p in pieces if p.num_rows] or [TABLES[name].empty_table()])
+                if transform is not None:
+                    merged = transform(merged)
+                return _sorted(name, merged)
+
+            self._write_chunks(name, partition, (rows(ids) for ids in ranges))
+
+    def _open_parquet(self, path: str, stack: contextlib.ExitStack) -> pq.ParquetFile | None:
+        if self.is_local:
+            return stack.enter_context(pq.ParquetFile(path)) if os.path.exists(path) else None
+        if not self.fs.exists(path):
+            return None
+        return stack.enter_context(pq.ParquetFile(stack.enter_context(self.fs.open(path, "rb"))))
 
     # -- locking ---------------------------------------------------------------------------
 
@@ -201,13 +244,23 @@ class Warehouse:
     # -- writing ---------------------------------------------------------------------------
 
     def _write(self, name: str, partition: str, table: pa.Table) -> None:
+        self._write_chunks(name, partition, iter([table]))
+
+    def _write_chunks(self, name: str, partition: str, chunks: Iterator[pa.Table]) -> None:
+        """Replace a partition's file with ``chunks`` written one after the other."""
         folder = f"{self._table_dir(name)}/{partition}"
         final = f"{folder}/{PART_FILE}"
         metadata = {
             b"schema_version": SCHEMA_VERSION.encode(),
             b"pipeline_version": PIPELINE_VERSION.encode(),
         }
-        table = table.replace_schema_metadata({**(table.schema.metadata or {}), **metadata})
+        schema = TABLES[name].with_metadata(metadata)
+
+        def write(sink: Any) -> None:
+            with pq.ParquetWriter(sink, schema, compression="zstd") as writer:
+                for chunk in chunks:
+                    writer.write_table(chunk.cast(schema), row_group_size=ROW_GROUP_ROWS)
+
         if self.is_local:
             os.makedirs(folder, exist_ok=True)
             # Leftovers of a writer killed before its rename; we hold the lock, so no other
@@ -218,16 +271,17 @@ class Warehouse:
                         os.unlink(entry.path)
             tmp = f"{folder}/.{PART_FILE}.{uuid.uuid4().hex}.tmp"
             try:
-                pq.write_table(table, tmp, compression="zstd")
+                write(tmp)
                 os.replace(tmp, final)
             finally:
                 if os.path.exists(tmp):
                     os.unlink(tmp)
         else:
             self.fs.makedirs(folder, exist_ok=True)
-            # Object stores: a single PUT of the final key is atomic for readers.
+            # Object stores: a single PUT (or a multipart upload, completed at close) of the
+            # final key is atomic for readers.
             with self.fs.open(final, "wb") as fh:
-                pq.write_table(table, fh, compression="zstd")
+                write(fh)
 
     def replace_rows(
         self,
@@ -352,19 +406,113 @@ _SORT_KEYS: Final[dict[str, list[tuple[str, str]]]] = {
     "segments": [("article_id", "ascending"), ("ordinal", "ascending")],
     "sentences": [("article_id", "ascending"), ("ordinal", "ascending")],
     "speakers": [("article_id", "ascending"), ("first_ordinal", "ascending")],
-    "segment_topics": [("segment_id", "ascending"), ("dimension", "ascending"), ("topic_id", "ascending")],
-    "keyphrases": [("segment_id", "ascending"), ("phrase", "ascending")],
+    # Article first in every article table: partitions are merged in ranges of articles.
+    "segment_topics": [
+        ("article_id", "ascending"),
+        ("segment_id", "ascending"),
+        ("dimension", "ascending"),
+        ("topic_id", "ascending"),
+    ],
+    "keyphrases": [("article_id", "ascending"), ("segment_id", "ascending"), ("phrase", "ascending")],
     "rejects": [("source_path", "ascending")],
     "runs": [("started_at", "ascending")],
     "topics": [("dimension", "ascending"), ("topic_id", "ascending")],
 }
 
 
-def _read_parquet(source: Any, name: str, path: str, columns: Sequence[str] | None = None) -> pa.Table:
-    """A table file (a path or an open file) as the current schema, or its ``columns``.
+def _constant(table: pa.Table) -> Source:
+    return lambda: table
 
-    Columns added since the file was written are filled with their ``ADDED_COLUMNS`` value.
+
+def _article_ranges(
+    old: pq.ParquetFile | None, loaders: Sequence[Source], drop: set[str], chunk_bytes: int
+) -> tuple[list[pa.Array | None], list[pa.Table] | None]:
+    """Article ids to merge together, in order, and the loaded sources if they were kept.
+
+    When all the rows fit in ``chunk_bytes``: one range of everything (``[None]``) and the
+    sources as loaded here, so they are not loaded twice. Otherwise sorted ranges of about
+    ``chunk_bytes`` each (an article never splits), and ``None``.
     """
+    sizes: list[pa.Table] = []
+    loaded: list[pa.Table] | None = []
+    total = 0.0
+
+    def add(ids: pa.ChunkedArray | pa.Array, per_row: float) -> None:
+        counts = pc.value_counts(ids)
+        sizes.append(
+            pa.table(
+                {
+                    "article_id": counts.field("values"),
+                    "bytes": pc.multiply(pc.cast(counts.field("counts"), pa.float64()), per_row),
+                }
+            )
+        )
+
+    if old is not None and old.metadata.num_rows:
+        meta = old.metadata
+        size = sum(meta.row_group(i).total_byte_size for i in range(meta.num_row_groups))
+        ids = old.read(columns=["article_id"])["article_id"]
+        if drop:  # rows of dropped articles are not merged (their new rows come from a source)
+            ids = ids.filter(pc.invert(pc.is_in(ids, value_set=pa.array(sorted(drop), pa.string()))))
+        add(ids, size / meta.num_rows)
+        total += size * len(ids) / meta.num_rows
+    for load in loaders:
+        table = load()
+        if table.num_rows:
+            add(table["article_id"], table.nbytes / table.num_rows)
+            total += table.nbytes
+        if loaded is not None:
+            loaded.append(table)
+            if total > chunk_bytes:
+                loaded = None  # too big to hold: sources are loaded again, range by range
+    if total <= chunk_bytes:
+        return [None], loaded
+    per_article = (
+        pa.concat_tables(sizes).group_by("article_id").aggregate([("bytes", "sum")]).sort_by("article_id")
+    )
+    ranges: list[pa.Array | None] = []
+    ids_list = per_article["article_id"].to_pylist()
+    start, held = 0, 0.0
+    for i, size in enumerate(per_article["bytes_sum"].to_pylist()):
+        if held and held + size > chunk_bytes:
+            ranges.append(pa.array(ids_list[start:i], pa.string()))
+            start, held = i, 0.0
+        held += size
+    ranges.append(pa.array(ids_list[start:], pa.string()))
+    return ranges, None
+
+
+def _old_rows(old: pq.ParquetFile, name: str, path: str, ids: pa.Array | None, drop: set[str]) -> pa.Table:
+    """The old file's rows of the articles ``ids`` (all when ``None``), without ``drop``.
+
+    Files are sorted by article, so row groups whose article id range misses ``ids`` are
+    skipped unread.
+    """
+    meta = old.metadata
+    groups = list(range(meta.num_row_groups))
+    if ids is not None and len(ids):
+        lo, hi = ids[0].as_py(), ids[-1].as_py()
+        column = old.schema_arrow.get_field_index("article_id")
+        kept = []
+        for g in groups:
+            stats = meta.row_group(g).column(column).statistics
+            if stats is None or not stats.has_min_max or not (stats.max < lo or stats.min > hi):
+                kept.append(g)
+        groups = kept
+    table = _cast_to_schema(
+        old.read_row_groups(groups) if groups else old.schema_arrow.empty_table(), name, path
+    )
+    mask = None
+    if ids is not None:
+        mask = pc.is_in(table["article_id"], value_set=ids)
+    if drop:
+        keep = pc.invert(pc.is_in(table["article_id"], value_set=pa.array(sorted(drop), pa.string())))
+        mask = keep if mask is None else pc.and_(mask, keep)
+    return table if mask is None else table.filter(mask)
+
+
+def _read_parquet(source: Any, name: str, path: str, columns: Sequence[str] | None = None) -> pa.Table:
+    """A table file (a path or an open file) as the current schema, or its ``columns``."""
     schema = TABLES[name]
     if columns is not None:
         schema = pa.schema([schema.field(c) for c in columns])
@@ -373,6 +521,16 @@ def _read_parquet(source: Any, name: str, path: str, columns: Sequence[str] | No
     with pq.ParquetFile(source) as pf:
         have = set(pf.schema_arrow.names)
         table = pf.read(columns=[c for c in schema.names if c in have])
+    return _cast_to_schema(table, name, path, schema)
+
+
+def _cast_to_schema(table: pa.Table, name: str, path: str, schema: pa.Schema | None = None) -> pa.Table:
+    """Rows read from ``path`` as ``schema`` (default: the table's contract schema).
+
+    Columns added since the file was written are filled with their ``ADDED_COLUMNS`` value.
+    """
+    schema = schema or TABLES[name]
+    have = set(table.schema.names)
     missing = [f for f in schema if f.name not in have]
     if not missing:
         # The cast also drops the file's metadata, as reading with the schema did.
