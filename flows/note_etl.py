@@ -27,7 +27,16 @@ from etl.pipeline import Analyzer, EtlOptions, discover_inputs
 from etl.reading import DEFAULT_MAX_BYTES
 from etl.report import report_link, summary_markdown, summary_tables
 from etl.report_html import default_report_path, write_report
-from etl.run import BatchResult, RunState, RunSummary, batched, commit_batch, finish_run, process_batch
+from etl.run import (
+    BatchResult,
+    RunState,
+    RunSummary,
+    batched,
+    commit_batch,
+    finish_run,
+    prepare_batch,
+    process_batch,
+)
 from etl.warehouse import Warehouse
 
 DEFAULT_BATCH_SIZE = 50
@@ -61,10 +70,13 @@ def process_task(
     options: EtlOptions,
     full_refresh: bool,
     batch_no: int,
+    run_id: str,
 ) -> BatchResult:
-    """Parse, segment and tag one batch of articles."""
+    """Parse, segment and tag one batch of articles, and build its validated tables."""
     logger = get_run_logger()
-    result = process_batch(_analyzer(options), paths, known, full_refresh=full_refresh)
+    # Tables are built here, where the batch was processed (a pool or Dask worker), so the
+    # flow's process only stages them.
+    result = prepare_batch(process_batch(_analyzer(options), paths, known, full_refresh=full_refresh), run_id)
     # One line per batch at INFO: a line per article is thousands of API log records on a
     # backfill (a tenth of the run's time), and the articles table has the details.
     logger.info(
@@ -188,7 +200,7 @@ def note_etl(
         with tqdm(total=len(inputs), unit="article", disable=not progress, desc="note-etl") as bar:
             if runner is None:
                 results = _in_order(
-                    lambda b, n: process_task.submit(b, known, options, full_refresh, n), batches, 2
+                    lambda b, n: process_task.submit(b, known, options, full_refresh, n, run_id), batches, 2
                 )
                 _stage_all(results, warehouse, state, bar)
             else:
@@ -197,11 +209,13 @@ def note_etl(
                         process_task,
                         {
                             "paths": b,
-                            # Unquoted: a Dask worker does not unwrap Prefect's quote.
-                            "known": state.known,
+                            # Only the batch's part of the index, unquoted: a Dask
+                            # worker does not unwrap Prefect's quote.
+                            "known": {p: state.known[p] for p in b if p in state.known},
                             "options": options,
                             "full_refresh": full_refresh,
                             "batch_no": n,
+                            "run_id": run_id,
                         },
                     )
                     _stage_all(_in_order(submit, batches, 2 * max(workers, 2)), warehouse, state, bar)

@@ -36,7 +36,7 @@ from etl.pipeline import (
 )
 from etl.reading import decode, read_bytes
 from etl.taxonomy import Taxonomy
-from etl.validation import row_owners, validate_tables
+from etl.validation import validate_tables
 from etl.warehouse import (
     ARTICLE_TABLES,
     DEFAULT_STAGE_BUDGET,
@@ -55,6 +55,9 @@ class BatchResult:
     articles: list[ArticleRows] = field(default_factory=list)
     rejects: list[Reject] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)
+    # The articles' rows as validated contract tables, once prepare_batch has run (in the
+    # worker that processed the batch); each ArticleRows then keeps only summary rows.
+    tables: dict[str, pa.Table] | None = None
 
 
 @dataclass(slots=True)
@@ -208,12 +211,50 @@ class RunState:
         return state
 
 
-def commit_batch(warehouse: Warehouse, batch: BatchResult, state: RunState) -> None:
-    """Resolve duplicates, score keyphrases, validate and write one batch's articles.
+def prepare_batch(batch: BatchResult, run_id: str) -> BatchResult:
+    """Build and validate a processed batch's contract tables, for ``run_id``.
 
-    Article tables are written before ``articles`` itself, so an interrupted commit leaves
-    the affected inputs unknown and the next run redoes them.
+    Runs where the batch was processed (a worker process, a Dask worker), so the process
+    that writes only stages tables: per-article work scales with the workers. Articles
+    failing validation become ``validation_error`` rejects. The articles keep only the rows
+    the run summary needs (their ``articles`` row without the body, speakers, subjects).
+
+    >>> prepare_batch(BatchResult(), "run").tables["segments"].num_rows
+    0
     """
+    # Two inputs of one article (copies, or the HTML and the API answer of a note) cannot
+    # both pass the checks of a batch (their ids collide): only the batch's pick for each
+    # article gets tables. The writer still decides among all of them and earlier runs.
+    winners, duplicates = resolve_duplicates(batch.articles)
+    _keyphrase_rows(winners)
+    for r in winners:
+        stamp(r.tables, run_id)
+    valid, invalid, tables = validate_tables(winners)
+    # An article whose pick fails the checks is rejected; its other inputs are duplicates
+    # of it, as when the writer had resolved them first.
+    failed = {r.article_id for r in winners} - {r.article_id for r in valid}
+    article_of = {r.source_path: r.article_id for r in batch.articles}
+    lost = [rj for rj in duplicates if article_of[rj.source_path] in failed]
+    articles = [r for r in batch.articles if r.article_id not in failed]
+    for r in articles:
+        r.tables = {
+            "articles": [{k: v for k, v in r.tables["articles"][0].items() if k != "body"}],
+            "speakers": r.tables["speakers"],
+            "segment_topics": [row for row in r.tables["segment_topics"] if row["dimension"] == "subject"],
+        }
+        r.phrases = []
+    return BatchResult(articles, [*batch.rejects, *invalid, *lost], batch.unchanged, tables)
+
+
+def commit_batch(warehouse: Warehouse, batch: BatchResult, state: RunState) -> None:
+    """Resolve duplicates against the run and the warehouse, and stage a batch's tables.
+
+    A batch not yet prepared (processed in this process) is prepared here. Nothing is
+    visible to readers until :func:`finish_run` merges the staged rows.
+    """
+    if batch.tables is None:  # processed in this process: build and check its tables here
+        batch = prepare_batch(batch, state.run_id)
+    assert batch.tables is not None
     state.unchanged.extend(batch.unchanged)
     state.rejects.extend(batch.rejects)
     results = batch.articles
@@ -241,11 +282,10 @@ def commit_batch(warehouse: Warehouse, batch: BatchResult, state: RunState) -> N
     # Articles replaced by this batch: rewritten ids, and the old ids of edited files.
     replaced = {r.article_id for r in kept if r.article_id in state.index}
     replaced |= {old for r in kept for old in state.by_path.get(r.source_path, []) if old != r.article_id}
-    _keyphrase_rows(kept)
-    for r in kept:
-        stamp(r.tables, state.run_id)
-    kept, invalid, tables = validate_tables(kept)
-    state.rejects.extend(invalid)
+    kept_ids = pa.array([r.article_id for r in kept], pa.string())
+    tables = batch.tables
+    if len(kept) < len(results):  # duplicates dropped: their rows go too
+        tables = {n: t.filter(pc.is_in(t["article_id"], value_set=kept_ids)) for n, t in tables.items()}
 
     # Stage the rows (hidden, per partition) instead of rewriting partitions per batch:
     # finish_run merges each touched partition once, so memory stays flat and the
@@ -269,9 +309,9 @@ def commit_batch(warehouse: Warehouse, batch: BatchResult, state: RunState) -> N
         if len(parts) == 1:
             state.staging.put(warehouse, name, parts[0], seq, table)
             continue
-        row_codes = codes[row_owners(kept, name)]
+        # Each row's partition is its article's; rows keep their batch order.
+        row_codes = codes[pc.index_in(table["article_id"], value_set=kept_ids).to_numpy(zero_copy_only=False)]
         for k, part in enumerate(parts):
-            # Each partition's rows in batch order, as the partition's own articles have them.
             state.staging.put(warehouse, name, part, seq, table.filter(pa.array(row_codes == k)))
 
     for old in replaced:
@@ -286,7 +326,7 @@ def commit_batch(warehouse: Warehouse, batch: BatchResult, state: RunState) -> N
         )
         state.by_path.setdefault(r.source_path, []).append(r.article_id)
         state.written[r.source_path] = r.article_id
-        state.articles.append({k: v for k, v in r.tables["articles"][0].items() if k != "body"})
+        state.articles.append(r.tables["articles"][0])
         state.speakers.extend(r.tables["speakers"])
         for row in r.tables["segment_topics"]:
             if row["dimension"] == "subject":
@@ -623,9 +663,12 @@ def _worker_init(options: EtlOptions) -> None:
 _WORKER_ANALYZER: Analyzer | None = None
 
 
-def _worker_process(paths: list[str], known: dict[str, tuple[str, str]], full_refresh: bool) -> BatchResult:
+def _worker_process(
+    paths: list[str], known: dict[str, tuple[str, str]], full_refresh: bool, run_id: str | None
+) -> BatchResult:
     assert _WORKER_ANALYZER is not None, "worker not initialised"
-    return process_batch(_WORKER_ANALYZER, paths, known, full_refresh=full_refresh)
+    batch = process_batch(_WORKER_ANALYZER, paths, known, full_refresh=full_refresh)
+    return prepare_batch(batch, run_id) if run_id is not None else batch
 
 
 def iter_batches(
@@ -636,8 +679,12 @@ def iter_batches(
     full_refresh: bool = False,
     workers: int = 1,
     analyzer: Analyzer | None = None,
+    run_id: str | None = None,
 ) -> Iterator[BatchResult]:
     """Process batches in order, in this process or in a pool of ``workers`` processes.
+
+    With ``run_id``, the pool's workers also build and validate the batches' tables
+    (:func:`prepare_batch`), so the writing process only stages them.
 
     At most two batches per worker are in flight, so results never pile up in memory
     when writing is slower than processing.
@@ -655,13 +702,19 @@ def iter_batches(
         pending: deque[Future[BatchResult]] = deque()
         todo = iter(batches)
         for batch in itertools.islice(todo, 2 * workers):
-            pending.append(pool.submit(_worker_process, batch, known, full_refresh))
+            pending.append(pool.submit(_worker_process, batch, _slice(known, batch), full_refresh, run_id))
         while pending:
             result = pending.popleft().result()
             nxt = next(todo, None)
             if nxt is not None:
-                pending.append(pool.submit(_worker_process, nxt, known, full_refresh))
+                pending.append(pool.submit(_worker_process, nxt, _slice(known, nxt), full_refresh, run_id))
             yield result
+
+
+def _slice(known: Mapping[str, tuple[str, str]], paths: Sequence[str]) -> dict[str, tuple[str, str]]:
+    """The part of the warehouse's input index a batch needs (not the whole index, pickled
+    again for every batch)."""
+    return {p: known[p] for p in paths if p in known}
 
 
 DEFAULT_BATCH_SIZE = 50
@@ -708,6 +761,7 @@ def run_local(
             full_refresh=full_refresh,
             workers=workers,
             analyzer=analyzer,
+            run_id=state.run_id,
         ):
             commit_batch(warehouse, batch, state)
         return finish_run(warehouse, state, analyzer.taxonomy)
