@@ -40,12 +40,14 @@ from etl.schemas import ADDED_COLUMNS, ARTICLE_TABLES, SCHEMA_VERSION, TABLES
 PART_FILE: Final = "part-0.parquet"
 #: Staged bytes (compressed) a run keeps in memory before it parks further tables on disk.
 #: The benchmark corpus stages 1.7 MB per MB of input files (6.6 MB as plain Arrow), so runs
-#: up to about 80 MB of input never write staging files, and bigger ones hold no more than
-#: this. (On the 20 MB corpus, staging in memory raised the peak RSS from 493 to 559 MB.)
-DEFAULT_STAGE_BUDGET: Final = 128 * 2**20
+#: up to about 20 MB of input never write staging files, and bigger ones hold no more than
+#: this. Measured on the 100 MB benchmark corpus (one process), peak RSS with a budget of
+#: 128 / 64 / 32 MiB: 763 / 708 / 614 MB, at about the same speed.
+DEFAULT_STAGE_BUDGET: Final = 32 * 2**20
 #: A partition bigger than this (Arrow bytes) is merged range by range of articles, so a
-#: run's memory does not grow with the size of its largest partition.
-MERGE_CHUNK_BYTES: Final = 48 * 2**20
+#: run's memory does not grow with the size of its largest partition (with the budget
+#: above: peak RSS 538 MB on the 20 MB corpus, 614 MB on the 100 MB one).
+MERGE_CHUNK_BYTES: Final = 16 * 2**20
 #: Rows per Parquet row group: a merge reading one range of articles skips the others.
 ROW_GROUP_ROWS: Final = 32 * 1024
 DEFAULT_LOCK_TIMEOUT: Final = 600.0  # a full backfill of a large account takes minutes
