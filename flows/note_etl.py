@@ -232,13 +232,30 @@ def note_etl(
     else:
         report_path = default_report_path(warehouse)
     publish_task(summary, report_path)
-    get_run_logger().info("run %s: %s", run_id, summary.line)
+    logger = get_run_logger()
+    logger.info("run %s: %s", run_id, summary.line)
+    # An internal error is a defect of note-etl, not of the input: say so loudly, and fail
+    # the run when no input got through at all (a systematic failure must not look green).
+    internal = [rj for rj in summary.rejects if rj.error_type.startswith("internal_error")]
+    if internal:
+        logger.error(
+            "%d input(s) hit an internal error (a bug in note-etl; see the rejects table), e.g. %s: %s",
+            len(internal),
+            internal[0].source_path,
+            internal[0].error_message,
+        )
+        if summary.articles_written == 0 and summary.articles_unchanged == 0:
+            raise RuntimeError(
+                f"every input failed; {len(internal)} with an internal error, e.g. "
+                f"{internal[0].source_path}: {internal[0].error_message}"
+            )
     return {
         "run_id": summary.run_id,
         "inputs_seen": summary.inputs_seen,
         "articles_written": summary.articles_written,
         "articles_unchanged": summary.articles_unchanged,
         "inputs_rejected": summary.inputs_rejected,
+        "internal_errors": len(internal),
         "warehouse": summary.warehouse,
     }
 

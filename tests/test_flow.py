@@ -130,3 +130,31 @@ def test_run_summary_artifacts(raw: Path, tmp_path: Path) -> None:
     assert "井下 (" in str(summary.data) and "broken.json" in str(summary.data)
     for key in ("note-etl-articles", "note-etl-speakers", "note-etl-topics", "note-etl-rejects"):
         assert by_key[key].type == "table", key
+
+
+def test_internal_errors_are_loud_and_a_total_failure_fails_the_run(
+    raw: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from etl.pipeline import Analyzer
+
+    real = Analyzer.process_bytes
+
+    def broken_for_the_seed(self: Analyzer, source_path: str, data: bytes, **kwargs: object) -> object:
+        if source_path.endswith(SEED.name):
+            raise KeyError("a bug")
+        return real(self, source_path, data, **kwargs)  # type: ignore[arg-type]
+
+    # Some inputs: the others are written, the exit code says that something needs a look.
+    monkeypatch.setattr(Analyzer, "process_bytes", broken_for_the_seed)
+    code = cli_main(["run", str(raw), "--warehouse", str(tmp_path / "wh"), "--batch-size", "2"])
+    assert code == 3
+    assert "1 input(s) hit an internal error" in capsys.readouterr().err
+    rejects = _read(tmp_path / "wh", "rejects").set_index("source_path")
+    assert rejects.loc[str(raw / SEED.name), "error_type"] == "internal_error:KeyError"
+    assert len(_read(tmp_path / "wh", "articles")) == 1
+
+    # Every input: the run fails (its rejects are still written).
+    monkeypatch.setattr(Analyzer, "process_bytes", lambda *a, **k: (_ for _ in ()).throw(KeyError("a bug")))
+    with pytest.raises(RuntimeError, match="every input failed"):
+        note_etl(paths=[str(raw)], warehouse=str(tmp_path / "wh2"))
+    assert set(_read(tmp_path / "wh2", "rejects")["error_type"]) >= {"internal_error:KeyError"}

@@ -146,6 +146,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             f"run {result['run_id']}: {result['inputs_seen']} inputs, {result['articles_written']} written, "
             f"{result['articles_unchanged']} unchanged, {result['inputs_rejected']} rejected -> {result['warehouse']}"
         )
+        if result.get("internal_errors"):
+            # The data of the other inputs is written; the exit code tells a scheduler that
+            # something needs a look (rejects of bad input alone are not an error).
+            print(
+                f"note-etl: {result['internal_errors']} input(s) hit an internal error; see the rejects table",
+                file=sys.stderr,
+            )
+            return 3
         return 0
     if args.command == "fetch":
         return _fetch(args)
