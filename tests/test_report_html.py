@@ -264,6 +264,7 @@ def test_flow_writes_the_report_and_links_it(tmp_path: Path) -> None:
         "articles_written",
         "articles_unchanged",
         "inputs_rejected",
+        "internal_errors",
         "warehouse",
     }
     report = wh / "report.html"

@@ -249,9 +249,11 @@ def prepare_batch(batch: BatchResult, run_id: str) -> BatchResult:
 def commit_batch(warehouse: Warehouse, batch: BatchResult, state: RunState) -> None:
     """Resolve duplicates against the run and the warehouse, and stage a batch's tables.
 
-    A batch not yet prepared (processed in this process) is prepared here. Nothing is
-    visible to readers until :func:`finish_run` merges the staged rows.
+    A batch not yet prepared (processed in this process) is prepared here. The batch's
+    rows are consumed: staged, then dropped from it. Nothing is visible to readers until
+    :func:`finish_run` merges the staged rows.
     """
+    original = batch
     if batch.tables is None:  # processed in this process: build and check its tables here
         batch = prepare_batch(batch, state.run_id)
     assert batch.tables is not None
@@ -334,6 +336,11 @@ def commit_batch(warehouse: Warehouse, batch: BatchResult, state: RunState) -> N
         # Drop the rows now that they are written: the run keeps summaries only.
         r.tables = {}
         r.phrases = []
+    # And the batch's tables, which are staged now. In place: whoever handed the batch in
+    # may keep holding it (Prefect keeps every task's result until the flow ends).
+    batch.tables = {}
+    if batch is not original:
+        original.tables = {}
 
 
 def finish_run(warehouse: Warehouse, state: RunState, taxonomy: Taxonomy) -> RunSummary:
