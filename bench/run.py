@@ -21,8 +21,8 @@ of two figures measured in the same run cancels most of the noise.
 
 Example (what ``make bench`` runs)::
 
-    python bench/run.py --mb 2            # about 1.5 minutes on 2 cores
-    python bench/run.py --mb 100          # the full figures (about 40 minutes)
+    python bench/run.py --mb 2            # about 1 minute on 2 cores
+    python bench/run.py --mb 100          # the full figures (about 13 minutes)
 """
 
 from __future__ import annotations
