@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import os
 import shutil
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from distributed import LocalCluster
 from prefect.testing.utilities import prefect_test_harness
@@ -70,3 +74,27 @@ def test_flow_on_a_dask_cluster(raw: Path, reference: Path, tmp_path: Path) -> N
         )
     assert (result["articles_written"], result["inputs_rejected"]) == (8, 1)
     assert_same(tmp_path / "wh", reference)
+
+
+def test_pool_workers_use_the_flows_temporary_server(raw: Path, tmp_path: Path) -> None:
+    # As `note-etl run --workers 2` runs for a new user: no PREFECT_API_URL, so the flow
+    # starts a temporary server. Its workers must report to that server, not start their
+    # own (each was a whole Prefect server on the same database).
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
+    env |= {
+        "PREFECT_HOME": str(tmp_path / "prefect-home"),
+        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+        "PREFECT_LOGGING_LEVEL": "INFO",
+    }
+    cli = [sys.executable, "-m", "etl.cli", "run", "--workers", "2", "--batch-size", "2"]
+    proc = subprocess.run(
+        [*cli, "--warehouse", str(tmp_path / "wh"), str(raw)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    log = proc.stdout + proc.stderr
+    assert proc.returncode == 0, log[-3000:]
+    assert log.count("Starting temporary server") == 1, log[-3000:]
+    assert len(pd.read_parquet(tmp_path / "wh" / "articles")) == 8
