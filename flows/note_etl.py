@@ -23,7 +23,6 @@ from prefect.context import FlowRunContext
 from prefect.futures import PrefectFuture
 from prefect.runtime import flow_run
 from prefect.settings import PREFECT_API_URL, temporary_settings
-from prefect.task_runners import ProcessPoolTaskRunner, TaskRunner
 from prefect.utilities.annotations import quote
 from tqdm import tqdm
 
@@ -38,6 +37,7 @@ from etl.run import (
     batched,
     commit_batch,
     finish_run,
+    iter_batches,
     prepare_batch,
     process_batch,
 )
@@ -77,20 +77,23 @@ def process_task(
     run_id: str,
 ) -> BatchResult:
     """Parse, segment and tag one batch of articles, and build its validated tables."""
+    # Tables are built here, where the batch was processed (a Dask worker), so the flow's
+    # process only stages them.
+    return prepare_batch(process_batch(_analyzer(options), paths, known, full_refresh=full_refresh), run_id)
+
+
+def _log_batch(batch: BatchResult, batch_no: int) -> None:
     logger = get_run_logger()
-    # Tables are built here, where the batch was processed (a pool or Dask worker), so the
-    # flow's process only stages them.
-    result = prepare_batch(process_batch(_analyzer(options), paths, known, full_refresh=full_refresh), run_id)
     # One line per batch at INFO: a line per article is thousands of API log records on a
     # backfill (a tenth of the run's time), and the articles table has the details.
     logger.info(
         "batch %d: %d processed, %d unchanged, %d rejected",
         batch_no,
-        len(result.articles),
-        len(result.unchanged),
-        len(result.rejects),
+        len(batch.articles),
+        len(batch.unchanged),
+        len(batch.rejects),
     )
-    for r in result.articles:
+    for r in batch.articles:
         row = r.tables["articles"][0]
         logger.debug(
             "processed %s: %d segments, speakers %s",
@@ -98,9 +101,8 @@ def process_task(
             row["segment_count"],
             ", ".join(row["speakers"]) or "-",
         )
-    for rj in result.rejects:
+    for rj in batch.rejects:
         logger.warning("rejected %s: %s (%s)", rj.source_path, rj.error_message, rj.error_type)
-    return result
 
 
 @task(
@@ -111,7 +113,8 @@ def process_task(
     cache_policy=NO_CACHE,
 )
 def stage_task(warehouse: str, batch: BatchResult, state: RunState, batch_no: int) -> None:
-    """Resolve duplicates, validate and stage one batch's rows (not yet visible to readers)."""
+    """Log one batch's outcome; resolve duplicates and stage its rows (not yet visible to readers)."""
+    _log_batch(batch, batch_no)
     commit_batch(Warehouse(warehouse), batch, state)
 
 
@@ -127,21 +130,6 @@ def _quoted(value: T) -> T:
     Prefect unwraps ``quote`` before the task runs; its type hints do not know that.
     """
     return cast(T, quote(value))
-
-
-def task_runner(workers: int, dask_address: str | None) -> TaskRunner[Any] | None:
-    """The runner for the batch tasks: a Dask cluster, a process pool, or the flow's own.
-
-    >>> task_runner(1, None) is None
-    True
-    """
-    if dask_address:
-        from prefect_dask import DaskTaskRunner
-
-        return DaskTaskRunner(address=dask_address)
-    if workers > 1:
-        return ProcessPoolTaskRunner(max_workers=workers)
-    return None
 
 
 @task(name="write-report", retries=1, retry_delay_seconds=[2], cache_policy=NO_CACHE)
@@ -184,8 +172,9 @@ def note_etl(
 ) -> dict[str, Any]:
     """Process every input under ``paths`` (default ``raw``) into ``warehouse``.
 
-    ``workers`` > 1 runs the batch tasks in a process pool; ``dask_address`` sends them
-    to an existing Dask cluster (``tcp://host:8786``) instead.
+    ``workers`` > 1 processes the batches in a pool of that many processes;
+    ``dask_address`` sends them as task runs to an existing Dask cluster
+    (``tcp://host:8786``) instead.
     """
     if workers < 1 or batch_size < 1:
         raise ValueError(f"workers and batch_size must be at least 1 (got {workers}, {batch_size})")
@@ -199,10 +188,40 @@ def note_etl(
         # Large values go to tasks quoted: Prefect would otherwise walk every element of
         # them looking for futures, which cost more than the work on big runs.
         known = _quoted(state.known)
-        runner = task_runner(workers, dask_address)
         batches = batched(inputs, batch_size) if inputs else []
         with tqdm(total=len(inputs), unit="article", disable=not progress, desc="note-etl") as bar:
-            if runner is None:
+            if dask_address:
+                _stage_all(
+                    _on_dask(
+                        dask_address,
+                        batches,
+                        state,
+                        options,
+                        full_refresh,
+                        run_id,
+                        window=2 * max(workers, 2),
+                    ),
+                    warehouse,
+                    state,
+                    bar,
+                )
+            elif workers > 1:
+                # note-etl's own process pool rather than Prefect's process-pool task runner:
+                # that runner serialises all of Prefect's settings for every task it submits
+                # (about 0.13 s of this process's time each) and rebuilds them in the worker,
+                # which made the flow a third slower than the same pool without Prefect.
+                # Each batch is still a task run of its own: stage-batch-N logs its outcome.
+                results = iter_batches(
+                    options,
+                    batches,
+                    state.known,
+                    full_refresh=full_refresh,
+                    workers=workers,
+                    run_id=run_id,
+                    start_method="spawn",  # this process has Prefect's threads: do not fork it
+                )
+                _stage_all(results, warehouse, state, bar)
+            else:
                 # One process: batches one after the other, as the library does. Processing
                 # in a task thread while this thread stages gains nothing under the GIL,
                 # and the two threads handing it back and forth cost a fifth of the run.
@@ -210,22 +229,6 @@ def note_etl(
                     process_task(b, known, options, full_refresh, n, run_id) for n, b in enumerate(batches)
                 )
                 _stage_all(results, warehouse, state, bar)
-            else:
-                with _workers_share_api(runner), runner:
-                    submit = lambda b, n: runner.submit(  # noqa: E731
-                        process_task,
-                        {
-                            "paths": b,
-                            # Only the batch's part of the index, unquoted: a Dask
-                            # worker does not unwrap Prefect's quote.
-                            "known": {p: state.known[p] for p in b if p in state.known},
-                            "options": options,
-                            "full_refresh": full_refresh,
-                            "batch_no": n,
-                            "run_id": run_id,
-                        },
-                    )
-                    _stage_all(_in_order(submit, batches, 2 * max(workers, 2)), warehouse, state, bar)
         summary = write_task(warehouse, _quoted(state), options)
     # The report is drawn from the committed tables; an unchanged rerun keeps the last one.
     # When it cannot be drawn (no Japanese font on this worker, say), its failed task and a
@@ -267,21 +270,49 @@ def note_etl(
     }
 
 
-def _workers_share_api(runner: TaskRunner[Any]) -> contextlib.AbstractContextManager[Any]:
-    """Point the pool's worker processes at this flow's temporary API server.
+def _on_dask(
+    address: str,
+    batches: list[list[str]],
+    state: RunState,
+    options: EtlOptions,
+    full_refresh: bool,
+    run_id: str,
+    window: int,
+) -> Iterator[BatchResult]:
+    """The batches processed as task runs on the Dask cluster at ``address``, in order
+    (``window`` of them in flight)."""
+    from prefect_dask import DaskTaskRunner
+
+    runner = DaskTaskRunner(address=address)
+    with _workers_share_api(), runner:
+        submit = lambda b, n: runner.submit(  # noqa: E731
+            process_task,
+            {
+                "paths": b,
+                # Only the batch's part of the index, unquoted: a Dask worker does not
+                # unwrap Prefect's quote.
+                "known": {p: state.known[p] for p in b if p in state.known},
+                "options": options,
+                "full_refresh": full_refresh,
+                "batch_no": n,
+                "run_id": run_id,
+            },
+        )
+        yield from _in_order(submit, batches, window)
+
+
+def _workers_share_api() -> contextlib.AbstractContextManager[Any]:
+    """Point task runs in other processes at this flow's temporary API server.
 
     Without a configured ``PREFECT_API_URL`` the flow runs on a temporary local server,
-    whose address is not in the settings the pool hands its workers, so each worker
-    started a server of its own on the same database: a third more CPU for the run, and
-    task runs recorded through servers that contend for SQLite locks.
+    whose address is not in the settings a task runner hands its workers, so each worker
+    started a server of its own on the same database: more CPU for the run, and task
+    runs recorded through servers that contend for SQLite locks. (Workers on other
+    machines need a real server: ``PREFECT_API_URL``.)
     """
     ctx = FlowRunContext.get()
     client = ctx.client if ctx else None
-    if (
-        not isinstance(runner, ProcessPoolTaskRunner)
-        or client is None
-        or client.server_type != ServerType.EPHEMERAL
-    ):
+    if client is None or client.server_type != ServerType.EPHEMERAL:
         return contextlib.nullcontext()
     return temporary_settings(updates={PREFECT_API_URL: str(client.api_url)})
 

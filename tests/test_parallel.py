@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import subprocess
@@ -76,25 +77,31 @@ def test_flow_on_a_dask_cluster(raw: Path, reference: Path, tmp_path: Path) -> N
     assert_same(tmp_path / "wh", reference)
 
 
-def test_pool_workers_use_the_flows_temporary_server(raw: Path, tmp_path: Path) -> None:
-    # As `note-etl run --workers 2` runs for a new user: no PREFECT_API_URL, so the flow
-    # starts a temporary server. Its workers must report to that server, not start their
-    # own (each was a whole Prefect server on the same database).
+@pytest.mark.parametrize("engine", ["pool", "dask"])
+def test_workers_use_the_flows_temporary_server(
+    engine: str, raw: Path, tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    # As a new user runs it: no PREFECT_API_URL, so the flow starts a temporary server.
+    # Processes working for the flow must report to it, not start servers of their own
+    # (each was a whole Prefect server on the same database).
     env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
     env |= {
         "PREFECT_HOME": str(tmp_path / "prefect-home"),
         "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
         "PREFECT_LOGGING_LEVEL": "INFO",
     }
-    cli = [sys.executable, "-m", "etl.cli", "run", "--workers", "2", "--batch-size", "2"]
-    proc = subprocess.run(
-        [*cli, "--warehouse", str(tmp_path / "wh"), str(raw)],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
+    cli = [sys.executable, "-m", "etl.cli", "run", "--batch-size", "2", "--warehouse", str(tmp_path / "wh")]
+    with contextlib.ExitStack() as stack:
+        if engine == "dask":
+            cluster = stack.enter_context(
+                LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None)
+            )
+            cli += ["--dask-address", cluster.scheduler_address]
+        else:
+            cli += ["--workers", "2"]
+        proc = subprocess.run([*cli, str(raw)], env=env, capture_output=True, text=True, timeout=600)
     log = proc.stdout + proc.stderr
     assert proc.returncode == 0, log[-3000:]
     assert log.count("Starting temporary server") == 1, log[-3000:]
+    assert "Starting temporary server" not in capfd.readouterr().err  # the Dask workers' output
     assert len(pd.read_parquet(tmp_path / "wh" / "articles")) == 8

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import itertools
+import multiprocessing
 import uuid
 from collections import defaultdict, deque
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -687,11 +688,14 @@ def iter_batches(
     workers: int = 1,
     analyzer: Analyzer | None = None,
     run_id: str | None = None,
+    start_method: str | None = None,
 ) -> Iterator[BatchResult]:
     """Process batches in order, in this process or in a pool of ``workers`` processes.
 
     With ``run_id``, the pool's workers also build and validate the batches' tables
-    (:func:`prepare_batch`), so the writing process only stages them.
+    (:func:`prepare_batch`), so the writing process only stages them. ``start_method``
+    is the pool's multiprocessing start method (default: the platform's); a process with
+    threads of its own, such as a Prefect flow's, should not fork.
 
     At most two batches per worker are in flight, so results never pile up in memory
     when writing is slower than processing.
@@ -705,7 +709,8 @@ def iter_batches(
             yield process_batch(analyzer, batch, known, full_refresh=full_refresh)
         return
     known = dict(known)
-    with ProcessPoolExecutor(workers, initializer=_worker_init, initargs=(options,)) as pool:
+    context = multiprocessing.get_context(start_method)
+    with ProcessPoolExecutor(workers, context, initializer=_worker_init, initargs=(options,)) as pool:
         pending: deque[Future[BatchResult]] = deque()
         todo = iter(batches)
         for batch in itertools.islice(todo, 2 * workers):
