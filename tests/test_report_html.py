@@ -291,3 +291,19 @@ def test_flow_completes_when_the_report_cannot_be_drawn(
     artifacts = _artifacts(result["run_id"])
     assert "Report:" not in artifacts["note-etl-run-summary"]
     assert "note-etl-report" not in artifacts
+
+
+def test_heat_map_rows_are_the_top_speakers(wh: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from etl.views import read_view
+
+    all_rows = read_view(str(wh), "speaker_topics")
+    chars = all_rows.groupby("speaker_id")["chars"].sum().sort_values(ascending=False)
+    assert len(chars) >= 2 and chars.iloc[0] > chars.iloc[1]
+    monkeypatch.setattr(report_html, "MAX_HEATMAP_SPEAKERS", 1)
+    data = report_html._load(str(wh), 10)
+    assert {r["speaker_id"] for r in data.speaker_topics} == {chars.index[0]}
+    expected = all_rows[all_rows.speaker_id == chars.index[0]]
+    assert sorted(r["subject"] for r in data.speaker_topics) == sorted(expected.subject)
+    assert data.n_topic_speakers == len(chars)
+    html = report_html._speakers_html(data, report_html.find_cjk_font())
+    assert f"1 of {len(chars)} speakers" in html

@@ -190,7 +190,8 @@ class _Data:
     articles: list[dict[str, Any]]
     segments: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     speakers: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
-    speaker_topics: list[dict[str, Any]] = field(default_factory=list)
+    speaker_topics: list[dict[str, Any]] = field(default_factory=list)  # the heat map's speakers
+    n_topic_speakers: int = 0  # speakers with any subject, shown or not
     keyphrases: list[dict[str, Any]] = field(default_factory=list)
     rejects: list[dict[str, Any]] = field(default_factory=list)
     labels: dict[str, str] = field(default_factory=dict)
@@ -231,6 +232,18 @@ LIMIT ?
 """
 
 
+# The heat map's rows: the speakers who say most about tagged subjects, chosen here rather
+# than in Python (every speaker x subject of a large warehouse is tens of thousands of rows).
+_SPEAKER_TOPICS_SQL: Final = """
+WITH st AS MATERIALIZED (SELECT * FROM speaker_topics),
+totals AS (SELECT speaker_id, sum(chars) AS chars FROM st GROUP BY speaker_id),
+top AS (SELECT speaker_id FROM totals ORDER BY chars DESC, speaker_id LIMIT ?)
+SELECT st.*, (SELECT count(*) FROM totals) AS n_speakers
+FROM st JOIN top USING (speaker_id)
+ORDER BY st.speaker_id, st.subject
+"""
+
+
 def _load(warehouse: str, max_articles: int) -> _Data:
     with connect(warehouse) as con:
         totals = _rows(con, _TOTALS_SQL)[0]
@@ -262,7 +275,8 @@ def _load(warehouse: str, max_articles: int) -> _Data:
             [ids],
         ):
             data.speakers.setdefault(sp["article_id"], []).append(sp)
-        data.speaker_topics = _rows(con, "SELECT * FROM speaker_topics")
+        data.speaker_topics = _rows(con, _SPEAKER_TOPICS_SQL, [MAX_HEATMAP_SPEAKERS])
+        data.n_topic_speakers = int(data.speaker_topics[0]["n_speakers"]) if data.speaker_topics else 0
         data.keyphrases = _rows(con, _KEYPHRASES_SQL, [TOP_KEYPHRASES])
         data.rejects = _rows(
             con,
@@ -569,7 +583,7 @@ def _speakers_html(data: _Data, font: str | None) -> str:
         return head + '<p class="note">No speaker talks about a tagged subject yet.</p></section>'
     with _chart_style(font):
         fig = _heatmap_chart(data.speaker_topics, data.labels, font)
-    n = len({r["speaker_id"] for r in data.speaker_topics})
+    n = data.n_topic_speakers
     note = (
         f'<p class="note">Colour: characters a speaker says about a subject; number: segments. '
         f"A segment with several subjects counts for each. {min(n, MAX_HEATMAP_SPEAKERS)} of {n} "

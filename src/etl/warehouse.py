@@ -217,6 +217,10 @@ class Warehouse:
                 return _sorted(name, merged)
 
             self._write_chunks(name, partition, (rows(ids) for ids in ranges))
+        # Arrow's allocator keeps freed pages for reuse; a run merges many partitions of
+        # different sizes one after the other, and what comes after the merge (the flow's
+        # report) allocates outside Arrow, so hand them back to the system.
+        pa.default_memory_pool().release_unused()
 
     def _open_parquet(self, path: str, stack: contextlib.ExitStack) -> pq.ParquetFile | None:
         if self.is_local:
