@@ -241,7 +241,9 @@ def note_etl(
             get_run_logger().warning("report not written: %s", report.message)
     else:
         report_path = default_report_path(warehouse)
-    publish_task(summary, report_path)
+    # Quoted: Prefect would otherwise walk every row of the summary looking for futures
+    # (seconds on a backfill of thousands of articles).
+    publish_task(_quoted(summary), report_path)
     logger = get_run_logger()
     logger.info("run %s: %s", run_id, summary.line)
     # An internal error is a defect of note-etl, not of the input: say so loudly, and fail
