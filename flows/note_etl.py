@@ -17,12 +17,14 @@ from typing import Any, TypeVar, cast
 
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_link_artifact, create_markdown_artifact, create_table_artifact
+from prefect.assets import add_asset_metadata
 from prefect.cache_policies import NO_CACHE
 from prefect.client.orchestration import ServerType
 from prefect.context import FlowRunContext
 from prefect.futures import PrefectFuture
 from prefect.runtime import flow_run
 from prefect.settings import PREFECT_API_URL, temporary_settings
+from prefect.tasks import MaterializingTask
 from prefect.utilities.annotations import quote
 from tqdm import tqdm
 
@@ -37,11 +39,13 @@ from etl.run import (
     batched,
     commit_batch,
     finish_run,
+    frozen_heap,
     iter_batches,
     prepare_batch,
     process_batch,
 )
 from etl.warehouse import Warehouse
+from flows.assets import input_assets, table_assets
 
 DEFAULT_BATCH_SIZE = 50
 T = TypeVar("T")
@@ -118,10 +122,32 @@ def stage_task(warehouse: str, batch: BatchResult, state: RunState, batch_no: in
     commit_batch(Warehouse(warehouse), batch, state)
 
 
-@task(name="write-warehouse", retries=2, retry_delay_seconds=[2, 5], cache_policy=NO_CACHE)
-def write_task(warehouse: str, state: RunState, options: EtlOptions) -> RunSummary:
+def _write_warehouse(warehouse: str, state: RunState, options: EtlOptions) -> RunSummary:
     """Merge the staged rows into every table, partition by partition, atomically."""
-    return finish_run(Warehouse(warehouse), state, _analyzer(options).taxonomy)
+    summary = finish_run(Warehouse(warehouse), state, _analyzer(options).taxonomy)
+    counts = {
+        "run_id": summary.run_id,
+        "articles_written": summary.articles_written,
+        "articles_unchanged": summary.articles_unchanged,
+        "inputs_rejected": summary.inputs_rejected,
+    }
+    for asset in table_assets(warehouse):
+        add_asset_metadata(asset, counts)
+    return summary
+
+
+def write_task(warehouse: str, paths: Sequence[str]) -> MaterializingTask[Any, RunSummary]:
+    """The task that writes a run into ``warehouse``: it materialises every table's asset,
+    made from the input ``paths`` (lineage in the Prefect UI)."""
+    return MaterializingTask(
+        _write_warehouse,
+        assets=table_assets(warehouse),
+        asset_deps=list(input_assets(paths)),
+        name="write-warehouse",
+        retries=2,
+        retry_delay_seconds=[2, 5],
+        cache_policy=NO_CACHE,
+    )
 
 
 def _quoted(value: T) -> T:
@@ -181,9 +207,10 @@ def note_etl(
     options = EtlOptions(max_bytes=max_bytes, taxonomy_path=taxonomy)
     started = datetime.now(UTC)
     run_id = str(flow_run.get_id() or f"local-{started:%Y%m%dT%H%M%S}")
-    inputs = discover_task(paths or ["raw"])
+    roots = paths or ["raw"]
+    inputs = discover_task(roots)
     # One run at a time per warehouse: a second run waits here, then finds the work done.
-    with Warehouse(warehouse).lock():
+    with frozen_heap(), Warehouse(warehouse).lock():
         state = start_task(warehouse, run_id, started, inputs)
         # Large values go to tasks quoted: Prefect would otherwise walk every element of
         # them looking for futures, which cost more than the work on big runs.
@@ -229,7 +256,7 @@ def note_etl(
                     process_task(b, known, options, full_refresh, n, run_id) for n, b in enumerate(batches)
                 )
                 _stage_all(results, warehouse, state, bar)
-        summary = write_task(warehouse, _quoted(state), options)
+        summary = write_task(warehouse, roots)(warehouse, _quoted(state), options)
     # The report is drawn from the committed tables; an unchanged rerun keeps the last one.
     # When it cannot be drawn (no Japanese font on this worker, say), its failed task and a
     # warning say so; the run, whose data is already written, does not fail for it.

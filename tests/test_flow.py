@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import shutil
+import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import pandas as pd
 import pytest
+from prefect import get_client
+from prefect.events.filters import EventFilter, EventNameFilter, EventResourceFilter
 from prefect.testing.utilities import prefect_test_harness
 
 from etl.cli import main as cli_main
@@ -158,3 +162,26 @@ def test_internal_errors_are_loud_and_a_total_failure_fails_the_run(
     with pytest.raises(RuntimeError, match="every input failed"):
         note_etl(paths=[str(raw)], warehouse=str(tmp_path / "wh2"))
     assert set(_read(tmp_path / "wh2", "rejects")["error_type"]) >= {"internal_error:KeyError"}
+
+
+def test_flow_materialises_each_table_as_an_asset(raw: Path, tmp_path: Path) -> None:
+    wh = tmp_path / "wh"
+    result = note_etl(paths=[str(raw)], warehouse=str(wh), batch_size=2)
+    keys = {f"file://{wh}/{name}" for name in TABLES}
+    event_filter = EventFilter(
+        event=EventNameFilter(name=["prefect.asset.materialization.succeeded"]),
+        resource=EventResourceFilter(id=sorted(keys)),
+    )
+    events: list[Any] = []
+    with get_client(sync_client=True) as client:
+        for _ in range(100):  # the server stores events a moment after they are sent
+            events = client.read_events(event_filter, limit=50).events
+            if len(events) >= len(keys):
+                break
+            time.sleep(0.1)
+    assert {e.resource.id for e in events} == keys
+    for event in events:
+        upstream = {r.id for r in event.related if r.role == "asset"}
+        assert upstream == {f"file://{raw}"}, event.related
+        assert event.payload["run_id"] == result["run_id"]
+        assert event.payload["articles_written"] == 2
