@@ -6,6 +6,7 @@ keeps them plain so the library works (and is tested) without an orchestrator.
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import itertools
 import multiprocessing
@@ -13,6 +14,7 @@ import uuid
 from collections import defaultdict, deque
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -669,6 +671,29 @@ def batched(items: Sequence[str], size: int) -> list[list[str]]:
 def _worker_init(options: EtlOptions) -> None:
     global _WORKER_ANALYZER
     _WORKER_ANALYZER = Analyzer(options)
+    # A worker lives for one run: what it holds now (modules, the analyzer) stays.
+    gc.freeze()
+
+
+@contextmanager
+def frozen_heap() -> Iterator[None]:
+    """Keep the objects alive now out of the garbage collector's full passes for a while.
+
+    Processing allocates millions of short-lived objects, so full collections run often,
+    and each walks every object of the process: Prefect's and the libraries' several
+    hundred thousand too (a tenth of a flow run's time on 20 MB). Garbage is collected
+    first, and the objects are handed back to the collector afterwards.
+
+    >>> with frozen_heap():
+    ...     gc.get_freeze_count() > 0
+    True
+    """
+    gc.collect()
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
 
 
 _WORKER_ANALYZER: Analyzer | None = None
@@ -760,7 +785,7 @@ def run_local(
     analyzer = Analyzer(options)
     warehouse = Warehouse(warehouse_root)
     inputs = discover_inputs(paths)
-    with warehouse.lock():
+    with frozen_heap(), warehouse.lock():
         state = RunState.start(
             warehouse,
             run_id=run_id or f"local-{uuid.uuid4()}",
