@@ -235,7 +235,7 @@ def note_etl(
             elif workers > 1:
                 # note-etl's own process pool rather than Prefect's process-pool task runner:
                 # that runner serialises all of Prefect's settings for every task it submits
-                # (about 0.13 s of this process's time each) and rebuilds them in the worker,
+                # (about 0.13 s of this process's time each) and rebuilds them in the worker
                 # (on 20 MB with 2 workers: 33 s with that runner, 22 s with this pool).
                 # Each batch is still a task run of its own: stage-batch-N logs its outcome.
                 results = iter_batches(
