@@ -230,13 +230,21 @@ def _child_flow(run: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
+_WORK_SPENT: list[float] | None = None
+
+
 def _time_note_etl_work() -> list[float]:
     """Time note-etl's own code inside the flow's tasks (not artifacts, not Prefect's engine).
 
-    Returns the list the seconds are appended to. With one worker everything runs in this
-    process, so flow wall time minus this is what Prefect itself costs, measured in the
-    same run (unlike flow / library, which compares two runs minutes apart).
+    Returns the list the seconds are appended to, emptied for the next run (the functions
+    are wrapped once per process). With one worker everything runs in this process, so
+    flow wall time minus this is what Prefect itself costs, measured in the same run
+    (unlike flow / library, which compares two runs minutes apart).
     """
+    global _WORK_SPENT
+    if _WORK_SPENT is not None:
+        _WORK_SPENT.clear()
+        return _WORK_SPENT
     import functools
 
     import flows.note_etl as m
@@ -257,6 +265,7 @@ def _time_note_etl_work() -> list[float]:
     for task_ in (m.discover_task, m.start_task, m.process_task, m.stage_task, m.report_task):
         task_.fn = timed(task_.fn)
     m._write_warehouse = timed(m._write_warehouse)  # type: ignore[assignment]
+    _WORK_SPENT = spent
     return spent
 
 
