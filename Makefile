@@ -24,8 +24,8 @@ run: $(STAMP)
 	$(BIN)/note-etl run raw --warehouse warehouse
 
 lint: $(STAMP)
-	$(BIN)/ruff check src flows tests bench
-	$(BIN)/ruff format --check src flows tests bench
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
 
 typecheck: $(STAMP)
 	$(BIN)/mypy
@@ -50,12 +50,12 @@ UI_API := http://$(UI_HOST):$(UI_PORT)/api
 # `--background` returns before the server answers (5-9 s here), so wait for /api/health.
 # The UI finds the API at PREFECT_UI_API_URL, which otherwise ignores --port (says :4200).
 ui: $(STAMP)
-	@if $(BIN)/python -m flows.deployments wait $(UI_API) 0.5 >/dev/null 2>&1; then \
+	@if $(BIN)/python -m etl.flows.deployments wait $(UI_API) 0.5 >/dev/null 2>&1; then \
 		echo "Prefect server already running at $(UI_API)"; \
 	else \
 		PREFECT_UI_API_URL=$(UI_API) \
 			$(BIN)/prefect server start --host $(UI_HOST) --port $(UI_PORT) --analytics-off --background >/dev/null && \
-		$(BIN)/python -m flows.deployments wait $(UI_API) 60; \
+		$(BIN)/python -m etl.flows.deployments wait $(UI_API) 60; \
 	fi
 	@echo "Prefect UI:  http://$(UI_HOST):$(UI_PORT)"
 	@echo "Point runs at it:  export PREFECT_API_URL=$(UI_API)"

@@ -3,7 +3,7 @@
 One markdown table (printed, and written to ``<out>/bench-<MB>MB.md`` with the raw numbers
 in ``.json``) for a corpus of ``--mb`` MB made by :mod:`make_corpus`:
 
-- end to end, library (:func:`etl.run.run_local`) and Prefect flow (``flows.note_etl``),
+- end to end, library (:func:`etl.run.run_local`) and Prefect flow (``etl.flows.note_etl``),
   with 1 and ``--workers`` processes: MB/s, articles/s, peak RSS;
 - the unchanged rerun (rerun / full run) and the Prefect overhead (flow / library);
 - the anchor on the same HTML pages: ``trafilatura.extract`` in one process, and
@@ -201,7 +201,7 @@ def _child_lib(run: Mapping[str, Any]) -> dict[str, Any]:
 def _child_flow(run: Mapping[str, Any]) -> dict[str, Any]:
     import inspect
 
-    from flows.note_etl import note_etl
+    from etl.flows.note_etl import note_etl
 
     accepted = inspect.signature(note_etl.fn).parameters
     params: dict[str, Any] = {
@@ -247,7 +247,7 @@ def _time_note_etl_work() -> list[float]:
         return _WORK_SPENT
     import functools
 
-    import flows.note_etl as m
+    import etl.flows.note_etl as m
 
     spent: list[float] = []
 
@@ -1048,7 +1048,7 @@ def profile_runs(folder: Path, out: Path, *, workers: int, batch_size: int, flow
         )
     if flow:
         os.environ.update({k: v for k, v in _child_env(out).items() if k.startswith("PREFECT_")})
-        from flows.note_etl import note_etl
+        from etl.flows.note_etl import note_etl
 
         _child_prefect_warmup()
         profiled("flow-1", lambda wh: note_etl(paths=[str(folder)], warehouse=wh, batch_size=batch_size))

@@ -358,7 +358,7 @@ def test_fetch_flow_records_retries_and_publishes_a_summary(
         FlowRunFilterId,
     )
 
-    from flows.fetch_note import fetch_note
+    from etl.flows.fetch_note import fetch_note
 
     raw = tmp_path / "raw"
     note.fail(api(KEYS[1]), Fault.status_code(500), always=True)
@@ -394,7 +394,7 @@ def test_fetch_and_process_lands_articles_in_the_warehouse(
 ) -> None:
     import pandas as pd
 
-    from flows.deployments import fetch_and_process
+    from etl.flows.deployments import fetch_and_process
 
     raw, wh = tmp_path / "raw", tmp_path / "wh"
     opts = options(note).to_dict()

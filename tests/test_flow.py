@@ -16,8 +16,8 @@ from prefect.events.filters import EventFilter, EventNameFilter, EventResourceFi
 from prefect.testing.utilities import prefect_test_harness
 
 from etl.cli import main as cli_main
+from etl.flows.note_etl import note_etl
 from etl.schemas import TABLES
-from flows.note_etl import note_etl
 
 from .conftest import SAMPLES, SEED
 

@@ -15,8 +15,8 @@ import pytest
 from distributed import LocalCluster
 from prefect.testing.utilities import prefect_test_harness
 
+from etl.flows.note_etl import note_etl
 from etl.run import run_local
-from flows.note_etl import note_etl
 
 from .conftest import SAMPLES, SEED
 from .warehouse_utils import CONTENT_TABLES, content, difference, same

@@ -254,7 +254,7 @@ def _seed_raw(tmp_path: Path) -> Path:
 
 @pytest.mark.usefixtures("prefect_backend")
 def test_flow_writes_the_report_and_links_it(tmp_path: Path) -> None:
-    from flows.note_etl import note_etl
+    from etl.flows.note_etl import note_etl
 
     wh = tmp_path / "wh"
     result = note_etl(paths=[str(_seed_raw(tmp_path))], warehouse=str(wh))
@@ -278,7 +278,7 @@ def test_flow_writes_the_report_and_links_it(tmp_path: Path) -> None:
 def test_flow_completes_when_the_report_cannot_be_drawn(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import flows.note_etl as flow_module
+    import etl.flows.note_etl as flow_module
 
     def no_font(warehouse: str) -> str:
         raise ReportError("no Japanese font found for the report's charts")

@@ -125,7 +125,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         # Offline by default: no usage telemetry from the embedded Prefect server.
         os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
         os.environ.setdefault("DO_NOT_TRACK", "1")
-        from flows.note_etl import note_etl
+        from etl.flows.note_etl import note_etl
 
         try:
             result = note_etl(
@@ -191,7 +191,7 @@ def _fetch(args: argparse.Namespace) -> int:
     options = settings.fetch.to_dict()
     if args.max_requests is not None:
         options["max_requests"] = args.max_requests
-    from flows.fetch_note import fetch_note
+    from etl.flows.fetch_note import fetch_note
 
     try:
         result = fetch_note(accounts=accounts, raw=args.raw or settings.raw, options=options)
@@ -212,7 +212,7 @@ def _serve(args: argparse.Namespace) -> int:
     settings = _settings(args.config)
     if settings is None:
         return 2
-    from flows.deployments import serve_deployments
+    from etl.flows.deployments import serve_deployments
 
     try:
         serve_deployments(settings, only=args.only, limit=args.limit)

@@ -17,9 +17,10 @@ import yaml
 
 from etl.errors import TaxonomyError
 from etl.normalize import match_key
+from etl.package_data import data_file
 
-#: The project's taxonomy. One source of truth: no copy is shipped inside the package.
-DEFAULT_TAXONOMY_PATH: Final = Path(__file__).resolve().parents[2] / "config" / "topics.yaml"
+#: The shipped taxonomy (``config/topics.yaml``, package data in the wheel); ``--taxonomy`` overrides it.
+DEFAULT_TAXONOMY_PATH: Final = data_file("topics.yaml")
 
 _TOP_KEYS: Final = frozenset({"taxonomy_version", "topics"})
 _TOPIC_KEYS: Final = frozenset(

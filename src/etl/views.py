@@ -1,6 +1,6 @@
 """Dashboard views: DuckDB views over the warehouse's Parquet tables.
 
-The SQL lives in ``sql/views.sql`` (beside ``src/``), where ``${WAREHOUSE}`` stands for the
+The SQL lives in ``sql/views.sql`` (package data, :mod:`etl.package_data`), where ``${WAREHOUSE}`` stands for the
 warehouse root. It defines one view per contract table (``articles``, ``segments``, ...)
 and four views shaped for dashboards:
 
@@ -28,11 +28,12 @@ import duckdb
 import pandas as pd
 
 from etl.errors import WarehouseError
+from etl.package_data import data_file
 from etl.schemas import TABLES
 from etl.warehouse import PART_FILE, Warehouse
 
-#: The SQL of the views; found beside ``src/`` (the project is installed editable).
-SQL_PATH: Final = Path(__file__).resolve().parents[2] / "sql" / "views.sql"
+#: The SQL of the views, shipped with the package.
+SQL_PATH: Final = data_file("views.sql")
 #: What ``sql/views.sql`` writes for the warehouse root.
 PLACEHOLDER: Final = "${WAREHOUSE}"
 #: The dashboard views, in the order they are defined.
@@ -62,8 +63,6 @@ class _Statement:
 
 
 def _statements() -> list[_Statement]:
-    if not SQL_PATH.exists():
-        raise WarehouseError(f"view definitions not found at {SQL_PATH} (install note-etl editable)")
     out = []
     for stmt in duckdb.extract_statements(SQL_PATH.read_text(encoding="utf-8")):
         name = _VIEW_NAME.search(stmt.query)

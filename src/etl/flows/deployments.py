@@ -21,9 +21,9 @@ import httpx
 from prefect import Flow, flow, get_run_logger
 from prefect.artifacts import create_markdown_artifact
 
+from etl.flows.fetch_note import fetch_note
+from etl.flows.note_etl import DEFAULT_BATCH_SIZE, note_etl
 from etl.settings import DEPLOYMENT_NAMES, PipelineSettings, ScheduleSettings
-from flows.fetch_note import fetch_note
-from flows.note_etl import DEFAULT_BATCH_SIZE, note_etl
 
 if TYPE_CHECKING:
     from prefect.deployments.runner import RunnerDeployment
@@ -218,10 +218,10 @@ def serve_deployments(
 if __name__ == "__main__":
     import sys
 
-    # `python -m flows.deployments wait URL [TIMEOUT]`: used by `make ui`.
+    # `python -m etl.flows.deployments wait URL [TIMEOUT]`: used by `make ui`.
     if len(sys.argv) >= 3 and sys.argv[1] == "wait":
         waited = wait_for_api(sys.argv[2], float(sys.argv[3]) if len(sys.argv) > 3 else 60.0)
         print(f"Prefect API ready at {sys.argv[2]} after {waited:.1f} s")
     else:
-        print("usage: python -m flows.deployments wait URL [TIMEOUT]", file=sys.stderr)
+        print("usage: python -m etl.flows.deployments wait URL [TIMEOUT]", file=sys.stderr)
         sys.exit(2)

@@ -28,6 +28,7 @@ from prefect.tasks import MaterializingTask
 from prefect.utilities.annotations import quote
 from tqdm import tqdm
 
+from etl.flows.assets import input_assets, table_assets
 from etl.pipeline import Analyzer, EtlOptions, discover_inputs
 from etl.reading import DEFAULT_MAX_BYTES
 from etl.report import report_link, summary_markdown, summary_tables
@@ -45,7 +46,6 @@ from etl.run import (
     process_batch,
 )
 from etl.warehouse import Warehouse
-from flows.assets import input_assets, table_assets
 
 DEFAULT_BATCH_SIZE = 50
 T = TypeVar("T")
