@@ -27,7 +27,7 @@ from .test_views import SEED_FACETS, SEED_SPEAKERS, build_seed_warehouse
 
 CHROMIUM_INSTALL = (
     "headless Chromium is needed for the browser test: run the install step of .ci/run "
-    "(apt-get install --no-install-recommends chromium fonts-noto-cjk)"
+    "(apt-get install --no-install-recommends chromium)"
 )
 
 
@@ -67,11 +67,24 @@ def test_a_japanese_font_is_found() -> None:
     assert all(ord(ch) in charmap for ch in "井下堀井経歴志望動機ガバメントクラウド")
 
 
+def test_the_packaged_font_comes_first() -> None:
+    # IPAexGothic from matplotlib-fontja, a dependency: the same font on every machine.
+    assert find_cjk_font() == "IPAexGothic"
+    path = font_manager.findfont(font_manager.FontProperties(family="IPAexGothic"), fallback_to_default=False)
+    assert Path(path).parent.parent.name == report_html.PACKAGED_FONT_MODULE
+
+
 def test_a_font_installed_after_matplotlib_cached_its_list_is_found(monkeypatch: pytest.MonkeyPatch) -> None:
-    # As on a CI machine where .ci/run installs fonts-noto-cjk after matplotlib's first use.
+    # Without the packaged font, as on a machine where a system font package is installed
+    # after matplotlib's first use: the packaged font file plays the system font.
+    font_file = font_manager.findfont(
+        font_manager.FontProperties(family=find_cjk_font()), fallback_to_default=False
+    )
+    monkeypatch.setattr(report_html, "PACKAGED_FONT_MODULE", "no_such_font_package")
     cjk_files = {f.fname for f in font_manager.fontManager.ttflist if f.name in CJK_FONT_FAMILIES}
     without = [f for f in font_manager.fontManager.ttflist if f.fname not in cjk_files]
     monkeypatch.setattr(font_manager.fontManager, "ttflist", without)
+    monkeypatch.setattr(font_manager, "findSystemFonts", lambda *a, **k: [font_file])
     find_cjk_font.cache_clear()
     try:
         assert find_cjk_font() in CJK_FONT_FAMILIES
@@ -80,10 +93,11 @@ def test_a_font_installed_after_matplotlib_cached_its_list_is_found(monkeypatch:
 
 
 def test_no_japanese_font_is_an_error_not_tofu(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(report_html, "PACKAGED_FONT_MODULE", "no_such_font_package")
     monkeypatch.setattr(report_html, "CJK_FONT_FAMILIES", ("No Such Font JP",))
     find_cjk_font.cache_clear()
     try:
-        with pytest.raises(ReportError, match="fonts-noto-cjk"):
+        with pytest.raises(ReportError, match="pip install matplotlib-fontja"):
             find_cjk_font()
     finally:
         find_cjk_font.cache_clear()

@@ -6,9 +6,10 @@ with their reasons. CSS is inline and charts are matplotlib SVGs embedded as ``d
 URIs with their text drawn as paths, so the file opens offline, needs no fonts and runs
 no JavaScript.
 
-Chart text is Japanese, so a Japanese font is looked up by family name
-(:data:`CJK_FONT_FAMILIES`); without one, :func:`find_cjk_font` raises instead of letting
-the charts show tofu boxes. On Debian: ``apt-get install fonts-noto-cjk``.
+Chart text is Japanese: the font is IPAexGothic from the ``matplotlib-fontja`` package (a
+dependency, so no system package is needed), else the first installed family of
+:data:`CJK_FONT_FAMILIES`; without any, :func:`find_cjk_font` raises instead of letting
+the charts show tofu boxes.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from __future__ import annotations
 import base64
 import functools
 import html
+import importlib.util
 import io
 import os
 import uuid
@@ -42,7 +44,10 @@ from etl.views import connect
 
 REPORT_TITLE: Final = "note-etl report"
 REPORT_FILE: Final = "report.html"
-#: Japanese fonts, best first: Debian's fonts-noto-cjk, fonts-ipaexfont, fonts-ipafont,
+#: The package carrying the charts' Japanese font, and the font file inside it.
+PACKAGED_FONT_MODULE: Final = "matplotlib_fontja"
+PACKAGED_FONT_FILE: Final = "ipaexg.ttf"
+#: Japanese system fonts, the fallback, best first: Debian's fonts-noto-cjk, fonts-ipaexfont, fonts-ipafont,
 #: fonts-takao, fonts-vlgothic; then the usual macOS and Windows ones.
 CJK_FONT_FAMILIES: Final = (
     "Noto Sans CJK JP",
@@ -101,15 +106,36 @@ def _rescan_system_fonts() -> None:
                 continue
 
 
+def _packaged_font() -> str | None:
+    """IPAexGothic from the ``matplotlib-fontja`` package, registered with matplotlib."""
+    # find_spec locates the package without importing it: its import restyles every chart
+    # of the process (``japanize()``), and the report sets its font per chart.
+    spec = importlib.util.find_spec(PACKAGED_FONT_MODULE)
+    for folder in (spec.submodule_search_locations or []) if spec is not None else []:
+        path = Path(folder) / "fonts" / PACKAGED_FONT_FILE
+        if path.is_file():
+            try:
+                font_manager.fontManager.addfont(str(path))
+            except (OSError, RuntimeError, ValueError):  # a damaged install: try the system fonts
+                return None
+            return font_manager.FontProperties(fname=str(path)).get_name()
+    return None
+
+
 @functools.cache
 def find_cjk_font() -> str:
-    """The family name of the first Japanese font of :data:`CJK_FONT_FAMILIES` installed.
+    """The Japanese font of the charts: the packaged IPAexGothic, else an installed one.
 
-    Raises :class:`ReportError` naming the package to install when there is none.
+    System fonts (:data:`CJK_FONT_FAMILIES`, best first) are the fallback when the
+    ``matplotlib-fontja`` package is missing. Raises :class:`ReportError` naming what to
+    install when there is no Japanese font at all.
 
-    >>> find_cjk_font() in CJK_FONT_FAMILIES
-    True
+    >>> find_cjk_font()
+    'IPAexGothic'
     """
+    packaged = _packaged_font()
+    if packaged is not None:
+        return packaged
     for attempt in range(2):
         if attempt:
             _rescan_system_fonts()
@@ -118,9 +144,10 @@ def find_cjk_font() -> str:
             if family in installed:
                 return family
     raise ReportError(
-        "no Japanese font found for the report's charts (tried "
+        "no Japanese font found for the report's charts (the matplotlib-fontja package is not "
+        "installed, and no system font of "
         + ", ".join(CJK_FONT_FAMILIES)
-        + "): install one, e.g. `apt-get install fonts-noto-cjk` on Debian (see .ci/run)"
+        + "): `pip install matplotlib-fontja`, or e.g. `apt-get install fonts-noto-cjk` on Debian"
     )
 
 
