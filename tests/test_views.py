@@ -19,7 +19,6 @@ import pandas as pd
 import pytest
 
 from etl.cli import main as cli_main
-from etl.errors import WarehouseError
 from etl.model import FACETS
 from etl.run import run_local
 from etl.schemas import TABLES
@@ -208,9 +207,15 @@ def test_a_table_without_files_is_an_empty_view(wh: Path, tmp_path: Path) -> Non
     assert dict(columns)["rejected_at"] == "TIMESTAMP WITH TIME ZONE"
 
 
-def test_views_db_needs_articles(tmp_path: Path) -> None:
-    with pytest.raises(WarehouseError, match="no articles yet"):
-        write_views_db(str(tmp_path))
+def test_a_warehouse_without_articles_gives_empty_views(tmp_path: Path) -> None:
+    # As the README says: a warehouse whose only input was rejected still has its views.
+    (tmp_path / "broken.json").write_text("{", encoding="utf-8")
+    run_local([str(tmp_path / "broken.json")], str(tmp_path / "wh"))
+    db = write_views_db(str(tmp_path / "wh"))
+    with duckdb.connect(db.path, read_only=True) as con:
+        for name in (*VIEWS, "articles"):
+            assert con.execute(f"SELECT count(*) FROM {name}").fetchone() == (0,), name
+        assert con.execute("SELECT count(*) FROM rejects").fetchone() == (1,)
 
 
 def test_remote_warehouse_gives_the_same_views(wh: Path) -> None:
@@ -231,8 +236,10 @@ def test_cli_views(wh: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str])
     assert cli_main(["views", "--warehouse", str(wh), "--out", str(out)]) == 0
     assert str(out) in capsys.readouterr().out
     assert out.exists()
-    assert cli_main(["views", "--warehouse", str(tmp_path / "empty")]) == 1
-    assert "no articles yet" in capsys.readouterr().err
+    assert cli_main(["views", "--warehouse", str(tmp_path / "mistyped")]) == 2
+    assert capsys.readouterr().err.strip() == f"note-etl: views: {tmp_path / 'mistyped'}: no such folder " + (
+        "(no warehouse there yet: `note-etl run` writes one)"
+    )
 
 
 # -- the README's queries run as they are -------------------------------------------------

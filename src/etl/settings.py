@@ -7,8 +7,12 @@ schedules. Loaded once into a frozen :class:`PipelineSettings`; every problem is
 to a default.
 
 Relative paths in the file are relative to ``root``, which is itself relative to the
-file's folder (``config/pipeline.yaml`` says ``root: ..``: the project folder). Values
-with a ``scheme://`` (``s3://bucket/wh``) are fsspec URIs and are kept as they are.
+file's folder (``config/pipeline.yaml`` says ``root: ..``: the project folder); without
+``root``, to the file's folder. A copy of that file elsewhere keeps its ``root: ..``, so
+``note-etl serve`` checks that every path exists and names the root it resolved when one
+does not. The defaults shipped in the package have no project of their own: their paths
+start at the current folder. Values with a ``scheme://`` (``s3://bucket/wh``) are fsspec
+URIs and are kept as they are. No ``taxonomy`` means the shipped ``config/topics.yaml``.
 """
 
 from __future__ import annotations
@@ -95,6 +99,8 @@ class PipelineSettings:
     """
 
     source: str
+    #: The folder relative paths started from, when the file set ``root`` (for messages).
+    root: str | None = None
     accounts: tuple[str, ...] = ()
     raw: str = "raw"
     warehouse: str = "warehouse"
@@ -109,8 +115,13 @@ class PipelineSettings:
     )
 
 
-def load_settings(path: str | os.PathLike[str] = DEFAULT_CONFIG) -> PipelineSettings:
+def load_settings(
+    path: str | os.PathLike[str] = DEFAULT_CONFIG, *, root: str | os.PathLike[str] | None = None
+) -> PipelineSettings:
     """Read and validate a settings file.
+
+    ``root``, when given, is where relative paths start instead of the file's own ``root``
+    (the shipped defaults are read with the current folder as root).
 
     >>> import tempfile, os
     >>> d = tempfile.mkdtemp(); p = os.path.join(d, "pipeline.yaml")
@@ -139,6 +150,8 @@ def load_settings(path: str | os.PathLike[str] = DEFAULT_CONFIG) -> PipelineSett
         doc = {}
     if not isinstance(doc, dict):
         raise SettingsError("the file must be a mapping of settings", path=where)
+    if root is not None:
+        doc = {**doc, "root": str(Path(root).resolve())}
     return settings_from_mapping(doc, path=where, base=Path(path).resolve().parent)
 
 
@@ -211,6 +224,7 @@ def settings_from_mapping(doc: Mapping[str, Any], *, path: str, base: Path) -> P
     taxonomy = doc.get("taxonomy")
     return PipelineSettings(
         source=path,
+        root=str(root) if "root" in doc else None,
         accounts=tuple(accounts_raw),
         raw=resolve(_str(doc, "raw", path, "raw")),
         warehouse=resolve(_str(doc, "warehouse", path, "warehouse")),

@@ -196,8 +196,6 @@ def write_views_db(warehouse: str, out: str | None = None) -> ViewsDb:
             f"{warehouse}: the views file needs a local warehouse (DuckDB reads object stores "
             "only with its httpfs extension); use etl.views.connect() for remote warehouses"
         )
-    if not _has_rows(wh, "articles"):
-        raise WarehouseError(f"{warehouse} has no articles yet: run `note-etl run` first")
     target = Path(out) if out else Path(wh.fs_root) / DB_FILE
     target.parent.mkdir(parents=True, exist_ok=True)
     # Build beside the target and rename: a dashboard holding the old file open keeps

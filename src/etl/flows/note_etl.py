@@ -88,8 +88,9 @@ def process_task(
 
 def _log_batch(batch: BatchResult, batch_no: int) -> None:
     logger = get_run_logger()
-    # One line per batch at INFO: a line per article is thousands of API log records on a
-    # backfill (a tenth of the run's time), and the articles table has the details.
+    # A line per batch and one per article at INFO, so the UI's logs say what became of each
+    # input (the terminal shows only warnings unless -v; PREFECT_LOGGING_LEVEL=WARNING drops
+    # the per-article lines on a big backfill, where they cost time).
     logger.info(
         "batch %d: %d processed, %d unchanged, %d rejected",
         batch_no,
@@ -99,7 +100,7 @@ def _log_batch(batch: BatchResult, batch_no: int) -> None:
     )
     for r in batch.articles:
         row = r.tables["articles"][0]
-        logger.debug(
+        logger.info(
             "processed %s: %d segments, speakers %s",
             r.source_path,
             row["segment_count"],
