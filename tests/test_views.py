@@ -7,10 +7,8 @@ numbers of the seed, so a view that joins or filters wrongly fails either way.
 from __future__ import annotations
 
 import json
-import os
 import re
 import shutil
-from collections.abc import Iterator
 from pathlib import Path
 
 import duckdb
@@ -24,7 +22,7 @@ from etl.run import run_local
 from etl.schemas import TABLES
 from etl.views import CHROME_KINDS, DB_FILE, SQL_PATH, VIEWS, connect, read_view, views_sql, write_views_db
 
-from .conftest import ROOT, SAMPLES, SEED
+from .conftest import SAMPLES, SEED
 
 SEED_FACETS = {"intro", "career", "current_work", "motivation", "appeal", "other"}
 SEED_SPEAKERS = {"井下", "堀井"}
@@ -240,41 +238,3 @@ def test_cli_views(wh: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str])
     assert capsys.readouterr().err.strip() == f"note-etl: views: {tmp_path / 'mistyped'}: no such folder " + (
         "(no warehouse there yet: `note-etl run` writes one)"
     )
-
-
-# -- the README's queries run as they are -------------------------------------------------
-
-
-def _readme_blocks() -> list[tuple[str, str]]:
-    text = (ROOT / "README.md").read_text(encoding="utf-8")
-    start = text.index("## Analysing the tables")
-    end = text.find("\n## ", start + 1)
-    section = text[start : end if end != -1 else None]
-    return re.findall(r"```(\w+)\n(.*?)```", section, flags=re.DOTALL)
-
-
-@pytest.fixture
-def in_project_like_dir(wh: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    """A folder whose ``warehouse/`` is the seed's, with its views file, as the README assumes."""
-    shutil.copytree(wh, tmp_path / "warehouse", ignore=shutil.ignore_patterns(DB_FILE))
-    write_views_db(str(tmp_path / "warehouse"))
-    monkeypatch.chdir(tmp_path)
-    yield tmp_path
-
-
-def test_readme_queries_run(in_project_like_dir: Path) -> None:
-    blocks = _readme_blocks()
-    # Polars is documentation only: note-etl does not install it.
-    polars = [code for lang, code in blocks if lang == "python" and ("polars" in code or ".pl()" in code)]
-    python = [code for lang, code in blocks if lang == "python" and code not in polars]
-    sql = [code for lang, code in blocks if lang == "sql"]
-    for name in VIEWS:  # each view has a pandas, a DuckDB and a Polars query
-        assert any(f'"{name}"' in code for code in python), name
-        assert any(f"FROM {name}" in code for code in sql), name
-        assert any(f"FROM {name}" in code for code in polars), name
-
-    for code in python:
-        exec(compile(code, "README.md", "exec"), {})
-    with duckdb.connect(os.path.join("warehouse", DB_FILE), read_only=True) as con:
-        for code in sql:
-            assert con.execute(code).fetchall(), code
