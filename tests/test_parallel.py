@@ -90,7 +90,18 @@ def test_workers_use_the_flows_temporary_server(
         "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
         "PREFECT_LOGGING_LEVEL": "INFO",
     }
-    cli = [sys.executable, "-m", "etl.cli", "run", "--batch-size", "2", "--warehouse", str(tmp_path / "wh")]
+    # -v: Prefect's INFO lines, "Starting temporary server" among them, reach the terminal.
+    cli = [
+        sys.executable,
+        "-m",
+        "etl.cli",
+        "run",
+        "-v",
+        "--batch-size",
+        "2",
+        "--warehouse",
+        str(tmp_path / "wh"),
+    ]
     with contextlib.ExitStack() as stack:
         if engine == "dask":
             cluster = stack.enter_context(
@@ -102,6 +113,8 @@ def test_workers_use_the_flows_temporary_server(
         proc = subprocess.run([*cli, str(raw)], env=env, capture_output=True, text=True, timeout=600)
     log = proc.stdout + proc.stderr
     assert proc.returncode == 0, log[-3000:]
-    assert log.count("Starting temporary server") == 1, log[-3000:]
+    # The command's own temporary server, and no Prefect ephemeral server anywhere else.
+    assert log.count("temporary Prefect API server ready") == 1, log[-3000:]
+    assert "Starting temporary server" not in log, log[-3000:]
     assert "Starting temporary server" not in capfd.readouterr().err  # the Dask workers' output
     assert len(pd.read_parquet(tmp_path / "wh" / "articles")) == 8
