@@ -152,7 +152,8 @@ def test_unchanged_articles_are_not_downloaded_again(note: FakeNote, tmp_path: P
     with client(note, revalidate=False) as c:
         report = fetch_account(c, ACCOUNT, raw)
     assert [o.status for o in report.outcomes] == ["unchanged"] * 2
-    assert note.requests() - before == 1  # the first listing page: all known, so the last
+    # robots.txt (read once per run) and the first listing page: all known, so the last.
+    assert note.requests() - before == 2
 
 
 def test_changed_article_is_downloaded_and_replaced(note: FakeNote, tmp_path: Path) -> None:
@@ -278,10 +279,11 @@ def test_request_cap_holds(note: FakeNote, tmp_path: Path) -> None:
         note.add_article(ACCOUNT, f"n000000000a0{i}", f"記事{i}", body(i))
     note.page_size = 10
     note.fail(api("n000000000a08"), Fault.status_code(503), Fault.status_code(503))
-    with client(note, max_requests=4) as c:
+    with client(note, max_requests=5) as c:
         report = fetch_account(c, ACCOUNT, raw)
-        assert c.requests_made == 4
-    assert note.requests() == 4  # 1 listing page + 3 attempts, whatever failed
+        assert c.requests_made == 5
+    assert note.requests() == 5  # robots.txt + 1 listing page + 3 attempts, whatever failed
+    assert note.hits("/robots.txt") == 1
     statuses = [o.status for o in report.outcomes]
     assert statuses.count("skipped") == 7 and statuses.count("new") == 1
     # The next run picks up where this one stopped.
