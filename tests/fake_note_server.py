@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import socket
 import threading
 import time
 from collections import defaultdict, deque
@@ -351,3 +352,20 @@ def articles_in(folder: Any) -> Iterator[str]:
     for p in sorted(folder.iterdir()):
         if p.name.endswith(".json") and not p.name.endswith(".meta.json") and not p.name.startswith("."):
             yield p.name
+
+
+def make_invalid_names_unresolvable(monkeypatch: Any) -> None:
+    """Names under ``.invalid`` fail to resolve as on a machine without network.
+
+    Nothing is looked up: ``socket.getaddrinfo`` raises the resolver's error itself for
+    those names (and resolves every other name, such as the loopback servers', as usual).
+    """
+    real = socket.getaddrinfo
+
+    def getaddrinfo(host: Any, *args: Any, **kwargs: Any) -> Any:
+        name = host.decode() if isinstance(host, bytes) else str(host)
+        if name.rstrip(".").endswith(".invalid"):
+            raise socket.gaierror(socket.EAI_AGAIN, "Temporary failure in name resolution")
+        return real(host, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)

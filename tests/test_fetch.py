@@ -32,7 +32,7 @@ from etl.parse_note_api import parse_note_api
 from etl.pipeline import discover_inputs
 from etl.settings import SettingsError, load_settings
 
-from .fake_note_server import FakeNote, Fault, articles_in
+from .fake_note_server import FakeNote, Fault, articles_in, make_invalid_names_unresolvable
 
 ACCOUNT = "digital_jp"
 KEYS = ["n000000000a01", "n000000000a02", "n000000000a03"]
@@ -389,6 +389,51 @@ def test_fetch_flow_records_retries_and_publishes_a_summary(
     summary = str(by_key["note-fetch-summary"].data)
     assert f"{ACCOUNT}/{KEYS[1]} | failed | HTTP 500 on all 2 attempts" in summary
     assert by_key["note-fetch-articles"].type == "table"
+
+
+def test_fetch_flow_completes_when_an_article_redirects_for_ever(
+    prefect_backend: None, note: FakeNote, tmp_path: Path
+) -> None:
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId
+
+    from flows.fetch_note import fetch_note
+
+    raw = tmp_path / "raw"
+    note.fail(api(KEYS[1]), Fault.redirect_loop(), always=True)
+    opts = options(note, task_retry_delay_seconds=0)
+    state = fetch_note(accounts=[ACCOUNT], raw=str(raw), options=opts.to_dict(), return_state=True)
+    assert state.is_completed(), state.message
+    result = state.result()
+    assert (result["new"], result["failed"], result["listed"]) == (2, 1, 3)
+    # Neither the client nor Prefect retries a redirect loop: one chain of hops.
+    assert note.hits(api(KEYS[1])) == 6
+    saved = json.loads((account_folder(raw) / ".fetch-state.json").read_text())
+    assert saved["failed"][KEYS[1]]["error_type"] == "request_error"
+    assert KEYS[1] not in saved["pending"]
+    run_id = state.state_details.flow_run_id
+    with get_client(sync_client=True) as prefect:
+        artifacts = prefect.read_artifacts(
+            artifact_filter=ArtifactFilter(flow_run_id=ArtifactFilterFlowRunId(any_=[run_id]))
+        )
+    summary = str({a.key: a for a in artifacts}["note-fetch-summary"].data)
+    assert f"{ACCOUNT}/{KEYS[1]} | failed | TooManyRedirects" in summary
+
+
+def test_offline_fetch_flow_fails_fast_and_says_so(
+    prefect_backend: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from flows.fetch_note import fetch_note
+
+    make_invalid_names_unresolvable(monkeypatch)
+    opts = {"base_url": "http://nonexistent.invalid", "delay_seconds": 0.01, "task_retry_delay_seconds": 0}
+    result = fetch_note(accounts=[ACCOUNT, "other_account"], raw=str(tmp_path / "raw"), options=opts)
+    # One request per account (its robots.txt is not cached when the host does not resolve),
+    # no retries by the client or by Prefect, no fallback to the feed on the same host.
+    assert result["requests"] == 2
+    assert (result["failed"], result["failed_listings"], result["failed_articles"]) == (2, 2, 0)
+    assert set(result["listing_errors"]) == {ACCOUNT, "other_account"}
+    assert all("name_resolution" in e for e in result["listing_errors"].values())
 
 
 def test_fetch_and_process_lands_articles_in_the_warehouse(

@@ -127,7 +127,7 @@ def is_name_resolution_error(exc: BaseException) -> bool:
     for _ in range(10):  # httpx -> httpcore -> socket: a short chain
         if seen is None:
             break
-        if isinstance(seen, socket.gaierror):
+        if isinstance(seen, socket.gaierror) or any(isinstance(a, socket.gaierror) for a in seen.args):
             return True
         if any(m in str(seen).lower() for m in _RESOLVE_MESSAGES):
             return True
