@@ -332,3 +332,16 @@ def test_robots_txt_crawl_delay_slows_the_run(note: FakeNote, tmp_path: Path) ->
     with client(note, clock) as c:
         fetch_account(c, ACCOUNT, str(tmp_path))
     assert clock.sleeps and all(s == pytest.approx(3.0) for s in clock.sleeps)
+
+
+def test_the_deadline_covers_httpx_own_transports_and_env_proxies(monkeypatch: pytest.MonkeyPatch) -> None:
+    from etl.fetch.deadline import is_bounded
+
+    monkeypatch.setenv("HTTPS_PROXY", "http://127.0.0.1:9")
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    monkeypatch.delenv("no_proxy", raising=False)
+    with NoteClient(FetchOptions(base_url="https://example.invalid", delay_seconds=0)) as c:
+        http: Any = c._http
+        assert is_bounded(http._transport)
+        proxied = {str(p.pattern): t for p, t in http._mounts.items() if t is not None}
+        assert "https://" in proxied and is_bounded(proxied["https://"])  # the proxy is kept

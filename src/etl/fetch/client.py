@@ -21,7 +21,7 @@ import httpx
 import tenacity
 
 from etl.fetch.clock import Clock, SystemClock
-from etl.fetch.deadline import deadline, deadline_transport
+from etl.fetch.deadline import apply_deadline, deadline
 from etl.fetch.errors import (
     ArticleGone,
     FetchError,
@@ -120,9 +120,15 @@ class NoteClient:
             timeout=httpx.Timeout(self.options.timeout_seconds),
             follow_redirects=True,
             max_redirects=MAX_REDIRECTS,
-            transport=transport if transport is not None else deadline_transport(),
+            transport=transport,
             event_hooks={"request": [self._on_request]},
         )
+        if transport is None:
+            # httpx's own transports, so that it keeps its defaults (proxies named in the
+            # environment get transports of their own, mounted per URL pattern).
+            mounts: dict[Any, httpx.BaseTransport | None] = getattr(self._http, "_mounts", {})
+            for own in (getattr(self._http, "_transport", None), *mounts.values()):
+                apply_deadline(own)
 
     def __enter__(self) -> NoteClient:
         return self

@@ -2,8 +2,8 @@
 
 httpx's timeouts bound each network operation, so a server that sends one byte every
 1.5 s never trips a 2 s read timeout and can hold a request for minutes. The client sets a
-deadline (:func:`deadline`) around each request, and the transport it uses
-(:func:`deadline_transport`) shortens every connect, read and write to the time left,
+deadline (:func:`deadline`) around each request, and its transports
+(:func:`apply_deadline`) shorten every connect, read and write to the time left,
 raising httpcore's timeouts (httpx's ``ConnectTimeout`` / ``ReadTimeout``) once it has passed.
 """
 
@@ -104,29 +104,33 @@ class _DeadlineBackend(httpcore.NetworkBackend):
         self._backend.sleep(seconds)
 
 
-def deadline_transport() -> httpx.HTTPTransport:
-    """httpx's default transport, its network I/O bounded by the current :func:`deadline`.
+def apply_deadline(transport: httpx.BaseTransport | None) -> bool:
+    """Bound ``transport``'s network I/O by the current :func:`deadline`, in place; say if it could.
 
-    httpx has no public hook for the network backend, so this wraps the one its connection
-    pool holds. Should a later httpx move it, the transport is the plain one and the
-    client's check between body chunks still bounds a slow body (not slow headers).
+    httpx has no public hook for the network backend, so this wraps the one an
+    ``httpx.HTTPTransport``'s connection pool holds (a proxy's pool too). A transport
+    without one (a mock) is left as it is; the client's check between body chunks still
+    bounds a slow body there, though not slow headers.
 
-    >>> isinstance(deadline_transport(), httpx.HTTPTransport)
-    True
+    >>> t = httpx.HTTPTransport()
+    >>> apply_deadline(t), apply_deadline(t), is_bounded(t), apply_deadline(None)
+    (True, True, True, False)
     """
-    transport = httpx.HTTPTransport()
     pool = getattr(transport, "_pool", None)
     backend = getattr(pool, "_network_backend", None)
-    if isinstance(backend, httpcore.NetworkBackend):
-        pool._network_backend = _DeadlineBackend(backend)  # type: ignore[union-attr]
-    return transport
+    if isinstance(backend, _DeadlineBackend):
+        return True
+    if not isinstance(backend, httpcore.NetworkBackend):
+        return False
+    pool._network_backend = _DeadlineBackend(backend)  # type: ignore[union-attr]
+    return True
 
 
-def is_bounded(transport: httpx.BaseTransport) -> bool:
+def is_bounded(transport: httpx.BaseTransport | None) -> bool:
     """Whether ``transport`` applies the deadline to every network operation.
 
-    >>> is_bounded(deadline_transport()), is_bounded(httpx.HTTPTransport())
-    (True, False)
+    >>> is_bounded(httpx.HTTPTransport())
+    False
     """
     pool = getattr(transport, "_pool", None)
     return isinstance(getattr(pool, "_network_backend", None), _DeadlineBackend)
