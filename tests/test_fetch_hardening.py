@@ -95,11 +95,20 @@ def test_redirect_loop_is_one_articles_failure_with_a_reason(note: FakeNote, tmp
     state = state_of(raw)
     assert state["failed"][KEYS[1]]["error_type"] == "request_error"
     assert KEYS[1] not in state["pending"]
-    with client(note) as c:
+    with client(note, max_failed_runs=2) as c:
         again = fetch_account(c, ACCOUNT, str(raw))
     assert {o.key: o.status for o in again.outcomes}[KEYS[1]] == "failed"
-    assert state_of(raw)["failed"][KEYS[1]]["failures"] == 2
     assert "1 failed" in FetchReport([again]).line
+    # The same permanent failure twice in a row (max_failed_runs): given up, not asked again.
+    state = state_of(raw)
+    assert KEYS[1] not in state["failed"] and state["given_up"][KEYS[1]]["failures"] == 2
+    hits = note.hits(api(KEYS[1]))
+    with client(note, max_failed_runs=2) as c:
+        third = fetch_account(c, ACCOUNT, str(raw))
+    skipped = {o.key: o for o in third.outcomes}[KEYS[1]]
+    assert (skipped.status, skipped.error_type) == ("skipped", "given_up")
+    assert "remove it from given_up" in (skipped.reason or "")
+    assert note.hits(api(KEYS[1])) == hits
 
 
 @pytest.mark.parametrize(
@@ -128,6 +137,16 @@ def test_every_httpx_error_is_an_article_failure(tmp_path: Path, error: Exceptio
     [outcome] = report.outcomes
     assert (outcome.status, outcome.error_type, outcome.attempts) == ("failed", "request_error", 1)
     assert outcome.reason is not None and outcome.reason.startswith(type(error).__name__)
+
+
+def test_transient_failures_are_never_given_up(note: FakeNote, tmp_path: Path) -> None:
+    note.fail(api(KEYS[0]), Fault.status_code(503), always=True)
+    for _ in range(3):
+        with client(note, max_failed_runs=1, max_retries=0) as c:
+            report = fetch_account(c, ACCOUNT, str(tmp_path))
+        assert {o.key: o.status for o in report.outcomes}[KEYS[0]] == "failed"
+    assert state_of(tmp_path)["failed"][KEYS[0]]["failures"] == 3
+    assert state_of(tmp_path)["given_up"] == {}
 
 
 def test_an_unforeseen_exception_fails_the_article_not_the_run(note: FakeNote, tmp_path: Path) -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from pathlib import PurePosixPath
-from typing import Any
+from typing import Any, Final
 
 from etl.fetch.article import FetchOutcome, fetch_article
 from etl.fetch.client import NoteClient
@@ -19,8 +19,13 @@ from etl.fetch.layout import SIDECAR_SUFFIX, account_dir, article_path, is_artic
 from etl.fetch.listing import ArticleRef, list_articles
 from etl.fetch.logs import LogLike
 from etl.fetch.robots import robots_url
-from etl.fetch.state import read_state, write_state
+from etl.fetch.state import STATE_FILE, read_state, write_state
 from etl.fetch.summary import AccountReport
+
+#: Failures another run will not fix: the same redirect loop, the same answer that is not a
+#: note article, the same defect. After ``max_failed_runs`` of them in a row the key is
+#: given up (asked no more) instead of costing requests on every run for ever.
+PERMANENT_ERRORS: Final = frozenset({"request_error", "invalid_response", "internal_error"})
 
 Lister = Callable[..., Sequence[ArticleRef]]
 Fetcher = Callable[..., FetchOutcome]
@@ -38,7 +43,9 @@ def fetch_account(
     """List one account and fetch what is new (first) and what may have changed.
 
     Articles recorded as gone are not requested again; failures are recorded in the
-    account's ``.fetch-state.json`` and retried on the next run. ``lister`` and ``fetcher``
+    account's ``.fetch-state.json`` and retried on the next run, except one that failed
+    the same permanent way (:data:`PERMANENT_ERRORS`) ``max_failed_runs`` runs in a row:
+    it is recorded under ``given_up`` and skipped until that entry is removed. ``lister`` and ``fetcher``
     are :func:`list_articles` and :func:`fetch_article` or wrappers of them (Prefect tasks)
     with the same arguments.
 
@@ -80,16 +87,18 @@ def fetch_account(
     report.listed = len(refs)
     gone: dict[str, Any] = state.setdefault("gone", {})
     failed: dict[str, Any] = state.setdefault("failed", {})
+    given_up: dict[str, Any] = state.setdefault("given_up", {})
+    done = gone.keys() | given_up.keys()
     listed = {r.key for r in refs}
     # Articles a past run listed but did not get (failed, capped, interrupted) are fetched by
     # key: a listing that stops at a page of known articles would never show them again.
     carried = [
         ArticleRef(urlname, key)
         for key in sorted(set(state.get("pending", [])) | set(failed))
-        if key not in listed and key not in known and key not in gone and is_article_key(key)
+        if key not in listed and key not in known and key not in done and is_article_key(key)
     ]
-    new = [r for r in refs if r.key not in known and r.key not in gone] + carried
-    revisit = [r for r in refs if r.key in known and r.key not in gone] if client.options.revalidate else []
+    new = [r for r in refs if r.key not in known and r.key not in done] + carried
+    revisit = [r for r in refs if r.key in known and r.key not in done] if client.options.revalidate else []
     for r in refs:
         if r.key in gone:
             report.outcomes.append(
@@ -97,6 +106,13 @@ def fetch_account(
                     urlname, r.key, "gone", None, gone[r.key].get("http_status"), "gone", "gone earlier"
                 )
             )
+        elif r.key in given_up:
+            why = given_up[r.key]
+            reason = (
+                f"given up after {why.get('failures')} failed runs ({why.get('error_type')}: "
+                f"{why.get('reason')}); remove it from given_up in {STATE_FILE} to try again"
+            )
+            report.outcomes.append(FetchOutcome(urlname, r.key, "skipped", None, None, "given_up", reason))
         elif r.key in known and not client.options.revalidate:
             report.outcomes.append(
                 FetchOutcome(urlname, r.key, "unchanged", article_path(raw_root, urlname, r.key))
@@ -143,6 +159,16 @@ def fetch_account(
             # Recorded with its reason under "failed" (retried from there next run), so no
             # longer a bare to-do of an interrupted run.
             pending.discard(ref.key)
+            runs = failed[ref.key]["failures"]
+            if outcome.error_type in PERMANENT_ERRORS and runs >= client.options.max_failed_runs:
+                given_up[ref.key] = failed.pop(ref.key)
+                log.warning(
+                    "%s/%s failed %d runs in a row (%s); given up, not asked again",
+                    urlname,
+                    ref.key,
+                    runs,
+                    outcome.error_type,
+                )
             continue
         elif outcome.status == "skipped":
             continue

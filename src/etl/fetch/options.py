@@ -52,6 +52,9 @@ class FetchOptions:
     revalidate: bool = True
     max_bytes: int = 20 * 1024 * 1024
     user_agent: str = DEFAULT_USER_AGENT
+    #: Runs in a row an article may fail the same permanent way (a redirect loop, an answer
+    #: that is not a note article) before it is given up (``given_up`` in the state file).
+    max_failed_runs: int = 5
     #: Read the site's robots.txt (once per host and run) and fetch nothing it disallows.
     respect_robots_txt: bool = True
     #: Prefect-level retries of one fetch-article task, after the client's own retries.
@@ -68,7 +71,7 @@ class FetchOptions:
                 raise ValueError(f"fetch.{name} must not be negative, got {getattr(self, name)}")
         if self.task_retry_delay_seconds < 0:
             raise ValueError("fetch.task_retry_delay_seconds must not be negative")
-        for name in ("timeout_seconds", "max_requests", "max_pages", "max_bytes"):
+        for name in ("timeout_seconds", "max_requests", "max_pages", "max_bytes", "max_failed_runs"):
             if getattr(self, name) <= 0:
                 raise ValueError(f"fetch.{name} must be positive, got {getattr(self, name)}")
         if self.max_retries < 0 or self.task_retries < 0:

@@ -4,7 +4,8 @@ Shape (every key optional)::
 
     {"pending": ["n…", …],                        listed, not fetched yet
      "failed": {"n…": {"at", "error_type", "reason", "http_status", "failures"}},
-     "gone": {"n…": {"at", "http_status"}}}
+     "gone": {"n…": {"at", "http_status"}},
+     "given_up": {"n…": {…as failed}}}            failed the same permanent way too often
 """
 
 from __future__ import annotations
