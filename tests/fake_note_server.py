@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import socket
 import threading
 import time
 from collections import defaultdict, deque
@@ -34,7 +35,7 @@ from xml.sax.saxutils import escape
 class Fault:
     """One scripted misbehaviour of the server."""
 
-    kind: str  # status | slow | truncate | bad_json
+    kind: str  # status | slow | truncate | bad_json | redirect_loop | drip_body | drip_headers
     status: int = 200
     retry_after: str | None = None
     seconds: float = 0.0
@@ -58,6 +59,21 @@ class Fault:
     def bad_json(cls) -> Fault:
         """A 200 whose body is the first half of the JSON, with a matching Content-Length."""
         return cls("bad_json")
+
+    @classmethod
+    def redirect_loop(cls) -> Fault:
+        """302 to the same path with a counter in the query, for ever (every hop is logged)."""
+        return cls("redirect_loop", status=302)
+
+    @classmethod
+    def drip_body(cls, seconds: float) -> Fault:
+        """Headers at once, then the body one byte every ``seconds`` (each read is quick)."""
+        return cls("drip_body", seconds=seconds)
+
+    @classmethod
+    def drip_headers(cls, seconds: float) -> Fault:
+        """The status line and headers one byte every ``seconds``, then the body."""
+        return cls("drip_headers", seconds=seconds)
 
 
 @dataclass
@@ -102,6 +118,8 @@ class FakeNote:
     faults: dict[str, deque[Fault]] = field(default_factory=lambda: defaultdict(deque))
     always: dict[str, Fault] = field(default_factory=dict)
     log: list[Hit] = field(default_factory=list)
+    #: The body of /robots.txt; None answers 404 (no robots.txt: everything allowed).
+    robots: str | None = None
     _server: ThreadingHTTPServer | None = None
     _thread: threading.Thread | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -228,11 +246,44 @@ class _Handler(BaseHTTPRequestHandler):
             return
         if fault is not None and fault.kind == "bad_json":
             body = body[: len(body) // 2]
+        if fault is not None and fault.kind == "redirect_loop":
+            hop = int(parse_qs(url.query).get("hop", ["0"])[0]) + 1
+            self._send(path, 302, b"", "text/plain", {"Location": f"{path}?hop={hop}"})
+            return
+        if fault is not None and fault.kind in ("drip_body", "drip_headers"):
+            self._drip(path, status, body, ctype, headers, fault)
+            return
         self._send(path, status, body, ctype, headers)
+
+    def _drip(
+        self, path: str, status: int, body: bytes, ctype: str, headers: dict[str, str], fault: Fault
+    ) -> None:
+        self._record(path, status)
+        head = f"HTTP/1.1 {status} OK\r\nContent-Type: {ctype}\r\nContent-Length: {len(body)}\r\n"
+        head += "".join(f"{k}: {v}\r\n" for k, v in headers.items()) + "Connection: close\r\n\r\n"
+        slow, fast = (head.encode(), body) if fault.kind == "drip_headers" else (body, head.encode())
+        self.close_connection = True
+        try:
+            if fault.kind == "drip_body":
+                self.wfile.write(fast)
+                self.wfile.flush()
+            # Bounded: the test's client hangs up long before, and the write then fails.
+            for i in range(len(slow)):
+                self.wfile.write(slow[i : i + 1])
+                self.wfile.flush()
+                time.sleep(fault.seconds)
+            if fault.kind == "drip_headers":
+                self.wfile.write(fast)
+        except OSError:
+            return
 
     def _route(self, path: str, query: dict[str, list[str]]) -> tuple[int, bytes, str, dict[str, str]]:
         parts = [p for p in path.split("/") if p]
         base = f"http://{self.headers.get('Host', 'note.test')}"
+        if path == "/robots.txt":
+            if self.note.robots is None:
+                return 404, b"not found", "text/plain", {}
+            return 200, self.note.robots.encode(), "text/plain; charset=utf-8", {}
         if len(parts) == 2 and parts[1] == "rss":
             return 200, self._rss(parts[0], base), "application/rss+xml; charset=utf-8", {}
         if len(parts) == 5 and parts[:3] == ["api", "v2", "creators"] and parts[4] == "contents":
@@ -301,3 +352,20 @@ def articles_in(folder: Any) -> Iterator[str]:
     for p in sorted(folder.iterdir()):
         if p.name.endswith(".json") and not p.name.endswith(".meta.json") and not p.name.startswith("."):
             yield p.name
+
+
+def make_invalid_names_unresolvable(monkeypatch: Any) -> None:
+    """Names under ``.invalid`` fail to resolve as on a machine without network.
+
+    Nothing is looked up: ``socket.getaddrinfo`` raises the resolver's error itself for
+    those names (and resolves every other name, such as the loopback servers', as usual).
+    """
+    real = socket.getaddrinfo
+
+    def getaddrinfo(host: Any, *args: Any, **kwargs: Any) -> Any:
+        name = host.decode() if isinstance(host, bytes) else str(host)
+        if name.rstrip(".").endswith(".invalid"):
+            raise socket.gaierror(socket.EAI_AGAIN, "Temporary failure in name resolution")
+        return real(host, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)

@@ -32,7 +32,7 @@ from etl.parse_note_api import parse_note_api
 from etl.pipeline import discover_inputs
 from etl.settings import SettingsError, load_settings
 
-from .fake_note_server import FakeNote, Fault, articles_in
+from .fake_note_server import FakeNote, Fault, articles_in, make_invalid_names_unresolvable
 
 ACCOUNT = "digital_jp"
 KEYS = ["n000000000a01", "n000000000a02", "n000000000a03"]
@@ -152,7 +152,8 @@ def test_unchanged_articles_are_not_downloaded_again(note: FakeNote, tmp_path: P
     with client(note, revalidate=False) as c:
         report = fetch_account(c, ACCOUNT, raw)
     assert [o.status for o in report.outcomes] == ["unchanged"] * 2
-    assert note.requests() - before == 1  # the first listing page: all known, so the last
+    # robots.txt (read once per run) and the first listing page: all known, so the last.
+    assert note.requests() - before == 2
 
 
 def test_changed_article_is_downloaded_and_replaced(note: FakeNote, tmp_path: Path) -> None:
@@ -278,10 +279,11 @@ def test_request_cap_holds(note: FakeNote, tmp_path: Path) -> None:
         note.add_article(ACCOUNT, f"n000000000a0{i}", f"記事{i}", body(i))
     note.page_size = 10
     note.fail(api("n000000000a08"), Fault.status_code(503), Fault.status_code(503))
-    with client(note, max_requests=4) as c:
+    with client(note, max_requests=5) as c:
         report = fetch_account(c, ACCOUNT, raw)
-        assert c.requests_made == 4
-    assert note.requests() == 4  # 1 listing page + 3 attempts, whatever failed
+        assert c.requests_made == 5
+    assert note.requests() == 5  # robots.txt + 1 listing page + 3 attempts, whatever failed
+    assert note.hits("/robots.txt") == 1
     statuses = [o.status for o in report.outcomes]
     assert statuses.count("skipped") == 7 and statuses.count("new") == 1
     # The next run picks up where this one stopped.
@@ -387,6 +389,51 @@ def test_fetch_flow_records_retries_and_publishes_a_summary(
     summary = str(by_key["note-fetch-summary"].data)
     assert f"{ACCOUNT}/{KEYS[1]} | failed | HTTP 500 on all 2 attempts" in summary
     assert by_key["note-fetch-articles"].type == "table"
+
+
+def test_fetch_flow_completes_when_an_article_redirects_for_ever(
+    prefect_backend: None, note: FakeNote, tmp_path: Path
+) -> None:
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId
+
+    from flows.fetch_note import fetch_note
+
+    raw = tmp_path / "raw"
+    note.fail(api(KEYS[1]), Fault.redirect_loop(), always=True)
+    opts = options(note, task_retry_delay_seconds=0)
+    state = fetch_note(accounts=[ACCOUNT], raw=str(raw), options=opts.to_dict(), return_state=True)
+    assert state.is_completed(), state.message
+    result = state.result()
+    assert (result["new"], result["failed"], result["listed"]) == (2, 1, 3)
+    # Neither the client nor Prefect retries a redirect loop: one chain of hops.
+    assert note.hits(api(KEYS[1])) == 6
+    saved = json.loads((account_folder(raw) / ".fetch-state.json").read_text())
+    assert saved["failed"][KEYS[1]]["error_type"] == "request_error"
+    assert KEYS[1] not in saved["pending"]
+    run_id = state.state_details.flow_run_id
+    with get_client(sync_client=True) as prefect:
+        artifacts = prefect.read_artifacts(
+            artifact_filter=ArtifactFilter(flow_run_id=ArtifactFilterFlowRunId(any_=[run_id]))
+        )
+    summary = str({a.key: a for a in artifacts}["note-fetch-summary"].data)
+    assert f"{ACCOUNT}/{KEYS[1]} | failed | TooManyRedirects" in summary
+
+
+def test_offline_fetch_flow_fails_fast_and_says_so(
+    prefect_backend: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from flows.fetch_note import fetch_note
+
+    make_invalid_names_unresolvable(monkeypatch)
+    opts = {"base_url": "http://nonexistent.invalid", "delay_seconds": 0.01, "task_retry_delay_seconds": 0}
+    result = fetch_note(accounts=[ACCOUNT, "other_account"], raw=str(tmp_path / "raw"), options=opts)
+    # One request per account (its robots.txt is not cached when the host does not resolve),
+    # no retries by the client or by Prefect, no fallback to the feed on the same host.
+    assert result["requests"] == 2
+    assert (result["failed"], result["failed_listings"], result["failed_articles"]) == (2, 2, 0)
+    assert set(result["listing_errors"]) == {ACCOUNT, "other_account"}
+    assert all("name_resolution" in e for e in result["listing_errors"].values())
 
 
 def test_fetch_and_process_lands_articles_in_the_warehouse(

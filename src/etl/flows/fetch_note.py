@@ -1,8 +1,8 @@
 """The fetch flow: note accounts in, new and changed articles in ``raw/`` out.
 
 A thin wrapper around :mod:`etl.fetch`: the tasks ``list-articles`` and ``fetch-article``
-call the library, which does the politeness, the HTTP retries (logged as warnings on the
-task run) and the atomic writes. When the client's own retries give up, the task fails and
+call the library, which does the politeness (robots.txt included), the HTTP retries (logged
+as warnings on the task run) and the atomic writes. When the client's own retries give up, the task fails and
 Prefect retries it (``task_retries``), which the UI shows as a retry of the task run; an
 article that still fails is recorded, and the run goes on with the next one.
 """
@@ -117,10 +117,10 @@ def fetch_note(
     logger.info("fetch: %s", report.line)
     return {
         "accounts": list(accounts),
-        "listed": sum(a.listed for a in report.accounts),
-        **{s: report.count(s) for s in ("new", "changed", "unchanged", "gone", "failed", "skipped")},
-        "requests": report.requests,
+        # "failed" counts every failure: articles and listings (offline, robots.txt aside).
+        **report.counts(),
         "listing_errors": {a.urlname: a.listing_error for a in report.accounts if a.listing_error},
+        "robots_txt": report.robots_urls,
     }
 
 
