@@ -11,7 +11,21 @@ import re
 from dataclasses import dataclass
 from typing import Final
 
-from etl.cues import answer_marker, find_label, question_marker, surnames_in
+from etl.cues import (
+    NOT_A_NAME,
+    PROFILE_HEADER_RE,
+    Label,
+    answer_marker,
+    asks,
+    cast_line,
+    find_label,
+    find_self_intro,
+    label_shape,
+    marker_of,
+    name_by_shape,
+    question_marker,
+    surnames_in,
+)
 from etl.model import Block, BlockKind
 from etl.normalize import match_key
 
@@ -40,8 +54,22 @@ _LINK_MARK_RE: Final = re.compile(r"^[◆■▶▷►▼▽●→⇒☞]")
 _LINK_WORDS_RE: Final = re.compile(
     r"(?:こちら|ご覧|詳しくは|詳細は|チェック|リンク|一覧|特設サイト|公式サイト|ページ)"
 )
-_LIST_RE: Final = re.compile(r"^(?:[・•●○◯▪︎▪]\s*|[-*+]\s+|(?:\d{1,2}|[①-⑳])[.)．）]?\s+(?=\S))")
-_IMAGE_ALT_RE: Final = re.compile(r"(?:写真|画像|イメージ|様子|の図|スクリーンショット|キャプチャ)$")
+_LIST_RE: Final = re.compile(
+    r"^(?:[・•●○◯▪︎▪]\s*|[-*+]\s+|\d{1,2}[.)．）]?\s+(?=\S)|[①-⑳❶-❿➀-➉]\s*(?=[^\sのはがをにでも]))"
+)
+# An image's alt text names a picture: it ends in a picture word, maybe numbered (「画像1」).
+_IMAGE_ALT_RE: Final = re.compile(
+    r"(?:写真|画像|イメージ|様子|の図|図解|スクリーンショット|キャプチャ|スライド|画面|ショット|イラスト|風景|光景)"
+    r"\s*[(（]?\s*\d{0,3}\s*[)）]?$"
+)
+# 「宇佐美のバストショット。酒蔵の前で…」: a picture word closing the first clause.
+_IMAGE_ALT_HEAD_RE: Final = re.compile(r"^[^。]{1,30}(?:写真|画像|ショット|イラスト|スライド)。[^。]*$")
+# A page title as a link card shows it: 「サイト名｜ページ名」.
+_CARD_RE: Final = re.compile(r"[｜|]|\s[-–—]\s")
+# 「写真左から:…」「(左から)…」: a caption naming people in a photo.
+_PHOTO_ORDER_RE: Final = re.compile(r"^[(（]?(?:写真)?(?:左|右|前列|後列)(?:から|より)|^写真[:：]")
+# A line-start mark that note writers put before questions as well as links and headings.
+_MARK_QUESTION_RE: Final = re.compile(r"^[■□◆◇●○▼▽▶▷★☆]\s*")
 _SENTENCE_END: Final = "。．.！!？?、，,…"
 _PROFILE_HEADING_RE: Final = re.compile(
     r"(?:プロフィール|参加者|登壇者|出演者|ゲスト|話し手|profile|メンバー紹介)", re.I
@@ -71,7 +99,26 @@ def _terminated(text: str) -> bool:
 
 
 def _heading_like(text: str) -> bool:
-    return 0 < len(text) <= HEADING_MAX and not _terminated(text) and not _URL_RE.match(text)
+    """Short and unterminated, or a short question or exclamation (「なぜ農家に?」)."""
+    if not (0 < len(text) <= HEADING_MAX) or _URL_RE.match(text):
+        return False
+    if not _terminated(text):
+        return True
+    body = text.rstrip("？?！!」』）) ")
+    return text.rstrip("」』）) ")[-1:] in "？?！!" and len(text) <= 30 and not re.search(r"[。．]", body)
+
+
+def _caption_like(text: str) -> bool:
+    """A short line naming a person: 「講演する篠原教授」「松尾 結衣さん(観光交流課)」."""
+    if _PHOTO_ORDER_RE.match(text):
+        return True
+    if _terminated(text) or len(text) > 50 or re.match(r"^[^:：]{1,8}[:：]", text):
+        return False
+    return bool(
+        name_by_shape(text)
+        or surnames_in(text)
+        or re.search(r"(?:さん|氏|教授|先生)(?:[(（].*[)）])?$", text)
+    )
 
 
 def _is_link_text(text: str) -> bool:
@@ -112,31 +159,79 @@ def classify(blocks: tuple[Block, ...] | list[Block]) -> list[Unit]:
                 kinds[i] = "title"
                 break
 
+    # Label-shaped prefixes that recur are labels whatever their name looks like
+    # (initials, nicknames, 「いぶき家具 岡田:」): repetition is the signal.
+    shape_count: dict[str, int] = {}
+    marker_count: dict[str, int] = {}
+    alone = 0  # label-shaped lines with nothing after the colon: 「高瀬：」
+    for i in range(n):
+        if kinds[i] is None:
+            shape = label_shape(texts[i])
+            if shape is not None:
+                shape_count[shape] = shape_count.get(shape, 0) + 1
+                alone += int(re.fullmatch(r"[^:：]{1,16}[:：]", texts[i].strip()) is not None)
+            mark = marker_of(texts[i])
+            if mark is not None:
+                marker_count[mark] = marker_count.get(mark, 0) + 1
+
     for i in range(n):
         if kinds[i] is not None:
             continue  # the markup (or chrome detection) already decided
         t = texts[i]
-        if _is_link_text(t):
-            kinds[i] = "link"
+        if _is_link_text(t) or (
+            i
+            and _URL_RE.match(texts[i - 1])
+            and kinds[i - 1] == "link"
+            and _heading_like(t)
+            and _CARD_RE.search(t)
+        ):
+            kinds[i] = "link"  # a link card: the URL, then the page title under it
+            continue
+        if PROFILE_HEADER_RE.match(t):
+            kinds[i] = "heading"
+            continue
+        if cast_line(t) is not None:
+            kinds[i] = "profile"
             continue
         q = question_marker(t)
         if q is not None:
             kinds[i], labels[i], texts[i] = "question", q.strip(), t[len(q) :]
             continue
+        mq = _MARK_QUESTION_RE.match(t)
+        if mq is not None and asks(t) and len(t) <= 120:
+            kinds[i], labels[i], texts[i] = "question", mq.group(0).strip(), t[mq.end() :]
+            continue
         a = answer_marker(t)
         if a is not None:
             kinds[i], labels[i], texts[i] = "paragraph", a.strip(), t[len(a) :]
             continue
-        label = find_label(t)
+        label: Label | _Shape | None = find_label(t)
+        shape = label_shape(t)
+        lone = re.fullmatch(r"[^:：]{1,16}[:：]", t.strip()) is not None and alone >= 2
+        if (
+            label is None
+            and shape is not None
+            and (_recurring_label(shape, shape_count) or (lone and _recurring_label(shape, {shape: 2})))
+        ):
+            m = re.match(r"^(?:【[^】]*】|[^:：]*[:：])\s*", t)
+            if m is not None:
+                label = _Shape(m.group(0).rstrip(), t[m.end() :])
         if label is not None:
             if label.rest:
                 kinds[i], labels[i], texts[i] = "paragraph", label.label, label.rest
             else:
                 kinds[i], labels[i], texts[i] = "speaker_label", label.label, ""
             continue
+        mark = marker_of(t)
+        if mark is not None and marker_count.get(mark, 0) >= 2:
+            kinds[i], labels[i], texts[i] = "paragraph", mark, t[len(mark) :].lstrip()
+            continue
         if blocks[i].emphasis and _terminated(t) and t.endswith(("？", "?", "か。", "か")):
             # A bold question without a marker (note editors often bold the interviewer).
             kinds[i] = "question"
+            continue
+        if find_self_intro(t) is not None and len(t) <= 200:
+            kinds[i] = "paragraph"  # 「こんにちは!採用広報 木島です🐰」 is prose, not a heading
             continue
         if _LIST_RE.match(t):
             kinds[i] = "list_item"
@@ -144,17 +239,39 @@ def classify(blocks: tuple[Block, ...] | list[Block]) -> list[Unit]:
         if _QUOTE_RE.match(t):
             kinds[i] = "quote"
             continue
-        if _IMAGE_ALT_RE.search(t) and len(t) <= 80 and not _terminated(t):
+        if (_IMAGE_ALT_RE.search(t) and len(t) <= 80 and not _terminated(t)) or _IMAGE_ALT_HEAD_RE.match(t):
             kinds[i] = "image_alt"
             nxt = i + 1
             if (
                 nxt < n
                 and kinds[nxt] is None
-                and _heading_like(texts[nxt])
+                and (_heading_like(texts[nxt]) or _PHOTO_ORDER_RE.match(texts[nxt]))
                 and question_marker(texts[nxt]) is None
+                and _caption_like(texts[nxt])
             ):
                 kinds[nxt] = "caption"
             continue
+
+    # An image without a picture word: an alt line and a caption naming a person, two
+    # short lines in a row before the text they illustrate.
+    for i in range(n - 1):
+        under_profile = i > 0 and kinds[i - 1] == "heading" and _is_profile_header(texts[i - 1])
+        if (
+            kinds[i] is None
+            and kinds[i + 1] is None
+            and not under_profile
+            and _heading_like(texts[i])
+            and not _terminated(texts[i])
+        ):
+            nxt_text = texts[i + 1]
+            after = next((k for k in kinds[i + 2 :] if k != "boilerplate"), "paragraph")
+            if (
+                _caption_like(nxt_text)
+                and _caption_like(texts[i])
+                and after in (None, "paragraph", "question", "speaker_label")
+                and (i + 2 >= n or kinds[i + 2] is not None or not _heading_like(texts[i + 2]))
+            ):
+                kinds[i], kinds[i + 1] = "image_alt", "caption"
 
     # Headings and profile sections, which depend on what follows.
     for i in range(n):
@@ -168,6 +285,7 @@ def classify(blocks: tuple[Block, ...] | list[Block]) -> list[Unit]:
         else:
             kinds[i] = "paragraph"
     _mark_profiles(kinds, texts, labels, blocks)
+    _mark_unmarked_questions(kinds, texts, blocks)
 
     out: list[Unit] = []
     for i, b in enumerate(blocks):
@@ -177,6 +295,62 @@ def classify(blocks: tuple[Block, ...] | list[Block]) -> list[Unit]:
             level = 2
         out.append(Unit(kind=kind, text=texts[i], label=labels[i], heading_level=level, emphasis=b.emphasis))
     return out
+
+
+@dataclass(frozen=True, slots=True)
+class _Shape:
+    """A label found by recurrence rather than by its name."""
+
+    label: str
+    rest: str
+
+
+def _recurring_label(shape: str, counts: dict[str, int]) -> bool:
+    """A label-shaped prefix seen twice or more, short, with no digits, not a notice word."""
+    if counts.get(shape, 0) < 2 or re.search(r"\d", shape) or len(shape) > 16:
+        return False
+    core = re.sub(r"[(（].*?[)）]", "", shape).strip()
+    return bool(core) and match_key(core) not in NOT_A_NAME and not PROFILE_HEADER_RE.match(core)
+
+
+def _followed_by_heading_like(kinds: list[BlockKind | None], texts: list[str], i: int) -> bool:
+    j = i + 1
+    return j < len(kinds) and kinds[j] is None and _heading_like(texts[j])
+
+
+def _mark_unmarked_questions(
+    kinds: list[BlockKind | None], texts: list[str], blocks: tuple[Block, ...] | list[Block]
+) -> None:
+    """一問一答 without markers: short lines, most ending in ？, each answered by one paragraph.
+
+    Only when the article has no marked question; a question-shaped heading over a longer
+    section (「なぜ辞めるの？」) stays a heading. A short line over such a run is a heading.
+    """
+    if "question" in kinds:
+        return
+    n = len(kinds)
+
+    def short(i: int) -> bool:
+        return kinds[i] == "heading" or (kinds[i] == "paragraph" and _heading_like(texts[i]))
+
+    one_answer: list[int] = []
+    for i in range(n - 1):
+        if not short(i) or blocks[i].kind == "heading":
+            continue
+        j = i + 1
+        if (
+            kinds[j] == "paragraph"
+            and not short(j)
+            and (j + 1 >= n or short(j + 1) or kinds[j + 1] in ("boilerplate", "link"))
+        ):
+            one_answer.append(i)
+    asking = [i for i in one_answer if texts[i].rstrip()[-1:] in "？?"]
+    if len(asking) >= 3 and len(asking) * 2 >= len(one_answer):
+        for i in one_answer:
+            kinds[i] = "question"
+        for i in range(n - 1):
+            if kinds[i] == "paragraph" and _heading_like(texts[i]) and kinds[i + 1] == "question":
+                kinds[i] = "heading"
 
 
 def _followed_by_content(kinds: list[BlockKind | None], texts: list[str], i: int) -> bool:
@@ -197,9 +371,19 @@ def _followed_by_content(kinds: list[BlockKind | None], texts: list[str], i: int
     return False
 
 
+def _is_profile_header(text: str) -> bool:
+    return bool(PROFILE_HEADER_RE.match(text) or (_PROFILE_HEADING_RE.search(text) and len(text) <= 20))
+
+
 def _profile_entry(text: str) -> bool:
-    """A line that names a person or a year (「松本(開発部)」「2022年入庁」) belongs to a profile."""
-    return bool(re.search(r"\d{4}年", text)) or bool(surnames_in(text))
+    """A line that names a person, a year or a legend marker belongs to a profile.
+
+    >>> _profile_entry("松本(開発部)"), _profile_entry("2022年入庁"), _profile_entry("それぞれの持ち場")
+    (True, True, False)
+    """
+    if re.search(r"\d{4}年", text) or marker_of(text) or re.search(r"[(（][^\w\s]{1,2}[)）]$", text):
+        return True
+    return len(text) <= 60 and bool(name_by_shape(text) or surnames_in(text))
 
 
 def _mark_profiles(
@@ -208,39 +392,39 @@ def _mark_profiles(
     labels: list[str | None],
     blocks: tuple[Block, ...] | list[Block],
 ) -> None:
-    """Lines under a profile heading (「◆プロフィール」「◆参加者」) are profile lines.
+    """Lines under a profile heading (「◆プロフィール」「参加者紹介」「話している人」) are profile lines.
 
-    The run ends at a question, a label, a link, chrome or a marked-up heading; its last
-    short line, when a question or paragraph follows, is the next section's heading.
+    The run ends at a question, a label, a link, an image, chrome or a marked-up heading,
+    and at a short line naming nobody once a person has been named (the next heading).
+    Legend lines (「(◎)なつめ…」) lose their marker label: they define it.
     """
     n = len(kinds)
     i = 0
     while i < n:
-        if kinds[i] == "heading" and _PROFILE_HEADING_RE.search(texts[i]) and len(texts[i]) <= 20:
-            j = i + 1
-            run: list[int] = []
-            marked_end = False
-            while (
-                j < n
-                and kinds[j] in ("heading", "paragraph")
-                and labels[j] is None
-                and len(texts[j]) <= PROFILE_LINE_MAX
-            ):
-                if kinds[j] == "heading" and blocks[j].kind == "heading":
-                    marked_end = True  # a heading the markup declared ends the profile
-                    break
-                run.append(j)
-                j += 1
-            if (
-                not marked_end
-                and len(run) >= 2
-                and kinds[run[-1]] == "heading"
-                and _heading_like(texts[run[-1]])
-                and not _profile_entry(texts[run[-1]])
-            ):
-                run = run[:-1]
-            for k in run:
-                kinds[k] = "profile"
-            i = j
-        else:
+        header = kinds[i] == "heading" and _is_profile_header(texts[i])
+        if not header:
             i += 1
+            continue
+        j = i + 1
+        seen_entry = False
+        while (
+            j < n
+            and kinds[j] in ("heading", "paragraph", "caption", "profile")
+            and len(texts[j]) <= PROFILE_LINE_MAX
+        ):
+            t = texts[j]
+            label = labels[j]
+            legend = label is not None and marker_of(label) is not None
+            if labels[j] is not None and not legend:
+                break
+            if kinds[j] == "heading" and blocks[j].kind == "heading":
+                break  # a heading the markup declared ends the profile
+            entry = legend or _profile_entry(t)
+            if seen_entry and not entry and _heading_like(t):
+                break
+            if legend:
+                texts[j], labels[j] = (labels[j] or "") + t, None
+            kinds[j] = "profile"
+            seen_entry = seen_entry or entry
+            j += 1
+        i = j

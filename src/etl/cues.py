@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Final
 
-from etl.morph import tokenize
+from etl.morph import Token, tokenize
 from etl.normalize import match_key
 
 # A question marker at line start: dashes of every width (ー is a dash here: no Japanese
@@ -181,8 +181,14 @@ def core_name(name: str) -> str:
     name = _PAREN_RE.sub("", name).strip()
     if " " in name or "\u3000" in name:
         parts = name.split()
-        # 「山田 花子」 is a full name; 「株式会社〇〇 田中」 an affiliation and a name.
-        name = parts[-1] if _looks_like_org(parts[0]) else parts[0]
+        # 「山田 花子」 is a full name; 「株式会社〇〇 田中」「いぶき家具 岡田」 an affiliation
+        # and a name: the name is the part UniDic reads as a person's, else the last one
+        # after an organisation, else the first.
+        first, last = _HONORIFIC_RE.sub("", parts[0]), _HONORIFIC_RE.sub("", parts[-1])
+        if _looks_like_org(parts[0]) or (is_person_name(last) and not is_person_name(first)):
+            name = parts[-1]
+        else:
+            name = parts[0]
     return _HONORIFIC_RE.sub("", name).strip()
 
 
@@ -258,12 +264,26 @@ def surnames_in(text: str) -> list[str]:
     return names
 
 
-_SELF_INTRO_RE: Final = re.compile(
-    r"^(?:私は|わたしは|僕は|ぼくは)?(?P<pre>[^、。「」\s]{0,40}?)の?(?P<name>[^\s。、「」の]{1,8}?)"
-    r"(?:と申します|といいます|です)[。！!]?$"
-)
 _GREETING_RE: Final = re.compile(
-    r"^(?:皆(?:さん|様)、?)?(?:こんにちは|こんばんは|はじめまして|初めまして|おはようございます)"
+    r"^(?:皆(?:さん|様)、?)?(?:こんにちは|こんばんは|はじめまして|初めまして|おはようございます|どうも)"
+)
+# The predicate of a self-introduction, with what may trail it: emoji, (笑), symbols.
+_INTRO_PREDICATE_RE: Final = re.compile(
+    r"(?P<pred>と申します|といいます|と言います|と申す者です|でございます|です)"
+    r"(?:[。！!♪☆★…~〜ー\s]|[(（][^)）]{0,4}[)）]|[\U0001F000-\U0001FFFF\u2600-\u27BF\uFE0F])*$"
+)
+_FIRST_PERSON: Final = frozenset(
+    {"私", "わたし", "僕", "ぼく", "俺", "おれ", "自分", "わたくし", "あたし", "うち"}
+)
+# A name part that is an organisation or a team introduces an account, not a person.
+_ORG_NAME_RE: Final = re.compile(
+    r"(?:チーム|部|課|室|局|係|班|編集部|事務局|事務所|会社|大学|協会|委員会|グループ|センター|公式|アカウント|運営)$"
+)
+_HANDLE_RE: Final = re.compile(r"^[A-Za-z][A-Za-z0-9_.\-]{1,15}$|^[\u3041-\u309f\u30a0-\u30ff]{2,8}$")
+# Words of a role or job just before the name: 「採用広報 木島」「スタッフの北条」.
+_JOB_WORD_RE: Final = re.compile(
+    r"(?:担当|係|広報|スタッフ|職員|社員|代表|店長|主任|課長|部長|中の人|編集長|ライター|エンジニア|デザイナー|"
+    r"所属|入庁|入社|卒|出身|している|しています|してます|やっています|をやってる|務める|務めています)$"
 )
 
 
@@ -271,7 +291,7 @@ _GREETING_RE: Final = re.compile(
 class SelfIntro:
     """A self-introduction: 「省庁業務サービスグループ総括担当の井下です。」."""
 
-    name: str  # family name as written
+    name: str  # family name (or handle) as written
     full_name: str
     affiliation: str | None
     job_title: str | None
@@ -304,7 +324,7 @@ def split_affiliation(pre: str) -> tuple[str | None, str | None]:
     return m.group("org"), (rest or None)
 
 
-_ENDER: Final = re.compile(r"[。！!]")
+_ENDER: Final = re.compile(r"[。！!？?]")
 
 
 def _first_sentences(text: str, n: int) -> list[str]:
@@ -322,45 +342,126 @@ def _first_sentences(text: str, n: int) -> list[str]:
     return out
 
 
-@lru_cache(maxsize=1024)
-def find_self_intro(text: str) -> SelfIntro | None:
+def _topic_before(tokens: tuple[Token, ...]) -> bool:
+    """A は/が/も in the complement makes 「XはYです」 a statement, not an introduction."""
+    for i, t in enumerate(tokens):
+        if t.pos1 == "助詞" and t.surface in ("は", "が", "も", "って"):
+            before = "".join(x.surface for x in tokens[:i])
+            if before not in _FIRST_PERSON and t.pos2 != "接続助詞":
+                return True
+    return False
+
+
+def _name_part(complement: str) -> tuple[str, str]:
+    """Split a complement into what precedes the name and the name: the trailing run of nouns.
+
+    A space inside the run separates a job from a name (「採用広報 木島」) unless the part
+    before it is itself a short proper noun (「北条 あかり」, a full name).
+    """
+    tokens = tokenize(complement)
+    j = len(tokens)
+    while j > 0 and tokens[j - 1].pos1 in ("名詞", "接頭辞") and tokens[j - 1].pos2 != "数詞":
+        j -= 1
+    run = "".join(t.surface for t in tokens[j:])
+    # MeCab drops spaces: find the run's start in the original text to keep them.
+    start = len(complement)
+    while start > 0 and len(re.sub(r"\s", "", complement[start - 1 :])) <= len(run):
+        start -= 1
+    if len(re.sub(r"\s", "", complement[start:])) > len(run):
+        start += 1
+    before, name = complement[:start], complement[start:].strip()
+    if " " in name or "\u3000" in name:
+        head, _, tail = name.replace("\u3000", " ").rpartition(" ")
+        last = head.split(" ")[-1]
+        toks = tokenize(last)
+        if not (toks and len(toks) <= 2 and toks[0].pos2 == "固有名詞" and len(last) <= 5):
+            before, name = before + head + " ", tail
+        else:
+            before, name = before + head[: len(head) - len(last)], f"{last} {tail}"
+    return before, name
+
+
+@lru_cache(maxsize=4096)
+def find_self_intro(text: str, known: frozenset[str] = frozenset()) -> SelfIntro | None:
     """The self-introduction in a block's first sentences, if any (quotes ignored).
 
-    Memoised: the speaker and facet stages both ask about the same paragraphs.
+    A clause whose predicate is です/と申します/といいます and whose complement ends in a
+    name: a token UniDic tags as a person's or place name (most family names), a handle
+    (Latin letters, or kana after a greeting), or any noun after a job phrase
+    (「生産技術をしている内海といいます」). Memoised: the speaker and facet stages both ask.
 
     >>> si = find_self_intro("省庁業務サービスグループ総括担当の井下です。2012年に入庁しました。")
     >>> (si.name, si.affiliation, si.job_title)
     ('井下', '省庁業務サービスグループ', '総括担当')
+    >>> find_self_intro("こんばんは、経理担当のmomoです。").name
+    'momo'
     >>> find_self_intro("「佐藤です。」と彼は言った。") is None
     True
     """
     plain = strip_quotes(text) if "「" in text or "『" in text else text
-    # Only a block's first sentence introduces its speaker, or the second after a greeting
-    # (「こんにちは。人事担当の小林です。」); a name later on is someone being talked about.
-    sentences = _first_sentences(plain, 2)
-    head = sentences[:2] if sentences and _GREETING_RE.match(sentences[0]) else sentences[:1]
+    # Only a block's first sentence introduces its speaker, or the next one after a
+    # greeting (「こんにちは。人事担当の小林です。」); a name later on is someone talked about.
+    sentences = _first_sentences(plain, 3)
+    head: list[str] = []
+    for sentence in sentences:
+        head.append(sentence)
+        if not _GREETING_RE.match(sentence.strip()) or len(sentence.strip()) > 16:
+            break
     for sentence in head:
-        m = _SELF_INTRO_RE.match(sentence.strip())
-        if m is None:
-            continue
-        candidate = m.group("name")
-        tokens = tokenize(candidate)
-        if not tokens or not any(t.is_person_name for t in tokens):
-            continue
-        # 「西野真菜」: family name is the first surname token, else the whole name.
-        family = next((t.surface for t in tokens if t.is_surname), candidate)
-        pre = m.group("pre")
-        affiliation, job_title = split_affiliation(
-            re.sub(r"^\d{4}年(?:度)?(?:入庁|入社|入省|入所)?", "", pre) if pre else ""
-        )
-        return SelfIntro(
-            name=family,
-            full_name=candidate,
-            affiliation=affiliation,
-            job_title=job_title,
-            sentence=sentence.strip(),
-        )
+        intro = _intro_in(sentence.strip(), known)
+        if intro is not None:
+            return intro
     return None
+
+
+def _intro_in(sentence: str, known: frozenset[str]) -> SelfIntro | None:
+    m = _INTRO_PREDICATE_RE.search(sentence)
+    if m is None:
+        return None
+    complement = sentence[: m.start()].strip()
+    greeted = bool(_GREETING_RE.match(complement))
+    complement = _GREETING_RE.sub("", complement).lstrip("、,!！。 　")
+    complement = re.sub(r"^(?:私は|わたしは|僕は|ぼくは|わたくし|私、)", "", complement)
+    if not complement or len(complement) > 60:
+        return None
+    tokens = tokenize(complement)
+    if _topic_before(tokens):
+        return None
+    before, name = _name_part(complement)
+    core = name.split()[0] if " " in name else name
+    if not core or len(name) > 14 or match_key(core) in NOT_A_NAME:
+        return None
+    ntoks = tokenize(core)
+    if _ORG_NAME_RE.search(core) and not any(t.pos3 == "人名" for t in ntoks):
+        return None
+    if not ntoks or any(t.pos1 not in ("名詞", "接頭辞", "補助記号", "記号") for t in ntoks):
+        return None
+    proper = any(t.pos2 == "固有名詞" and t.pos3 in ("人名", "地名", "一般") for t in ntoks)
+    strong = m.group("pred") in ("と申します", "といいます", "と言います", "と申す者です")
+    handle = bool(_HANDLE_RE.match(core)) and (greeted or bool(before) or strong)
+    after_job = bool(_JOB_WORD_RE.search(before.rstrip("の、 　"))) and len(core) <= 4
+    is_known = core in known or any(k.startswith(core) for k in known if len(core) >= 2)
+    if not (proper or strong or handle or after_job or is_known):
+        return None
+    if not before and not greeted and not strong and not any(t.pos3 == "人名" for t in ntoks):
+        return None  # a bare 「Xです。」: only a person's name (UniDic 人名) introduces someone
+    family = core
+    if " " not in name:
+        surname = next((t.surface for t in ntoks if t.is_surname), None)
+        if surname and surname != core and core.startswith(surname):
+            family = surname
+    pre = re.sub(r"^\d{4}年(?:度)?(?:入庁|入社|入省|入所)?の?", "", before).strip(" 、の")
+    # A long clause (「…で生産技術をしている」) is a description, not an affiliation.
+    affiliation, job_title = (
+        split_affiliation(pre) if pre and not re.search(r"[でをにがて、]", pre) else (None, None)
+    )
+    return SelfIntro(
+        name=family,
+        full_name=name.replace("\u3000", " "),
+        affiliation=affiliation,
+        job_title=job_title,
+        sentence=sentence,
+    )
 
 
 def caption_person(text: str) -> tuple[str, str | None] | None:
@@ -380,3 +481,145 @@ def caption_person(text: str) -> tuple[str, str | None] | None:
     before = strip_quotes(text).rsplit(name, 1)[0]
     affiliation = before[:-1] if before.endswith("の") else None
     return name, (affiliation or None)
+
+
+# Words that open a cast or profile section (「◆登壇者プロフィール」「参加者紹介」「話している人」).
+PROFILE_HEADER_RE: Final = re.compile(
+    r"^[◆■●□◇▼▶【\[]?\s*(?:本日の|今回の)?(?:登壇者|参加者|出演者|ゲスト|登場人物|話している人|話し手|"
+    r"座談会メンバー|対談者|メンバー|プロフィール|PROFILE|Profile|パネリスト|キャスト|スピーカー|講師|"
+    r"インタビュイー)(?:の)?(?:ご?紹介|プロフィール|一覧|PROFILE)?\s*[】\]]?\s*[:：]?$"
+)
+# A cast line's role word: 「司会:…」「出演者1:…」「パネリスト:…」.
+CAST_WORDS_RE: Final = re.compile(
+    r"^(?P<role>司会|司会進行|進行|聞き手|インタビュアー|モデレーター|ファシリテーター|MC|ゲスト|出演者|出演|"
+    r"登壇者|パネリスト|スピーカー|講師|話し手|参加者)\s*\d*\s*[:：]\s*(?P<rest>.+)$"
+)
+HOST_WORDS: Final = frozenset(
+    {"司会", "司会進行", "進行", "聞き手", "インタビュアー", "モデレーター", "ファシリテーター", "MC"}
+)
+# A full name written with a space, optionally after a job and before an honorific or a note:
+# 「代表取締役CEO 高瀬 直人」「早瀬 ひかり氏」「松尾 結衣さん(観光交流課)」.
+_SHAPE_RE: Final = re.compile(
+    r"(?:^|[\s:：、])(?P<family>[一-龥々ヶ]{1,4})[\s\u3000](?P<given>[一-龥々ぁ-んァ-ヶー]{1,5}?)"
+    r"(?:さん|氏|様|先生|教授|准教授)?(?=$|[\s(（、,・/／)）])"
+)
+
+_SHAPE_END_RE: Final = re.compile(
+    r"(?:^|[\s:：、])(?P<family>[一-龥々ヶ]{1,4})[\s\u3000](?P<given>[一-龥々ぁ-んァ-ヶー]{1,5}?)"
+    r"(?:さん|氏|様|先生|教授|准教授)?$"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class NamedPerson:
+    """A person a short line names: family name, the name as written, the note beside it."""
+
+    family: str
+    full: str
+    note: str | None
+
+
+def name_by_shape(text: str) -> NamedPerson | None:
+    """The person a short line names by the shape of a full name (family, space, given).
+
+    >>> name_by_shape("早瀬 ひかり氏")
+    NamedPerson(family='早瀬', full='早瀬 ひかり', note=None)
+    >>> name_by_shape("代表取締役CEO 高瀬 直人").family
+    '高瀬'
+    >>> name_by_shape("会場の様子") is None
+    True
+    """
+    plain = text.replace("\u3000", " ")
+    # The full name that ends the line (jobs and affiliations come first), else the first.
+    bare = re.sub(r"\s*[(（][^)）]*[)）]\s*$", "", plain).strip()
+    m = _SHAPE_END_RE.search(bare) or _SHAPE_RE.search(plain)
+    if m is None:
+        return None
+    paren = re.search(r"[(（](?P<note>[^)）]+)[)）]", plain)
+    return NamedPerson(
+        m.group("family"), f"{m.group('family')} {m.group('given')}", paren.group("note") if paren else None
+    )
+
+
+def cast_line(text: str) -> tuple[str, NamedPerson] | None:
+    """A cast-list line 「司会:人事部 課長 桜井 修」: its role word and the person it names.
+
+    A line whose rest is a sentence is a turn, not a cast line.
+
+    >>> role, person = cast_line("モデレーター:谷口 美帆(NPO法人 代表理事)")
+    >>> role, person.family
+    ('モデレーター', '谷口')
+    >>> cast_line("司会:それでは始めます。") is None
+    True
+    """
+    m = CAST_WORDS_RE.match(text.strip())
+    if m is None:
+        return None
+    rest = m.group("rest")
+    if re.search(r"[。！!？?]\s*$", rest) or len(rest) > 80:
+        return None
+    person = name_by_shape(rest)
+    if person is None:
+        names = surnames_in(rest)
+        if not names:
+            return None
+        person = NamedPerson(names[-1], names[-1], None)
+    return m.group("role"), person
+
+
+# A character marker at line start, defined in a legend: 「(◎)」「(★)」「[A]」.
+MARKER_RE: Final = re.compile(r"^[(（\[［](?P<mark>[^\w\s(（)）\[\]［］]{1,2}|[A-ZＡ-Ｚ])[)）\]］]\s*")
+
+
+def marker_of(text: str) -> str | None:
+    """The character marker a line starts with, if any.
+
+    >>> marker_of("(◎)こんばんは。"), marker_of("(笑)")
+    ('(◎)', None)
+    """
+    m = MARKER_RE.match(text)
+    return m.group(0).strip() if m else None
+
+
+# The shape of a label, before any check of the name: a short prefix and a delimiter.
+LABEL_SHAPE_RE: Final = re.compile(
+    r"^(?:【(?P<b>[^】]{1,16})】|(?P<c>[^\s:：「」『』。、！？!?(（]{1,12}(?:\s[^\s:：「」。、(（]{1,8})?"
+    r"(?:[(（][^)）:：]{0,20}[)）])?)\s*[:：])\s*"
+)
+
+
+def label_shape(text: str) -> str | None:
+    """The name part of a label-shaped prefix, whether or not it names a person.
+
+    >>> label_shape("ケン：そうだね。"), label_shape("【テーマ1】"), label_shape("今日は晴れ")
+    ('ケン', 'テーマ1', None)
+    """
+    m = LABEL_SHAPE_RE.match(text)
+    if m is None:
+        return None
+    return (m.group("b") or m.group("c") or "").strip() or None
+
+
+_ASKING_RE: Final = re.compile(
+    r"(?:[？?]|か[。．]?|かね[。]?|ください[。！!]?|下さい[。]?|お願いします[。！!]?|お願いいたします[。]?|"
+    r"でしょう[。]?|ますか[。]?|ませんか[。]?|教えて[。]?|どうぞ[。]?|いかがですか[。]?)\s*[」)）]*$"
+)
+
+
+_RHETORICAL_RE: Final = re.compile(
+    r"(?:ではない|のではない|じゃない)(?:でしょう|だろう)か[。]?$|のではないか[。]?$"
+)
+
+
+def asks(text: str) -> bool:
+    """Whether a line asks or prompts (ends in ？, か, ください, お願いします …).
+
+    A rhetorical 「…のではないでしょうか。」 remarks rather than asks.
+
+    >>> asks("まずは経歴を教えてください。"), asks("なるほど。ありがとうございます。")
+    (True, False)
+    >>> asks("見え方が変わったのではないでしょうか。")
+    False
+    """
+    t = text.strip()
+    return bool(_ASKING_RE.search(t)) and not _RHETORICAL_RE.search(t)
