@@ -12,8 +12,10 @@ from dataclasses import dataclass
 from typing import Final
 
 from etl.cues import (
+    CREDIT_RE,
     NOT_A_NAME,
     PROFILE_HEADER_RE,
+    PROFILE_HEADER_SEARCH_RE,
     Label,
     answer_marker,
     asks,
@@ -21,6 +23,7 @@ from etl.cues import (
     find_label,
     find_self_intro,
     label_shape,
+    legend_key,
     marker_of,
     name_by_shape,
     question_marker,
@@ -67,7 +70,9 @@ _IMAGE_ALT_HEAD_RE: Final = re.compile(r"^[^。]{1,30}(?:写真|画像|ショッ
 # A page title as a link card shows it: 「サイト名｜ページ名」.
 _CARD_RE: Final = re.compile(r"[｜|]|\s[-–—]\s")
 # 「写真左から:…」「(左から)…」: a caption naming people in a photo.
-_PHOTO_ORDER_RE: Final = re.compile(r"^[(（]?(?:写真)?(?:左|右|前列|後列)(?:から|より)|^写真[:：]")
+_PHOTO_ORDER_RE: Final = re.compile(
+    r"^[(（]?(?:写真)?(?:左|右|前列|後列)(?:から|より)|^写真[:：]|^[(（]?写真の?(?:左|右|中央|手前|奥)(?:側)?[、,:：]"
+)
 # A line-start mark that note writers put before questions as well as links and headings.
 _MARK_QUESTION_RE: Final = re.compile(r"^[■□◆◇●○▼▽▶▷★☆]\s*")
 _SENTENCE_END: Final = "。．.！!？?、，,…"
@@ -95,7 +100,30 @@ class Unit:
 
 
 def _terminated(text: str) -> bool:
-    return text.rstrip("」』）)")[-1:] in _SENTENCE_END if text else False
+    """Ends like a sentence: 。！？、…, or a polite predicate before an emoji (「…ました📝」)."""
+    if not text:
+        return False
+    if text.rstrip("」』）)")[-1:] in _SENTENCE_END:
+        return True
+    bare = _TRAILING_SYMBOLS_RE.sub("", text)
+    return bare != text and bool(re.search(r"(?:です|ます|ました|でした|ません|ください|だ|よ|ね)$", bare))
+
+
+# Emoji and symbols a personal blog closes a line with.
+_TRAILING_SYMBOLS_RE: Final = re.compile(r"[\s\U0001F000-\U0001FFFF\u2600-\u27BF\uFE0F♪☆★！!]+$")
+# A line that only separates: 「・・・」「* * *」「――――」.
+_SEPARATOR_RE: Final = re.compile(r"^[\s・*＊■□◆◇●○―─—\-=＝~〜…◎☆★]{1,40}$")
+_DATE_LINE_RE: Final = re.compile(
+    r"^(?:\d{4}[/.\-年]\s*\d{1,2}[/.\-月]\s*\d{1,2}日?(?:\s*[(（][月火水木金土日][)）])?|\d{4}年\d{1,2}月)$"
+)
+# A note added after publication: 「※11月25日 …を追記しました」「(追記:…)」.
+_UPDATE_NOTE_RE: Final = re.compile(r"^(?:※|[(（]?追記|★追記).{0,60}(?:追記|更新|修正|訂正)")
+# A line that ends a clause mid-sentence (a hard-wrapped paragraph line).
+_WRAPPED_RE: Final = re.compile(r"(?:[をが]|けど|けれど|ので|のに|ても)$")
+_GREETING_LINE_RE: Final = re.compile(
+    r"^(?:(?:皆|みな)(?:さん|様|さま)、?)?(?:こんにちは|こんばんは|はじめまして|初めまして|おはようございます|お久しぶりです)"
+    r"[\s\U0001F000-\U0001FFFF\u2600-\u27BF\uFE0F!！。♪〜~]*$"
+)
 
 
 def _heading_like(text: str) -> bool:
@@ -147,6 +175,12 @@ def classify(blocks: tuple[Block, ...] | list[Block]) -> list[Unit]:
     for i in range(n):
         if i >= chrome_from or (kinds[i] is None and match_key(texts[i]) in CHROME_LINE):
             kinds[i] = "boilerplate"
+        elif kinds[i] is None and (
+            _SEPARATOR_RE.match(texts[i])
+            or _DATE_LINE_RE.match(texts[i].strip())
+            or _UPDATE_NOTE_RE.match(texts[i])
+        ):
+            kinds[i] = "boilerplate"  # separators, a bare date line, an update note
 
     # Header image alt and title, by position.
     first = 0
@@ -174,10 +208,16 @@ def classify(blocks: tuple[Block, ...] | list[Block]) -> list[Unit]:
             if mark is not None:
                 marker_count[mark] = marker_count.get(mark, 0) + 1
 
+    space_labels = _space_labels(kinds, texts)
+
     for i in range(n):
         if kinds[i] is not None:
             continue  # the markup (or chrome detection) already decided
         t = texts[i]
+        sm = _SPACE_LABEL_RE.match(t)
+        if sm is not None and sm.group("name") in space_labels and _space_turn(t, sm):
+            kinds[i], labels[i], texts[i] = "paragraph", sm.group(0), t[sm.end() :]
+            continue
         if _is_link_text(t) or (
             i
             and _URL_RE.match(texts[i - 1])
@@ -187,18 +227,27 @@ def classify(blocks: tuple[Block, ...] | list[Block]) -> list[Unit]:
         ):
             kinds[i] = "link"  # a link card: the URL, then the page title under it
             continue
-        if PROFILE_HEADER_RE.match(t):
+        if _is_profile_header(t):
             kinds[i] = "heading"
             continue
-        if cast_line(t) is not None:
+        if cast_line(t) is not None or (CREDIT_RE.match(t) and len(t) <= 80 and not _terminated(t)):
             kinds[i] = "profile"
+            continue
+        if legend_key(t) is not None:
+            kinds[i] = "profile"
+            continue
+        if _GREETING_LINE_RE.match(t):
+            kinds[i] = "paragraph"
+            continue
+        if re.fullmatch(r"[(（][^()（）]{2,80}(?:です|ます|ました|でした)[。]?[)）]", t):
+            kinds[i] = "paragraph"  # 「(以上、筆者による要約です)」: an aside in the writer's voice
             continue
         q = question_marker(t)
         if q is not None:
             kinds[i], labels[i], texts[i] = "question", q.strip(), t[len(q) :]
             continue
         mq = _MARK_QUESTION_RE.match(t)
-        if mq is not None and asks(t) and len(t) <= 120:
+        if mq is not None and asks(t) and len(t) <= 120 and re.search(r"[？?。]\s*$", t):
             kinds[i], labels[i], texts[i] = "question", mq.group(0).strip(), t[mq.end() :]
             continue
         a = answer_marker(t)
@@ -252,6 +301,15 @@ def classify(blocks: tuple[Block, ...] | list[Block]) -> list[Unit]:
                 kinds[nxt] = "caption"
             continue
 
+    # 「写真左から」「写真右、…の小松さん」 is a caption; the short line before it, its image.
+    for i in range(n):
+        if kinds[i] == "caption" or (
+            kinds[i] is None and _PHOTO_ORDER_RE.match(texts[i]) and len(texts[i]) <= 80
+        ):
+            kinds[i] = "caption"
+            if i and kinds[i - 1] is None and _heading_like(texts[i - 1]) and not _terminated(texts[i - 1]):
+                kinds[i - 1] = "image_alt"
+
     # An image without a picture word: an alt line and a caption naming a person, two
     # short lines in a row before the text they illustrate.
     for i in range(n - 1):
@@ -278,6 +336,15 @@ def classify(blocks: tuple[Block, ...] | list[Block]) -> list[Unit]:
         if kinds[i] is not None:
             continue
         t = texts[i]
+        nxt_kind = kinds[i + 1] if i + 1 < n else "boilerplate"
+        if (
+            _WRAPPED_RE.search(t)
+            and nxt_kind in (None, "paragraph")
+            and i + 1 < n
+            and not _heading_like(texts[i + 1])
+        ):
+            kinds[i] = "paragraph"  # a hard-wrapped line: the sentence goes on below
+            continue
         if (_LINK_MARK_RE.match(t) and len(t) <= HEADING_MAX) or (
             _heading_like(t) and _followed_by_content(kinds, texts, i)
         ):
@@ -285,7 +352,7 @@ def classify(blocks: tuple[Block, ...] | list[Block]) -> list[Unit]:
         else:
             kinds[i] = "paragraph"
     _mark_profiles(kinds, texts, labels, blocks)
-    _mark_unmarked_questions(kinds, texts, blocks)
+    _mark_unmarked_questions(kinds, texts, labels, blocks)
 
     out: list[Unit] = []
     for i, b in enumerate(blocks):
@@ -319,7 +386,10 @@ def _followed_by_heading_like(kinds: list[BlockKind | None], texts: list[str], i
 
 
 def _mark_unmarked_questions(
-    kinds: list[BlockKind | None], texts: list[str], blocks: tuple[Block, ...] | list[Block]
+    kinds: list[BlockKind | None],
+    texts: list[str],
+    labels: list[str | None],
+    blocks: tuple[Block, ...] | list[Block],
 ) -> None:
     """一問一答 without markers: short lines, most ending in ？, each answered by one paragraph.
 
@@ -331,7 +401,9 @@ def _mark_unmarked_questions(
     n = len(kinds)
 
     def short(i: int) -> bool:
-        return kinds[i] == "heading" or (kinds[i] == "paragraph" and _heading_like(texts[i]))
+        return labels[i] is None and (
+            kinds[i] == "heading" or (kinds[i] == "paragraph" and _heading_like(texts[i]))
+        )
 
     one_answer: list[int] = []
     for i in range(n - 1):
@@ -345,6 +417,27 @@ def _mark_unmarked_questions(
         ):
             one_answer.append(i)
     asking = [i for i in one_answer if texts[i].rstrip()[-1:] in "？?"]
+    # Questions put politely to someone (「…されたんですか?」「…をお願いします。」), each
+    # followed by an answer of one or more paragraphs.
+    polite = [
+        i
+        for i in range(n - 1)
+        if kinds[i] in ("heading", "paragraph")
+        and blocks[i].kind != "heading"
+        and labels[i] is None
+        and len(texts[i]) <= 60
+        and _POLITE_ASK_RE.search(texts[i])
+        and asks(texts[i])
+        and kinds[i + 1] == "paragraph"
+        and not short(i + 1)
+    ]
+    if len(polite) >= 3:
+        for i in polite:
+            kinds[i] = "question"
+        for i in range(n - 1):
+            if kinds[i] == "paragraph" and _heading_like(texts[i]) and kinds[i + 1] == "question":
+                kinds[i] = "heading"
+        return
     if len(asking) >= 3 and len(asking) * 2 >= len(one_answer):
         for i in one_answer:
             kinds[i] = "question"
@@ -372,7 +465,54 @@ def _followed_by_content(kinds: list[BlockKind | None], texts: list[str], i: int
 
 
 def _is_profile_header(text: str) -> bool:
-    return bool(PROFILE_HEADER_RE.match(text) or (_PROFILE_HEADING_RE.search(text) and len(text) <= 20))
+    if PROFILE_HEADER_RE.match(text):
+        return True
+    short = len(text) <= 20 and not _terminated(text) and not re.search(r"[:：「」]", text)
+    return short and bool(_PROFILE_HEADER_END_RE.search(text))
+
+
+_PROFILE_HEADER_END_RE: Final = re.compile(
+    "(?:"
+    + _PROFILE_HEADING_RE.pattern
+    + "|"
+    + PROFILE_HEADER_SEARCH_RE.pattern
+    + r")(?:の?ご?紹介|一覧)?\s*$",
+    re.I,
+)
+_POLITE_ASK_RE: Final = re.compile(
+    r"(?:ですか|ますか|でしょうか|ましたか|んですか|ませんか|ください|お願いします|お願いできますか)[。？?！!]?$"
+)
+# 「杉本 高校生のとき…」: a family name and a space opening a turn (decided by recurrence).
+_SPACE_LABEL_RE: Final = re.compile(
+    r"^(?P<name>[一-龥々ヶ]{1,4}(?:さん)?|[ァ-ヶー]{2,6}(?:さん)?)[ \u3000]+(?=\S)"
+)
+
+
+def _space_turn(text: str, m: re.Match[str]) -> bool:
+    return len(text) - m.end() >= 15 and _terminated(text)
+
+
+def _space_labels(kinds: list[BlockKind | None], texts: list[str]) -> set[str]:
+    """Names that open several prose lines followed by a space: labels without a colon.
+
+    Two or more distinct names, three or more turns in all, each name a person's name
+    (UniDic) or named elsewhere in the article by a full name.
+    """
+    counts: dict[str, int] = {}
+    full_names = {p.family for t in texts if len(t) <= 60 and (p := name_by_shape(t))}
+    for i, t in enumerate(texts):
+        m = _SPACE_LABEL_RE.match(t)
+        if kinds[i] is None and m and _space_turn(t, m):
+            counts[m.group("name")] = counts.get(m.group("name"), 0) + 1
+    names = {
+        n
+        for n in counts
+        if n.removesuffix("さん") in full_names
+        or surnames_in(n.removesuffix("さん")) == [n.removesuffix("さん")]
+    }
+    if len(names) >= 2 and sum(counts[n] for n in names) >= 3:
+        return names
+    return set()
 
 
 def _profile_entry(text: str) -> bool:
@@ -409,19 +549,29 @@ def _mark_profiles(
         seen_entry = False
         while (
             j < n
-            and kinds[j] in ("heading", "paragraph", "caption", "profile")
+            and kinds[j] in ("heading", "paragraph", "caption", "profile", "image_alt")
             and len(texts[j]) <= PROFILE_LINE_MAX
         ):
             t = texts[j]
+            if kinds[j] in ("image_alt", "caption"):
+                if seen_entry:
+                    break
+                j += 1  # a group photo between the header and the people: keep it
+                continue
             label = labels[j]
             legend = label is not None and marker_of(label) is not None
             if labels[j] is not None and not legend:
                 break
             if kinds[j] == "heading" and blocks[j].kind == "heading":
                 break  # a heading the markup declared ends the profile
-            entry = legend or _profile_entry(t)
-            if seen_entry and not entry and _heading_like(t):
-                break
+            entry = legend or kinds[j] == "profile" or _profile_entry(t)
+            if (
+                seen_entry
+                and not entry
+                and _heading_like(t)
+                and not re.fullmatch(r"[「『][^「」『』]+[」』]", t)
+            ):
+                break  # a quoted line (「…」) under a name is that person's words, still profile
             if legend:
                 texts[j], labels[j] = (labels[j] or "") + t, None
             kinds[j] = "profile"

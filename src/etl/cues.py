@@ -17,7 +17,8 @@ from etl.normalize import match_key
 # A question marker at line start: dashes of every width (ー is a dash here: no Japanese
 # word starts with the long-vowel mark), or Q / Q. / Q1 / Ｑ：.
 QUESTION_RE: Final = re.compile(
-    r"^(?:[―—─–]{1,3}|ー{1,3}(?=\S)|-{2,3}|[QＱ]\s*\d*\s*(?:[.．:：)）]|\s|(?=[\u3000-\u9fff])))\s*"
+    r"^(?:[―—─–]{1,3}|ー{1,3}(?=\S)|ー{1,3}\s+(?=\S)|-{2,12}(?=[^\s-])|"
+    r"[QＱ]\s*\d*\s*(?:[.．:：)）]|\s|(?=[\u3000-\u9fff]))|質問\s*[:：])\s*"
 )
 # An answer marker: A / A. / A1：, which hands the floor to the article's interviewee.
 ANSWER_RE: Final = re.compile(r"^[AＡ]\s*\d*\s*[.．:：)）]\s*")
@@ -265,7 +266,8 @@ def surnames_in(text: str) -> list[str]:
 
 
 _GREETING_RE: Final = re.compile(
-    r"^(?:皆(?:さん|様)、?)?(?:こんにちは|こんばんは|はじめまして|初めまして|おはようございます|どうも)"
+    r"^(?:(?:皆|みな)(?:さん|様|さま)、?)?(?:こんにちは|こんばんは|はじめまして|初めまして|おはようございます|"
+    r"お久しぶりです|どうも|あらためまして|改めまして)"
 )
 # The predicate of a self-introduction, with what may trail it: emoji, (笑), symbols.
 _INTRO_PREDICATE_RE: Final = re.compile(
@@ -284,6 +286,14 @@ _HANDLE_RE: Final = re.compile(r"^[A-Za-z][A-Za-z0-9_.\-]{1,15}$|^[\u3041-\u309f
 _JOB_WORD_RE: Final = re.compile(
     r"(?:担当|係|広報|スタッフ|職員|社員|代表|店長|主任|課長|部長|中の人|編集長|ライター|エンジニア|デザイナー|"
     r"所属|入庁|入社|卒|出身|している|しています|してます|やっています|をやってる|務める|務めています)$"
+)
+
+
+_QUOTED_NAME_RE: Final = re.compile(
+    r"[「『]([^「」『』]{1,12})[」』](?=と申します|といいます|と言います|です)"
+)
+_HANDLE_NOTE_RE: Final = re.compile(
+    r"\s*[(（]\s*@?[A-Za-z0-9_.]{2,20}\s*[)）](?=と申します|といいます|と言います|です)"
 )
 
 
@@ -343,9 +353,17 @@ def _first_sentences(text: str, n: int) -> list[str]:
 
 
 def _topic_before(tokens: tuple[Token, ...]) -> bool:
-    """A は/が/も in the complement makes 「XはYです」 a statement, not an introduction."""
+    """A は/が/も in the complement's last clause makes 「XはYです」 a statement, not an introduction.
+
+    A topic inside an earlier clause (「平日は窓口をしていて、週末は…をしている森です」) is part
+    of the description of the person.
+    """
     for i, t in enumerate(tokens):
         if t.pos1 == "助詞" and t.surface in ("は", "が", "も", "って"):
+            # Inside a clause with its own predicate before the next comma: a description.
+            nxt = next((j for j in range(i + 1, len(tokens)) if tokens[j].surface in ("、", ",", "，")), None)
+            if nxt is not None and any(x.pos1 in ("動詞", "形容詞") for x in tokens[i + 1 : nxt]):
+                continue
             before = "".join(x.surface for x in tokens[:i])
             if before not in _FIRST_PERSON and t.pos2 != "接続助詞":
                 return True
@@ -373,12 +391,24 @@ def _name_part(complement: str) -> tuple[str, str]:
     if " " in name or "\u3000" in name:
         head, _, tail = name.replace("\u3000", " ").rpartition(" ")
         last = head.split(" ")[-1]
-        toks = tokenize(last)
-        if not (toks and len(toks) <= 2 and toks[0].pos2 == "固有名詞" and len(last) <= 5):
+        # Tags in context (a name alone is often read as a common noun).
+        ttoks = _tokens_of_tail(tokens[j:], len(tail))
+        toks = _tokens_of_tail(tokens[j : len(tokens) - len(ttoks)], len(last))
+        given = bool(ttoks) and ttoks[0].pos3 == "人名" and ttoks[0].pos4 == "名" and len(tail) <= 4
+        if not (toks and len(toks) <= 2 and (toks[0].pos2 == "固有名詞" or given) and len(last) <= 5):
             before, name = before + head + " ", tail
         else:
             before, name = before + head[: len(head) - len(last)], f"{last} {tail}"
     return before, name
+
+
+def _tokens_of_tail(tokens: tuple[Token, ...], chars: int) -> tuple[Token, ...]:
+    """The last tokens whose surfaces add up to ``chars`` characters (or none)."""
+    total, k = 0, len(tokens)
+    while k > 0 and total < chars:
+        k -= 1
+        total += len(tokens[k].surface)
+    return tokens[k:] if total == chars else ()
 
 
 @lru_cache(maxsize=4096)
@@ -398,6 +428,10 @@ def find_self_intro(text: str, known: frozenset[str] = frozenset()) -> SelfIntro
     >>> find_self_intro("「佐藤です。」と彼は言った。") is None
     True
     """
+    # A name the writer quotes (「…の「ゆきの」です」) is still theirs; a handle in brackets
+    # after it (「真壁(@makabe)と申します」) is dropped. Other quotes introduce nobody.
+    text = _QUOTED_NAME_RE.sub(r"\1", text)
+    text = _HANDLE_NOTE_RE.sub("", text)
     plain = strip_quotes(text) if "「" in text or "『" in text else text
     # Only a block's first sentence introduces its speaker, or the next one after a
     # greeting (「こんにちは。人事担当の小林です。」); a name later on is someone talked about.
@@ -438,7 +472,14 @@ def _intro_in(sentence: str, known: frozenset[str]) -> SelfIntro | None:
         return None
     proper = any(t.pos2 == "固有名詞" and t.pos3 in ("人名", "地名", "一般") for t in ntoks)
     strong = m.group("pred") in ("と申します", "といいます", "と言います", "と申す者です")
-    handle = bool(_HANDLE_RE.match(core)) and (greeted or bool(before) or strong)
+    # A kana handle is one word the dictionary does not split (「もずく」「ミヤケ」), or comes
+    # right after a greeting; a Latin one is a handle anywhere.
+    latin = bool(re.fullmatch(r"[A-Za-z][A-Za-z0-9_.\-]{1,15}", core))
+    handle = (
+        bool(_HANDLE_RE.match(core))
+        and (latin or greeted or len(ntoks) == 1)
+        and (greeted or bool(before) or strong)
+    )
     after_job = bool(_JOB_WORD_RE.search(before.rstrip("の、 　"))) and len(core) <= 4
     is_known = core in known or any(k.startswith(core) for k in known if len(core) >= 2)
     if not (proper or strong or handle or after_job or is_known):
@@ -489,6 +530,39 @@ PROFILE_HEADER_RE: Final = re.compile(
     r"座談会メンバー|対談者|メンバー|プロフィール|PROFILE|Profile|パネリスト|キャスト|スピーカー|講師|"
     r"インタビュイー)(?:の)?(?:ご?紹介|プロフィール|一覧|PROFILE)?\s*[】\]]?\s*[:：]?$"
 )
+# A short line naming who is in the article without a header word from the list above:
+# 「今回話したふたり」「この記事を書く人たち」「座談会参加者」.
+PROFILE_HEADER_SEARCH_RE: Final = re.compile(
+    r"(?:参加者|登壇者|出演者|プロフィール|PROFILE|登場人物|話している人|メンバー紹介|キャスト|"
+    r"(?:話した|登場する|参加した|書く|答えてくれた)(?:ふたり|二人|2人|3人|三人|人たち|人|メンバー))"
+)
+# Credits: 「取材・文:今井 はるか 写真:堀 直人」「聞き手:たけうち」.
+CREDIT_RE: Final = re.compile(
+    r"^(?P<role>取材|文|写真|撮影|構成|編集|執筆|イラスト|聞き手|話し手|インタビュアー|インタビュイー|まとめ)"
+    r"(?:[・/／](?:取材|文|写真|撮影|構成|編集|執筆|イラスト))*\s*[:：/／]\s*\S"
+)
+# A legend key: 「すみれさん→す(会社員)」「ゆずさん=ゆ」.
+LEGEND_KEY_RE: Final = re.compile(
+    r"^(?P<name>[^\s→⇒=＝:：(（]{1,12}?)(?:さん|くん|ちゃん|氏)?\s*[→⇒＝=]\s*(?P<key>[^\s(（)）]{1,3})(?:\s*[(（].*)?$"
+)
+
+
+def legend_key(text: str) -> tuple[str, str] | None:
+    """A legend line's (name, key): 「すみれさん→す(会社員)」 gives ('すみれ', 'す').
+
+    >>> legend_key("すみれさん→す(地方の会社員)"), legend_key("A→B評価")
+    (('すみれ', 'す'), None)
+    """
+    m = LEGEND_KEY_RE.match(text.strip())
+    if (
+        m is None
+        or len(m.group("key")) >= len(m.group("name"))
+        or not m.group("name").startswith(m.group("key")[0])
+    ):
+        return None
+    return m.group("name"), m.group("key")
+
+
 # A cast line's role word: 「司会:…」「出演者1:…」「パネリスト:…」.
 CAST_WORDS_RE: Final = re.compile(
     r"^(?P<role>司会|司会進行|進行|聞き手|インタビュアー|モデレーター|ファシリテーター|MC|ゲスト|出演者|出演|"

@@ -96,7 +96,12 @@ _TITLE_FORMATS: Final = (
 )
 _INTERVIEW_WORDS_RE: Final = re.compile(r"インタビュー|取材|お話を(?:伺|聞)|話を聞|語って|登壇|講演")
 # The intro names the interviewee: 「…の田中さんに話を聞きました」「…さんにお話を伺いました」.
-_INTERVIEW_INTRO_RE: Final = re.compile(r"(?:さん|氏|様|先生)(?:に|へ)(?:お話|話|インタビュー|取材)")
+_INTERVIEW_INTRO_RE: Final = re.compile(
+    r"(?:さん|氏|様|先生)(?:に|へ)(?:お話|話|インタビュー|取材|聞)|(?:ゲスト|主役|お相手)は.*(?:さん|氏)です|"
+    r"(?:さん|氏)(?:の|への)インタビュー"
+)
+# An editorial intro before a writer's self-introduction (a series, a relay, an editor).
+_EDITORIAL_RE: Final = re.compile(r"連載|リレー|シリーズ|企画|ご紹介|紹介します|お届け|バトン|編集部")
 
 
 @dataclass(frozen=True, slots=True)
@@ -321,9 +326,13 @@ def read_cast(segments: Sequence[Segment], *, account: str | None = None) -> Cas
         intro = find_self_intro(seg.text, known)
         if intro is None:
             if not first_cue_seen and cast.opening_intro is None:
-                for name in surnames_in(seg.text):
-                    if name not in cast.intro_names and _INTERVIEW_INTRO_RE.search(seg.text):
-                        cast.intro_names.append(name)
+                for sentence in re.split(r"(?<=[。！!？?])", strip_quotes(seg.text)):
+                    if not _INTERVIEW_INTRO_RE.search(sentence):
+                        continue
+                    shaped = name_by_shape(re.sub(r"(?:さん|氏|様|先生).*$", "", sentence))
+                    for name in [shaped.family] if shaped else surnames_in(sentence):
+                        if name not in cast.intro_names:
+                            cast.intro_names.append(name)
             continue
         if i in cast.label_of:
             continue  # a marker line's self-introduction: the legend already names them
@@ -674,13 +683,15 @@ def read_article(segments: Sequence[Segment], *, account: str | None = None) -> 
             atts.append(Attribution(reporter, "narrator", "reporting", CONFIDENCE["reporting"]))
             continue
         if fmt == "essay" and opening is not None and not seen_writer_intro and i < (cast.opening_intro or 0):
-            greet = re.match(r"^(?:こんにちは|こんばんは|はじめまして|初めまして|おはよう)", seg.text)
+            # Before the writer names themself: a greeting or a hook is already theirs; an
+            # editor's word on the series is the account's.
+            editorial = bool(_EDITORIAL_RE.search(seg.text))
             atts.append(
                 Attribution(
-                    writer if greet else None,
-                    "author" if greet else "narrator",
-                    "author" if greet else "editorial",
-                    CONFIDENCE["editorial"],
+                    None if editorial else writer,
+                    "narrator" if editorial else "author",
+                    "editorial" if editorial else "author",
+                    CONFIDENCE["editorial" if editorial else "author"],
                 )
             )
             continue
