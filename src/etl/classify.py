@@ -242,6 +242,10 @@ def classify(blocks: tuple[Block, ...] | list[Block]) -> list[Unit]:
         if re.fullmatch(r"[(（][^()（）]{2,80}(?:です|ます|ました|でした)[。]?[)）]", t):
             kinds[i] = "paragraph"  # 「(以上、筆者による要約です)」: an aside in the writer's voice
             continue
+        if _Q_ALONE_RE.match(t) and i + 1 < n and kinds[i + 1] is None and len(texts[i + 1]) <= 80:
+            # 「Q.7」 alone on its line: the question is the next line.
+            kinds[i], labels[i], texts[i], kinds[i + 1] = "question", t, "", "question"
+            continue
         q = question_marker(t)
         if q is not None:
             kinds[i], labels[i], texts[i] = "question", q.strip(), t[len(q) :]
@@ -250,7 +254,8 @@ def classify(blocks: tuple[Block, ...] | list[Block]) -> list[Unit]:
         if mq is not None and asks(t) and len(t) <= 120 and re.search(r"[？?。]\s*$", t):
             kinds[i], labels[i], texts[i] = "question", mq.group(0).strip(), t[mq.end() :]
             continue
-        a = answer_marker(t)
+        arrow = _ARROW_ANSWER_RE.match(t)
+        a = answer_marker(t) or (arrow.group(0) if arrow else None)
         if a is not None:
             kinds[i], labels[i], texts[i] = "paragraph", a.strip(), t[len(a) :]
             continue
@@ -482,6 +487,9 @@ _PROFILE_HEADER_END_RE: Final = re.compile(
 _POLITE_ASK_RE: Final = re.compile(
     r"(?:ですか|ますか|でしょうか|ましたか|んですか|ませんか|ください|お願いします|お願いできますか)[。？?！!]?$"
 )
+_Q_ALONE_RE: Final = re.compile(r"^[QＱ]\s*[.．:：]?\s*\d{1,3}\s*[.．:：)）]?$")
+# 「→秋です。」: an answer after a templated question.
+_ARROW_ANSWER_RE: Final = re.compile(r"^[→⇒]\s*")
 # 「杉本 高校生のとき…」: a family name and a space opening a turn (decided by recurrence).
 _SPACE_LABEL_RE: Final = re.compile(
     r"^(?P<name>[一-龥々ヶ]{1,4}(?:さん)?|[ァ-ヶー]{2,6}(?:さん)?)[ \u3000]+(?=\S)"

@@ -57,6 +57,7 @@ from etl.cues import (
     find_self_intro,
     marker_of,
     name_by_shape,
+    org_intro,
     strip_quotes,
     surnames_in,
 )
@@ -88,6 +89,10 @@ _REPORTING_RE: Final = re.compile(
 _NOTICE_RE: Final = re.compile(
     r"(?:お知らせ|\d{1,2}月\d{1,2}日[(（][月火水木金土日]|から(?:開始|始ま|受付|スタート)|開始します|"
     r"始まります|受け付け|申し込み|申込|できるようになりました|できるようになります|ご利用|ご案内)"
+)
+# An account speaking to applicants or residents: honorifics and a corporate we.
+_ACCOUNT_VOICE_RE: Final = re.compile(
+    r"いただ|ご[一-龥]{2}|お問い合わせ|弊社|当社|私たち|わたしたち|当市|本市|当館|皆さま|皆様"
 )
 _ESSAY_RE: Final = re.compile(r"(?:私|わたし|僕|ぼく|自分)(?:は|が|の|も|に|を|、)")
 _TITLE_FORMATS: Final = (
@@ -197,6 +202,7 @@ class Cast:
     answer_markers: int = 0
     q_style: set[str] = field(default_factory=set)
     account: str | None = None
+    org_voice: bool = False  # an organisation introduced itself in the opening
 
     def note(self, family: str, how: str) -> None:
         self.how.setdefault(family, set()).add(how)
@@ -265,7 +271,7 @@ def read_cast(segments: Sequence[Segment], *, account: str | None = None) -> Cas
             continue
         if seg.kind == "question":
             continue
-        if re.match(r"^[AＡ]\s*\d*\s*[.．:：)）]", label) and find_label(label + "x") is None:
+        if _is_answer_label(label):
             cast.answer_markers += 1
             continue
         parsed = find_label(label + (seg.text or "x"), known)
@@ -323,19 +329,23 @@ def read_cast(segments: Sequence[Segment], *, account: str | None = None) -> Cas
         if kind != "paragraph" or (seg.label and marker_of(seg.label) is None):
             continue
         paragraphs_seen += 1
+        opening = not first_cue_seen and paragraphs_seen <= 3
+        if not first_cue_seen:
+            # The intro names the interviewee: 「…の小池 亮さんにお話を伺いました」.
+            for sentence in re.split(r"(?<=[。！!？?])", strip_quotes(seg.text)):
+                if not _INTERVIEW_INTRO_RE.search(sentence):
+                    continue
+                shaped = name_by_shape(re.sub(r"(?:さん|氏|様|先生).*$", "", sentence))
+                for name in [shaped.family] if shaped else surnames_in(sentence):
+                    if name not in cast.intro_names:
+                        cast.intro_names.append(name)
+            if opening and org_intro(seg.text):
+                cast.org_voice = True
         intro = find_self_intro(seg.text, known)
-        if intro is None:
-            if not first_cue_seen and cast.opening_intro is None:
-                for sentence in re.split(r"(?<=[。！!？?])", strip_quotes(seg.text)):
-                    if not _INTERVIEW_INTRO_RE.search(sentence):
-                        continue
-                    shaped = name_by_shape(re.sub(r"(?:さん|氏|様|先生).*$", "", sentence))
-                    for name in [shaped.family] if shaped else surnames_in(sentence):
-                        if name not in cast.intro_names:
-                            cast.intro_names.append(name)
-            continue
-        if i in cast.label_of:
+        if intro is None or i in cast.label_of:
             continue  # a marker line's self-introduction: the legend already names them
+        if intro.weak and not opening and intro.name not in known:
+            continue  # 「くるみのパンです。」 in an answer names bread, not a person
         family = reg.family_of(intro.name)
         reg.add(
             family,
@@ -465,7 +475,13 @@ def decide_format(segments: Sequence[Segment], cast: Cast) -> tuple[ArticleForma
         if pattern.search(title) and (label_people or questions):
             return fmt, 0.9  # type: ignore[return-value]
     if cast.answer_markers >= 2 and not label_people:
-        return ("announcement", 0.7) if notice >= 2 else ("other", 0.6)
+        # A FAQ in the account's voice, or a writer answering a list of questions.
+        if notice >= 2:
+            return "announcement", 0.7
+        business = len(_ACCOUNT_VOICE_RE.findall(prose))
+        if cast.org_voice or business > first_person or _interviewees(cast):
+            return "other", 0.6
+        return "essay", 0.6
     if len(label_people) >= 3:
         return "roundtable", 0.85
     # Speakers who take the floor by a self-introduction or caption outside labelled turns.
@@ -485,14 +501,17 @@ def decide_format(segments: Sequence[Segment], cast: Cast) -> tuple[ArticleForma
     if questions >= 2:
         if _interviewees(cast) or cast.intro_names or cast.heading_of:
             return "qa_unlabeled", 0.8
-        # Nobody to answer: questions without markers are a writer's self-Q&A.
-        if first_person or cast.opening_intro is not None or not cast.q_style:
-            return "essay", 0.65
-        return "qa_unlabeled", 0.5
+        # Nobody to answer: the writer answers their own questions (a self-Q&A), or the
+        # account answers a FAQ.
+        if cast.org_voice:
+            return "other", 0.6
+        return "essay", 0.65 if first_person or cast.opening_intro is not None or not cast.q_style else 0.5
     if len(talkers) >= 2 or (len(talkers) == 1 and cast.opening_intro is not None):
         return "seminar", 0.75
     if len(talkers) == 1 and not first_person:
         return "seminar", 0.6
+    if cast.org_voice and cast.opening_intro is None:
+        return ("announcement", 0.7) if notice >= 2 else ("other", 0.6)
     if cast.opening_intro is not None:
         # An intro that announces an interview or a talk makes the self-introduced person
         # an interviewee speaking at length, not the writer of an essay.
@@ -651,9 +670,12 @@ def read_article(segments: Sequence[Segment], *, account: str | None = None) -> 
             current_method = method
             atts.append(Attribution(current, current_role, method, CONFIDENCE[method]))
             continue
-        if seg.label and re.match(r"^[AＡ]", seg.label) and kind == "paragraph":
-            who = sole_interviewee() if fmt not in ("other", "announcement") else None
-            if who is not None:
+        if seg.label and _is_answer_label(seg.label) and kind == "paragraph":
+            who = sole_interviewee() if fmt not in ("other", "announcement", "essay") else None
+            if fmt == "essay":
+                current, current_role, current_method = writer, "author", "author"
+                atts.append(Attribution(writer, "author", "answer_marker", CONFIDENCE["answer_marker"]))
+            elif who is not None:
                 current, current_role, current_method = who, "interviewee", "answer_marker"
                 atts.append(Attribution(who, "interviewee", "answer_marker", CONFIDENCE["answer_marker"]))
             else:
@@ -678,6 +700,13 @@ def read_article(segments: Sequence[Segment], *, account: str | None = None) -> 
             and current_role in ("interviewee", "interviewer")
             and kind == "paragraph"
             and _reporting(seg.text, cast)
+        ) or (
+            # Nobody calls themself 〜さん: the floor holder named so is being talked about.
+            fmt != "essay"
+            and current is not None
+            and current_role == "interviewee"
+            and kind == "paragraph"
+            and re.search(re.escape(current) + r"(?:さん|氏|先生|教授)", strip_quotes(seg.text))
         ):
             current, current_role, current_method = reporter, "narrator", "reporting"
             atts.append(Attribution(reporter, "narrator", "reporting", CONFIDENCE["reporting"]))
@@ -726,6 +755,11 @@ def read_article(segments: Sequence[Segment], *, account: str | None = None) -> 
         key=lambda sp: sp.first_ordinal or 0,
     )
     return ArticleReading(segs, atts, speakers, fmt, fmt_conf)
+
+
+def _is_answer_label(label: str) -> bool:
+    """「A.」「A:」「→」: an answer marker, not a person's label."""
+    return bool(re.match(r"^(?:[AＡ]\s*\d*\s*[.．:：)）]|[→⇒])", label)) and find_label(label + "x") is None
 
 
 def _reporting(text: str, cast: Cast) -> bool:
