@@ -276,6 +276,15 @@ def classify(blocks: tuple[Block, ...] | list[Block]) -> list[Unit]:
             else:
                 kinds[i], labels[i], texts[i] = "speaker_label", label.label, ""
             continue
+        inner = _INNER_MARK_RE.search(t)
+        if (
+            inner is not None
+            and marker_count.get(inner.group(0).replace(" ", ""), 0) >= 2
+            and not t.startswith(inner.group(0))
+            and len(t) <= 60
+        ):
+            kinds[i] = "profile"  # a legend line: 「・ゆずさん (柚) 会社員」 defines the marker
+            continue
         mark = marker_of(t)
         if mark is not None and marker_count.get(mark, 0) >= 2:
             kinds[i], labels[i], texts[i] = "paragraph", mark, t[len(mark) :].lstrip()
@@ -487,12 +496,13 @@ _PROFILE_HEADER_END_RE: Final = re.compile(
 _POLITE_ASK_RE: Final = re.compile(
     r"(?:ですか|ますか|でしょうか|ましたか|んですか|ませんか|ください|お願いします|お願いできますか)[。？?！!]?$"
 )
+_INNER_MARK_RE: Final = re.compile(r"[(（][^()（）\s]{1,2}[)）]")
 _Q_ALONE_RE: Final = re.compile(r"^[QＱ]\s*[.．:：]?\s*\d{1,3}\s*[.．:：)）]?$")
 # 「→秋です。」: an answer after a templated question.
 _ARROW_ANSWER_RE: Final = re.compile(r"^[→⇒]\s*")
 # 「杉本 高校生のとき…」: a family name and a space opening a turn (decided by recurrence).
 _SPACE_LABEL_RE: Final = re.compile(
-    r"^(?P<name>[一-龥々ヶ]{1,4}(?:さん)?|[ァ-ヶー]{2,6}(?:さん)?)[ \u3000]+(?=\S)"
+    r"^(?P<name>[一-龥々ヶ]{1,4}(?:さん)?|[ァ-ヶー]{2,6}(?:さん)?|[ぁ-ん]{2,5}(?:さん)?)[ \u3000]+(?=\S)"
 )
 
 
@@ -512,12 +522,18 @@ def _space_labels(kinds: list[BlockKind | None], texts: list[str]) -> set[str]:
         m = _SPACE_LABEL_RE.match(t)
         if kinds[i] is None and m and _space_turn(t, m):
             counts[m.group("name")] = counts.get(m.group("name"), 0) + 1
-    names = {
-        n
-        for n in counts
-        if n.removesuffix("さん") in full_names
-        or surnames_in(n.removesuffix("さん")) == [n.removesuffix("さん")]
-    }
+    # A name is a person's when UniDic says so, a full name elsewhere gives it, or the
+    # article mentions it with an honorific beyond its own turns (「はるさんに聞きました」).
+    everything = "".join(texts)
+    names = set()
+    for n in counts:
+        bare = n.removesuffix("さん")
+        own = counts[n] if n.endswith("さん") else 0
+        if bare in full_names or surnames_in(bare) == [bare] or everything.count(bare + "さん") > own:
+            names.add(n)
+    if names:
+        # Once one opener is a person, the others that recur alongside it are turns too.
+        names |= {n for n, c in counts.items() if c >= 2}
     if len(names) >= 2 and sum(counts[n] for n in names) >= 3:
         return names
     return set()
@@ -555,6 +571,7 @@ def _mark_profiles(
             continue
         j = i + 1
         seen_entry = False
+        run_marks: set[str] = set()
         while (
             j < n
             and kinds[j] in ("heading", "paragraph", "caption", "profile", "image_alt")
@@ -568,6 +585,11 @@ def _mark_profiles(
                 continue
             label = labels[j]
             legend = label is not None and marker_of(label) is not None
+            if legend and label in run_marks:
+                break  # the marker's second line: the legend is over, the turns begin
+            run_marks.update(m.group(0) for m in _INNER_MARK_RE.finditer(t))
+            if label is not None:
+                run_marks.add(label)
             if labels[j] is not None and not legend:
                 break
             if kinds[j] == "heading" and blocks[j].kind == "heading":

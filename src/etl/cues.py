@@ -21,7 +21,7 @@ QUESTION_RE: Final = re.compile(
     r"[QＱ]\s*\d*\s*(?:[.．:：)）]|\s|(?=[\u3000-\u9fff]))|質問\s*[:：])\s*"
 )
 # An answer marker: A / A. / A1：, which hands the floor to the article's interviewee.
-ANSWER_RE: Final = re.compile(r"^[AＡ]\s*\d*\s*[.．:：)）]\s*")
+ANSWER_RE: Final = re.compile(r"^(?:[AＡ]\s*\d*\s*[.．:：)）]|回答\s*[:：])\s*")
 # 「佐藤：」「山崎さん(以下、敬称略):」「株式会社〇〇 田中:」. The name part may hold one
 # parenthesis with anything but a colon inside; the whole label is short.
 COLON_LABEL_RE: Final = re.compile(
@@ -575,7 +575,7 @@ PROFILE_HEADER_SEARCH_RE: Final = re.compile(
 )
 # Credits: 「取材・文:今井 はるか 写真:堀 直人」「聞き手:たけうち」.
 CREDIT_RE: Final = re.compile(
-    r"^(?P<role>取材|文|写真|撮影|構成|編集|執筆|イラスト|聞き手|話し手|インタビュアー|インタビュイー|まとめ)"
+    r"^[(（]?(?P<role>取材|文|写真|撮影|構成|編集|執筆|イラスト|聞き手|話し手|インタビュアー|インタビュイー|まとめ)"
     r"(?:[・/／](?:取材|文|写真|撮影|構成|編集|執筆|イラスト))*\s*[:：/／]\s*\S"
 )
 # A legend key: 「すみれさん→す(会社員)」「ゆずさん=ゆ」.
@@ -672,14 +672,20 @@ def cast_line(text: str) -> tuple[str, NamedPerson] | None:
     person = name_by_shape(rest)
     if person is None:
         names = surnames_in(rest)
-        if not names:
+        bare = re.sub(r"\s*[(（].*$", "", rest).strip().removesuffix("さん")
+        if names:
+            person = NamedPerson(names[-1], names[-1], None)
+        elif re.fullmatch(r"[A-Za-z][A-Za-z0-9_.]{1,15}|[ぁ-んァ-ヶー]{2,8}", bare):
+            person = NamedPerson(bare, bare, None)  # a handle: 「聞き手:たけうち」
+        else:
             return None
-        person = NamedPerson(names[-1], names[-1], None)
     return m.group("role"), person
 
 
 # A character marker at line start, defined in a legend: 「(◎)」「(★)」「[A]」.
-MARKER_RE: Final = re.compile(r"^[(（\[［](?P<mark>[^\w\s(（)）\[\]［］]{1,2}|[A-ZＡ-Ｚ])[)）\]］]\s*")
+MARKER_RE: Final = re.compile(
+    r"^[(（\[［](?P<mark>[^\w\s(（)）\[\]［］]{1,2}|[A-ZＡ-Ｚ]|(?![笑注汗泣涙爆])[一-龥ぁ-んァ-ヶ]{1,2})[)）\]］]\s*"
+)
 
 
 def marker_of(text: str) -> str | None:

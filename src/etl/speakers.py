@@ -55,6 +55,7 @@ from etl.cues import (
     core_name,
     find_label,
     find_self_intro,
+    legend_key,
     marker_of,
     name_by_shape,
     org_intro,
@@ -227,6 +228,8 @@ def _legend_name(text: str, mark: str) -> str | None:
         m = re.match(r"^([^…:：・\s(（、。]{1,12})", rest)
         return m.group(1) if m else None
     before = text[: text.rfind(mark)].strip() if mark in text else ""
+    before = re.sub(r"^[・•●○◯\-*]\s*", "", before)
+    before = re.sub(r"(?:さん|くん|ちゃん|氏)$", "", before).strip()
     if before:
         if _FIRST_PERSON_RE.search(before):
             return ""
@@ -276,6 +279,8 @@ def read_cast(segments: Sequence[Segment], *, account: str | None = None) -> Cas
             continue
         parsed = find_label(label + (seg.text or "x"), known)
         raw = parsed.name if parsed else core_name(label.strip("【】:： "))
+        if cast.markers.get(raw):
+            raw = cast.markers[raw]  # a legend key: 「す:」 is すみれ
         family = reg.family_of(raw)
         host = raw in INTERVIEWER_WORDS or family in cast.hosts
         full_raw = re.sub(r"[(（].*?[)）]", "", label.strip("【】:：")).strip()
@@ -358,12 +363,38 @@ def read_cast(segments: Sequence[Segment], *, account: str | None = None) -> Cas
         cast.note(family, "self_intro")
         if cast.opening_intro is None and paragraphs_seen <= 3 and not first_cue_seen:
             cast.opening_intro = i
+    _host_by_asking(segments, cast)
     return cast
+
+
+def _host_by_asking(segments: Sequence[Segment], cast: Cast) -> None:
+    """A labelled person whose turns nearly all ask, facing one who answers, is the host.
+
+    Not in a 対談 or 座談会 by its title, where peers ask each other too.
+    """
+    title = next((s.text for s in segments if s.kind == "title"), "")
+    if cast.hosts or any(p.search(title) for p, _ in _TITLE_FORMATS):
+        return
+    turns: dict[str, list[bool]] = {}
+    for i, family in cast.label_of.items():
+        if family and segments[i].kind == "paragraph":
+            turns.setdefault(family, []).append(asks(segments[i].text))
+    if len(turns) != 2:
+        return
+    ratio = {f: sum(a) / len(a) for f, a in turns.items()}
+    asker = max(ratio, key=lambda f: ratio[f])
+    other = next(f for f in ratio if f != asker)
+    if len(turns[asker]) >= 2 and ratio[asker] >= 0.5 and ratio[other] <= 0.25:
+        cast.hosts.add(asker)
+        sp = cast.reg.by_family.get(asker)
+        if sp is not None:
+            sp.role = "interviewer"
 
 
 def _read_profiles(segments: Sequence[Segment], cast: Cast) -> None:
     """Assign each profile line the person it describes; register those people."""
     reg = cast.reg
+    used_marks = {seg.label for seg in segments if seg.label and marker_of(seg.label)}
     runs: list[list[int]] = []
     for i, seg in enumerate(segments):
         if seg.kind == "profile":
@@ -375,18 +406,36 @@ def _read_profiles(segments: Sequence[Segment], cast: Cast) -> None:
         found: dict[int, str] = {}
         for i in run:
             text = segments[i].text
-            mark = marker_of(text) or next(
-                (m.group(0) for m in [re.search(r"[(（][^\w\s]{1,2}[)）]$", text)] if m), None
+            key = legend_key(text)
+            if key is not None:
+                name, short = key
+                cast.markers[short] = name
+                reg.add(name, evidence=text)
+                cast.note(name, "profile")
+                found[i] = name
+                continue
+            inner = next(
+                (
+                    m.group(0)
+                    for m in re.finditer(r"[(（][^()（）\s]{1,2}[)）]", text)
+                    if m.group(0) in used_marks
+                ),
+                None,
+            )
+            mark = (
+                marker_of(text)
+                or inner
+                or next((m.group(0) for m in [re.search(r"[(（][^\w\s]{1,2}[)）]$", text)] if m), None)
             )
             if mark is not None:
-                name = _legend_name(text, mark)
-                if name is None:
+                legend = _legend_name(text, mark)
+                if legend is None:
                     continue
-                cast.markers[mark] = name
-                if name:
-                    reg.add(name, evidence=text)
-                    cast.note(name, "profile")
-                found[i] = name
+                cast.markers[mark] = legend
+                if legend:
+                    reg.add(legend, evidence=text)
+                    cast.note(legend, "profile")
+                found[i] = legend
                 continue
             cast_entry = cast_line(text)
             person = (
