@@ -65,7 +65,7 @@ _IMAGE_ALT_RE: Final = re.compile(
     r"(?:写真|画像|イメージ|様子|の図|図解|スクリーンショット|キャプチャ|スライド|画面|ショット|イラスト|風景|光景)"
     r"\s*[(（]?\s*\d{0,3}\s*[)）]?$"
 )
-# 「宇佐美のバストショット。酒蔵の前で…」: a picture word closing the first clause.
+# 「店主のバストショット。工房の前で…」: a picture word closing the first clause.
 _IMAGE_ALT_HEAD_RE: Final = re.compile(r"^[^。]{1,30}(?:写真|画像|ショット|イラスト|スライド)。[^。]*$")
 # A page title as a link card shows it: 「サイト名｜ページ名」.
 _CARD_RE: Final = re.compile(r"[｜|]|\s[-–—]\s")
@@ -100,7 +100,7 @@ class Unit:
 
 
 def _terminated(text: str) -> bool:
-    """Ends like a sentence: 。！？、…, or a polite predicate before an emoji (「…ました📝」)."""
+    """Ends like a sentence: 。！？、…, or a polite predicate before an emoji (「…ました🌿」)."""
     if not text:
         return False
     if text.rstrip("」』）)")[-1:] in _SENTENCE_END:
@@ -116,10 +116,11 @@ _SEPARATOR_RE: Final = re.compile(r"^[\s・*＊■□◆◇●○―─—\-=＝
 _DATE_LINE_RE: Final = re.compile(
     r"^(?:\d{4}[/.\-年]\s*\d{1,2}[/.\-月]\s*\d{1,2}日?(?:\s*[(（][月火水木金土日][)）])?|\d{4}年\d{1,2}月)$"
 )
-# A note added after publication: 「※11月25日 …を追記しました」「(追記:…)」.
+# A note added after publication: 「※3月2日 …を追記しました」「(追記:…)」.
 _UPDATE_NOTE_RE: Final = re.compile(r"^(?:※|[(（]?追記|★追記).{0,60}(?:追記|更新|修正|訂正)")
 # A line that ends a clause mid-sentence (a hard-wrapped paragraph line).
 _WRAPPED_RE: Final = re.compile(r"(?:[をが]|けど|けれど|ので|のに|ても)$")
+_PARTICLE_END_RE: Final = re.compile(r"(?:[をがにでとのも]|けど|けれど|ので|のに|ても|て|たら|ながら)$")
 _GREETING_LINE_RE: Final = re.compile(
     r"^(?:(?:皆|みな)(?:さん|様|さま)、?)?(?:こんにちは|こんばんは|はじめまして|初めまして|おはようございます|お久しぶりです)"
     r"[\s\U0001F000-\U0001FFFF\u2600-\u27BF\uFE0F!！。♪〜~]*$"
@@ -127,7 +128,7 @@ _GREETING_LINE_RE: Final = re.compile(
 
 
 def _heading_like(text: str) -> bool:
-    """Short and unterminated, or a short question or exclamation (「なぜ農家に?」)."""
+    """Short and unterminated, or a short question or exclamation (「どうして陶芸を?」)."""
     if not (0 < len(text) <= HEADING_MAX) or _URL_RE.match(text):
         return False
     if not _terminated(text):
@@ -137,7 +138,7 @@ def _heading_like(text: str) -> bool:
 
 
 def _caption_like(text: str) -> bool:
-    """A short line naming a person: 「講演する篠原教授」「松尾 結衣さん(観光交流課)」."""
+    """A short line naming a person: 「講演する北浦教授」「日高 美帆さん(観光課)」."""
     if _PHOTO_ORDER_RE.match(text):
         return True
     if _terminated(text) or len(text) > 50 or re.match(r"^[^:：]{1,8}[:：]", text):
@@ -194,10 +195,11 @@ def classify(blocks: tuple[Block, ...] | list[Block]) -> list[Unit]:
                 break
 
     # Label-shaped prefixes that recur are labels whatever their name looks like
-    # (initials, nicknames, 「いぶき家具 岡田:」): repetition is the signal.
+    # (initials, nicknames, 「工房ミナト 城島:」): repetition is the signal.
     shape_count: dict[str, int] = {}
     marker_count: dict[str, int] = {}
-    alone = 0  # label-shaped lines with nothing after the colon: 「高瀬：」
+    mention_count: dict[str, int] = {}  # markers inside lines (legends)
+    alone = 0  # label-shaped lines with nothing after the colon: 「樋口：」
     for i in range(n):
         if kinds[i] is None:
             shape = label_shape(texts[i])
@@ -207,8 +209,14 @@ def classify(blocks: tuple[Block, ...] | list[Block]) -> list[Unit]:
             mark = marker_of(texts[i])
             if mark is not None:
                 marker_count[mark] = marker_count.get(mark, 0) + 1
+            for inner in _INNER_MARK_RE.finditer(texts[i][1:]):
+                # A legend line names the marker too: 「辞めたいわたし(◇)」.
+                if marker_of(inner.group(0)) is not None:
+                    mention_count[inner.group(0)] = mention_count.get(inner.group(0), 0) + 1
 
     space_labels = _space_labels(kinds, texts)
+    recurring = {k: c for k, c in shape_count.items() if _recurring_label(k, shape_count)}
+    conversation = sum(recurring.values()) >= 2 and len(shape_count) >= 2 and sum(shape_count.values()) >= 3
 
     for i in range(n):
         if kinds[i] is not None:
@@ -240,10 +248,10 @@ def classify(blocks: tuple[Block, ...] | list[Block]) -> list[Unit]:
             kinds[i] = "paragraph"
             continue
         if re.fullmatch(r"[(（][^()（）]{2,80}(?:です|ます|ました|でした)[。]?[)）]", t):
-            kinds[i] = "paragraph"  # 「(以上、筆者による要約です)」: an aside in the writer's voice
+            kinds[i] = "paragraph"  # 「(以上、当日のメモからまとめました)」: an aside in the writer's voice
             continue
         if _Q_ALONE_RE.match(t) and i + 1 < n and kinds[i + 1] is None and len(texts[i + 1]) <= 80:
-            # 「Q.7」 alone on its line: the question is the next line.
+            # 「Q.12」 alone on its line: the question is the next line.
             kinds[i], labels[i], texts[i], kinds[i + 1] = "question", t, "", "question"
             continue
         q = question_marker(t)
@@ -265,7 +273,18 @@ def classify(blocks: tuple[Block, ...] | list[Block]) -> list[Unit]:
         if (
             label is None
             and shape is not None
-            and (_recurring_label(shape, shape_count) or (lone and _recurring_label(shape, {shape: 2})))
+            and (
+                _recurring_label(shape, shape_count)
+                or (lone and _recurring_label(shape, {shape: 2}))
+                # Turns in a labelled conversation: three or more label lines, two or more
+                # names, so a name used once among them is a label as well.
+                or (
+                    conversation
+                    and _terminated(t)
+                    and _recurring_label(shape, {shape: 2})
+                    and len(shape) <= 8
+                )
+            )
         ):
             m = re.match(r"^(?:【[^】]*】|[^:：]*[:：])\s*", t)
             if m is not None:
@@ -276,17 +295,18 @@ def classify(blocks: tuple[Block, ...] | list[Block]) -> list[Unit]:
             else:
                 kinds[i], labels[i], texts[i] = "speaker_label", label.label, ""
             continue
-        inner = _INNER_MARK_RE.search(t)
+        inner_mark = _INNER_MARK_RE.search(t)
         if (
-            inner is not None
-            and marker_count.get(inner.group(0).replace(" ", ""), 0) >= 2
-            and not t.startswith(inner.group(0))
+            inner_mark is not None
+            and marker_count.get(inner_mark.group(0), 0) >= 1
+            and marker_count.get(inner_mark.group(0), 0) + mention_count.get(inner_mark.group(0), 0) >= 2
+            and not t.startswith(inner_mark.group(0))
             and len(t) <= 60
         ):
-            kinds[i] = "profile"  # a legend line: 「・ゆずさん (柚) 会社員」 defines the marker
+            kinds[i] = "profile"  # a legend line: 「・みどりさん (緑) 会社員」 defines the marker
             continue
         mark = marker_of(t)
-        if mark is not None and marker_count.get(mark, 0) >= 2:
+        if mark is not None and marker_count.get(mark, 0) + mention_count.get(mark, 0) >= 2:
             kinds[i], labels[i], texts[i] = "paragraph", mark, t[len(mark) :].lstrip()
             continue
         if blocks[i].emphasis and _terminated(t) and t.endswith(("？", "?", "か。", "か")):
@@ -294,7 +314,7 @@ def classify(blocks: tuple[Block, ...] | list[Block]) -> list[Unit]:
             kinds[i] = "question"
             continue
         if find_self_intro(t) is not None and len(t) <= 200:
-            kinds[i] = "paragraph"  # 「こんにちは!採用広報 木島です🐰」 is prose, not a heading
+            kinds[i] = "paragraph"  # 「どうも!総務担当 滝口です✨」 is prose, not a heading
             continue
         if _LIST_RE.match(t):
             kinds[i] = "list_item"
@@ -315,7 +335,7 @@ def classify(blocks: tuple[Block, ...] | list[Block]) -> list[Unit]:
                 kinds[nxt] = "caption"
             continue
 
-    # 「写真左から」「写真右、…の小松さん」 is a caption; the short line before it, its image.
+    # 「写真左から」「写真右、…の沢井さん」 is a caption; the short line before it, its image.
     for i in range(n):
         if kinds[i] == "caption" or (
             kinds[i] is None and _PHOTO_ORDER_RE.match(texts[i]) and len(texts[i]) <= 80
@@ -351,11 +371,20 @@ def classify(blocks: tuple[Block, ...] | list[Block]) -> list[Unit]:
             continue
         t = texts[i]
         nxt_kind = kinds[i + 1] if i + 1 < n else "boilerplate"
+        nxt_text = texts[i + 1] if i + 1 < n else ""
         if (
-            _WRAPPED_RE.search(t)
-            and nxt_kind in (None, "paragraph")
+            nxt_kind in (None, "paragraph")
             and i + 1 < n
-            and not _heading_like(texts[i + 1])
+            and labels[i + 1] is None
+            and (
+                (_WRAPPED_RE.search(t) and not _heading_like(nxt_text))
+                or (
+                    # 「朝いちばんの」「電車に乗るのを」「やめてみました」: one sentence, one line each.
+                    _PARTICLE_END_RE.search(t)
+                    and len(nxt_text) <= 40
+                    and (_terminated(nxt_text) or _PARTICLE_END_RE.search(nxt_text) is not None)
+                )
+            )
         ):
             kinds[i] = "paragraph"  # a hard-wrapped line: the sentence goes on below
             continue
@@ -408,7 +437,7 @@ def _mark_unmarked_questions(
     """一問一答 without markers: short lines, most ending in ？, each answered by one paragraph.
 
     Only when the article has no marked question; a question-shaped heading over a longer
-    section (「なぜ辞めるの？」) stays a heading. A short line over such a run is a heading.
+    section (「なぜ引っ越したの？」) stays a heading. A short line over such a run is a heading.
     """
     if "question" in kinds:
         return
@@ -498,9 +527,9 @@ _POLITE_ASK_RE: Final = re.compile(
 )
 _INNER_MARK_RE: Final = re.compile(r"[(（][^()（）\s]{1,2}[)）]")
 _Q_ALONE_RE: Final = re.compile(r"^[QＱ]\s*[.．:：]?\s*\d{1,3}\s*[.．:：)）]?$")
-# 「→秋です。」: an answer after a templated question.
+# 「→夏です。」: an answer after a templated question.
 _ARROW_ANSWER_RE: Final = re.compile(r"^[→⇒]\s*")
-# 「杉本 高校生のとき…」: a family name and a space opening a turn (decided by recurrence).
+# 「波多野 朝は3時に…」: a family name and a space opening a turn (decided by recurrence).
 _SPACE_LABEL_RE: Final = re.compile(
     r"^(?P<name>[一-龥々ヶ]{1,4}(?:さん)?|[ァ-ヶー]{2,6}(?:さん)?|[ぁ-ん]{2,5}(?:さん)?)[ \u3000]+(?=\S)"
 )
@@ -531,9 +560,9 @@ def _space_labels(kinds: list[BlockKind | None], texts: list[str]) -> set[str]:
         own = counts[n] if n.endswith("さん") else 0
         if bare in full_names or surnames_in(bare) == [bare] or everything.count(bare + "さん") > own:
             names.add(n)
-    if names:
-        # Once one opener is a person, the others that recur alongside it are turns too.
-        names |= {n for n, c in counts.items() if c >= 2}
+    if names and sum(counts[n] for n in names) >= 2:
+        # Once one opener is a person with turns, the other openers are turns too.
+        names |= set(counts)
     if len(names) >= 2 and sum(counts[n] for n in names) >= 3:
         return names
     return set()
@@ -560,7 +589,7 @@ def _mark_profiles(
 
     The run ends at a question, a label, a link, an image, chrome or a marked-up heading,
     and at a short line naming nobody once a person has been named (the next heading).
-    Legend lines (「(◎)なつめ…」) lose their marker label: they define it.
+    Legend lines (「(◇)あおい…」) lose their marker label: they define it.
     """
     n = len(kinds)
     i = 0

@@ -182,7 +182,7 @@ def core_name(name: str) -> str:
     name = _PAREN_RE.sub("", name).strip()
     if " " in name or "\u3000" in name:
         parts = name.split()
-        # 「山田 花子」 is a full name; 「株式会社〇〇 田中」「いぶき家具 岡田」 an affiliation
+        # 「山田 花子」 is a full name; 「株式会社〇〇 田中」「工房ミナト 城島」 an affiliation
         # and a name: the name is the part UniDic reads as a person's, else the last one
         # after an organisation, else the first.
         first, last = _HONORIFIC_RE.sub("", parts[0]), _HONORIFIC_RE.sub("", parts[-1])
@@ -282,7 +282,7 @@ _ORG_NAME_RE: Final = re.compile(
     r"(?:チーム|部|課|室|局|係|班|編集部|事務局|事務所|会社|大学|協会|委員会|グループ|センター|公式|アカウント|運営)$"
 )
 _HANDLE_RE: Final = re.compile(r"^[A-Za-z][A-Za-z0-9_.\-]{1,15}$|^[\u3041-\u309f\u30a0-\u30ff]{2,8}$")
-# Words of a role or job just before the name: 「採用広報 木島」「スタッフの北条」.
+# Words of a role or job just before the name: 「総務担当 滝口」「スタッフの戸田」.
 _JOB_WORD_RE: Final = re.compile(
     r"(?:担当|係|広報|経理|人事|営業|採用|総務|企画|開発|編集|スタッフ|職員|社員|代表|店長|店主|主任|課長|部長|"
     r"中の人|編集長|ライター|エンジニア|デザイナー|マネージャー|ディレクター|会社員|公務員|学生|主婦|ママ|パパ|"
@@ -358,16 +358,23 @@ def _first_sentences(text: str, n: int) -> list[str]:
 
 
 def _topic_before(tokens: tuple[Token, ...]) -> bool:
-    """A は/が/も in the complement's last clause makes 「XはYです」 a statement, not an introduction.
+    """A は/が/も in the complement makes 「XはYです」 a statement, not an introduction.
 
-    A topic inside an earlier clause (「平日は窓口をしていて、週末は…をしている森です」) is part
-    of the description of the person.
+    A topic inside a clause that describes the person is fine: one with its own predicate
+    before a comma (「平日は窓口をしていて、…森です」), or a relative clause ending right on
+    the name (「休日はパンを焼いている千早です」), unless nominalised (「登場するのは…山田です」).
     """
+    j = len(tokens)
+    while j > 0 and tokens[j - 1].pos1 in ("名詞", "接頭辞"):
+        j -= 1
+    modifies_name = j > 0 and tokens[j - 1].pos1 in ("動詞", "助動詞", "形容詞")
     for i, t in enumerate(tokens):
         if t.pos1 == "助詞" and t.surface in ("は", "が", "も", "って"):
-            # Inside a clause with its own predicate before the next comma: a description.
-            nxt = next((j for j in range(i + 1, len(tokens)) if tokens[j].surface in ("、", ",", "，")), None)
+            nominalised = i > 0 and tokens[i - 1].surface in ("の", "ん")
+            nxt = next((k for k in range(i + 1, len(tokens)) if tokens[k].surface in ("、", ",", "，")), None)
             if nxt is not None and any(x.pos1 in ("動詞", "形容詞") for x in tokens[i + 1 : nxt]):
+                continue
+            if modifies_name and not nominalised and i < j - 1:
                 continue
             before = "".join(x.surface for x in tokens[:i])
             if before not in _FIRST_PERSON and t.pos2 != "接続助詞":
@@ -378,8 +385,8 @@ def _topic_before(tokens: tuple[Token, ...]) -> bool:
 def _name_part(complement: str) -> tuple[str, str]:
     """Split a complement into what precedes the name and the name: the trailing run of nouns.
 
-    A space inside the run separates a job from a name (「採用広報 木島」) unless the part
-    before it is itself a short proper noun (「北条 あかり」, a full name).
+    A space inside the run separates a job from a name (「総務担当 滝口」) unless the part
+    before it is itself a short proper noun (「戸田 りん」, a full name).
     """
     tokens = tokenize(complement)
     j = len(tokens)
@@ -417,24 +424,28 @@ def _tokens_of_tail(tokens: tuple[Token, ...], chars: int) -> tuple[Token, ...]:
 
 
 @lru_cache(maxsize=4096)
-def find_self_intro(text: str, known: frozenset[str] = frozenset()) -> SelfIntro | None:
+def find_self_intro(
+    text: str, known: frozenset[str] = frozenset(), *, weak: bool = False
+) -> SelfIntro | None:
     """The self-introduction in a block's first sentences, if any (quotes ignored).
 
     A clause whose predicate is です/と申します/といいます and whose complement ends in a
     name: a token UniDic tags as a person's or place name (most family names), a handle
     (Latin letters, or kana after a greeting), or any noun after a job phrase
-    (「生産技術をしている内海といいます」). Memoised: the speaker and facet stages both ask.
+    (「検査の仕事をしている杉浦といいます」). Memoised: the speaker and facet stages both ask.
+    ``weak=True`` also returns introductions resting on the frame alone (a kana word after
+    「…の」), which only the article's opening can confirm.
 
     >>> si = find_self_intro("省庁業務サービスグループ総括担当の井下です。2012年に入庁しました。")
     >>> (si.name, si.affiliation, si.job_title)
     ('井下', '省庁業務サービスグループ', '総括担当')
-    >>> find_self_intro("こんばんは、経理担当のmomoです。").name
-    'momo'
+    >>> find_self_intro("こんばんは、経理担当のhina_22です。").name
+    'hina_22'
     >>> find_self_intro("「佐藤です。」と彼は言った。") is None
     True
     """
-    # A name the writer quotes (「…の「ゆきの」です」) is still theirs; a handle in brackets
-    # after it (「真壁(@makabe)と申します」) is dropped. Other quotes introduce nobody.
+    # A name the writer quotes (「…の「こはぜ」です」) is still theirs; a handle in brackets
+    # after it (「望月(@mochi_z)と申します」) is dropped. Other quotes introduce nobody.
     text = _QUOTED_NAME_RE.sub(r"\1", text)
     text = _HANDLE_NOTE_RE.sub("", text)
     plain = strip_quotes(text) if "「" in text or "『" in text else text
@@ -446,9 +457,9 @@ def find_self_intro(text: str, known: frozenset[str] = frozenset()) -> SelfIntro
         head.append(sentence)
         if not _GREETING_RE.match(sentence.strip()) or len(sentence.strip()) > 16:
             break
-    for sentence in head:
-        intro = _intro_in(sentence.strip(), known)
-        if intro is not None:
+    for k, sentence in enumerate(head):
+        intro = _intro_in(sentence.strip(), known, after_greeting=k > 0)
+        if intro is not None and (weak or not intro.weak):
             return intro
     return None
 
@@ -474,12 +485,12 @@ def org_intro(text: str) -> bool:
     return False
 
 
-def _intro_in(sentence: str, known: frozenset[str]) -> SelfIntro | None:
+def _intro_in(sentence: str, known: frozenset[str], *, after_greeting: bool = False) -> SelfIntro | None:
     m = _INTRO_PREDICATE_RE.search(sentence)
     if m is None:
         return None
     complement = sentence[: m.start()].strip()
-    greeted = bool(_GREETING_RE.match(complement))
+    greeted = after_greeting or bool(_GREETING_RE.match(complement))
     complement = _GREETING_RE.sub("", complement).lstrip("、,!！。 　")
     complement = re.sub(r"^(?:私は|わたしは|僕は|ぼくは|わたくし|私、)", "", complement)
     if not complement or len(complement) > 60:
@@ -489,6 +500,13 @@ def _intro_in(sentence: str, known: frozenset[str]) -> SelfIntro | None:
         return None
     before, name = _name_part(complement)
     fallback = False
+    shaped = _SHAPE_END_RE.search(complement)
+    if not name and shaped is not None:
+        # A given name the dictionary reads as something else (「宮坂 颯」).
+        before, name = (
+            complement[: shaped.start("family")],
+            f"{shaped.group('family')} {shaped.group('given')}",
+        )
     if not name:
         # The dictionary split the name into non-nouns (「くろまめ」): take what follows the
         # last の、 or space when the predicate names (といいます) or a greeting precedes.
@@ -500,7 +518,7 @@ def _intro_in(sentence: str, known: frozenset[str]) -> SelfIntro | None:
     if not core or len(name) > 14 or match_key(core) in NOT_A_NAME:
         return None
     ntoks = tokenize(core)
-    if _ORG_NAME_RE.search(core) and not any(t.pos3 == "人名" for t in ntoks):
+    if _ORG_NAME_RE.search(core) and ntoks and ntoks[-1].pos3 != "人名":
         return None
     if not ntoks or (
         not fallback and any(t.pos1 not in ("名詞", "接頭辞", "補助記号", "記号") for t in ntoks)
@@ -508,13 +526,13 @@ def _intro_in(sentence: str, known: frozenset[str]) -> SelfIntro | None:
         return None
     proper = any(t.pos2 == "固有名詞" and t.pos3 in ("人名", "地名", "一般") for t in ntoks)
     strong = m.group("pred") in ("と申します", "といいます", "と言います", "と申す者です")
-    # A kana handle is one word the dictionary does not split (「もずく」「ミヤケ」), or comes
+    # A kana handle is one word the dictionary does not split (「ぽんず」「ハルタ」), or comes
     # right after a greeting; a Latin one is a handle anywhere.
     latin = bool(re.fullmatch(r"[A-Za-z][A-Za-z0-9_.\-]{1,15}", core))
     handle = (
         bool(_HANDLE_RE.match(core))
         and (latin or greeted or len(ntoks) == 1)
-        and (greeted or bool(before) or strong)
+        and (greeted or strong or latin or before.rstrip().endswith(("の", "、", ",")))
     )
     after_job = bool(_JOB_WORD_RE.search(before.rstrip("の、 　"))) and len(core) <= 4
     is_known = core in known or any(k.startswith(core) for k in known if len(core) >= 2)
@@ -528,7 +546,7 @@ def _intro_in(sentence: str, known: frozenset[str]) -> SelfIntro | None:
         if surname and surname != core and core.startswith(surname):
             family = surname
     pre = re.sub(r"^\d{4}年(?:度)?(?:入庁|入社|入省|入所)?の?", "", before).strip(" 、の")
-    # A long clause (「…で生産技術をしている」) is a description, not an affiliation.
+    # A long clause (「…で検査の仕事をしている」) is a description, not an affiliation.
     affiliation, job_title = (
         split_affiliation(pre) if pre and not re.search(r"[でをにがて、]", pre) else (None, None)
     )
@@ -568,27 +586,28 @@ PROFILE_HEADER_RE: Final = re.compile(
     r"インタビュイー)(?:の)?(?:ご?紹介|プロフィール|一覧|PROFILE)?\s*[】\]]?\s*[:：]?$"
 )
 # A short line naming who is in the article without a header word from the list above:
-# 「今回話したふたり」「この記事を書く人たち」「座談会参加者」.
+# 「今回答えてくれた3人」「この記事に登場する人」「対談参加者」.
 PROFILE_HEADER_SEARCH_RE: Final = re.compile(
     r"(?:参加者|登壇者|出演者|プロフィール|PROFILE|登場人物|話している人|メンバー紹介|キャスト|"
+    r"(?:座談会|対談|鼎談|参加|出演|登壇)メンバー|"
     r"(?:話した|登場する|参加した|書く|答えてくれた)(?:ふたり|二人|2人|3人|三人|人たち|人|メンバー))"
 )
-# Credits: 「取材・文:今井 はるか 写真:堀 直人」「聞き手:たけうち」.
+# Credits: 「取材・文:日高 美帆 写真:沢井 健」「聞き手:もりもと」.
 CREDIT_RE: Final = re.compile(
     r"^[(（]?(?P<role>取材|文|写真|撮影|構成|編集|執筆|イラスト|聞き手|話し手|インタビュアー|インタビュイー|まとめ)"
     r"(?:[・/／](?:取材|文|写真|撮影|構成|編集|執筆|イラスト))*\s*[:：/／]\s*\S"
 )
-# A legend key: 「すみれさん→す(会社員)」「ゆずさん=ゆ」.
+# A legend key: 「みどりさん→み(会社員)」「あおいさん=あ」.
 LEGEND_KEY_RE: Final = re.compile(
     r"^(?P<name>[^\s→⇒=＝:：(（]{1,12}?)(?:さん|くん|ちゃん|氏)?\s*[→⇒＝=]\s*(?P<key>[^\s(（)）]{1,3})(?:\s*[(（].*)?$"
 )
 
 
 def legend_key(text: str) -> tuple[str, str] | None:
-    """A legend line's (name, key): 「すみれさん→す(会社員)」 gives ('すみれ', 'す').
+    """A legend line's (name, key): 「みどりさん→み(会社員)」 gives ('みどり', 'み').
 
-    >>> legend_key("すみれさん→す(地方の会社員)"), legend_key("A→B評価")
-    (('すみれ', 'す'), None)
+    >>> legend_key("みどりさん→み(地方の会社員)"), legend_key("A→B評価")
+    (('みどり', 'み'), None)
     """
     m = LEGEND_KEY_RE.match(text.strip())
     if (
@@ -609,14 +628,14 @@ HOST_WORDS: Final = frozenset(
     {"司会", "司会進行", "進行", "聞き手", "インタビュアー", "モデレーター", "ファシリテーター", "MC"}
 )
 # A full name written with a space, optionally after a job and before an honorific or a note:
-# 「代表取締役CEO 高瀬 直人」「早瀬 ひかり氏」「松尾 結衣さん(観光交流課)」.
+# 「代表取締役 樋口 朔」「相沢 玲氏」「日高 美帆さん(観光課)」.
 _SHAPE_RE: Final = re.compile(
-    r"(?:^|[\s:：、])(?P<family>[一-龥々ヶ]{1,4})[\s\u3000](?P<given>[一-龥々ぁ-んァ-ヶー]{1,5}?)"
+    r"(?<![一-龥々ヶ])(?P<family>[一-龥々ヶ]{1,4})[\s\u3000](?P<given>[一-龥々ぁ-んァ-ヶー]{1,5}?)"
     r"(?:さん|氏|様|先生|教授|准教授)?(?=$|[\s(（、,・/／)）])"
 )
 
 _SHAPE_END_RE: Final = re.compile(
-    r"(?:^|[\s:：、])(?P<family>[一-龥々ヶ]{1,4})[\s\u3000](?P<given>[一-龥々ぁ-んァ-ヶー]{1,5}?)"
+    r"(?<![一-龥々ヶ])(?P<family>[一-龥々ヶ]{1,4})[\s\u3000](?P<given>[一-龥々ぁ-んァ-ヶー]{1,5}?)"
     r"(?:さん|氏|様|先生|教授|准教授)?$"
 )
 
@@ -633,10 +652,10 @@ class NamedPerson:
 def name_by_shape(text: str) -> NamedPerson | None:
     """The person a short line names by the shape of a full name (family, space, given).
 
-    >>> name_by_shape("早瀬 ひかり氏")
-    NamedPerson(family='早瀬', full='早瀬 ひかり', note=None)
-    >>> name_by_shape("代表取締役CEO 高瀬 直人").family
-    '高瀬'
+    >>> name_by_shape("相沢 玲氏")
+    NamedPerson(family='相沢', full='相沢 玲', note=None)
+    >>> name_by_shape("代表取締役 樋口 朔").family
+    '樋口'
     >>> name_by_shape("会場の様子") is None
     True
     """
@@ -653,13 +672,13 @@ def name_by_shape(text: str) -> NamedPerson | None:
 
 
 def cast_line(text: str) -> tuple[str, NamedPerson] | None:
-    """A cast-list line 「司会:人事部 課長 桜井 修」: its role word and the person it names.
+    """A cast-list line 「司会:企画課 課長 相沢 玲」: its role word and the person it names.
 
     A line whose rest is a sentence is a turn, not a cast line.
 
-    >>> role, person = cast_line("モデレーター:谷口 美帆(NPO法人 代表理事)")
+    >>> role, person = cast_line("モデレーター:相沢 玲(NPO法人 代表理事)")
     >>> role, person.family
-    ('モデレーター', '谷口')
+    ('モデレーター', '相沢')
     >>> cast_line("司会:それでは始めます。") is None
     True
     """
@@ -676,7 +695,7 @@ def cast_line(text: str) -> tuple[str, NamedPerson] | None:
         if names:
             person = NamedPerson(names[-1], names[-1], None)
         elif re.fullmatch(r"[A-Za-z][A-Za-z0-9_.]{1,15}|[ぁ-んァ-ヶー]{2,8}", bare):
-            person = NamedPerson(bare, bare, None)  # a handle: 「聞き手:たけうち」
+            person = NamedPerson(bare, bare, None)  # a handle: 「聞き手:もりもと」
         else:
             return None
     return m.group("role"), person

@@ -30,7 +30,7 @@ profile        0.85  a line of a 「◆プロフィール」/「◆参加者」 
 qa_default     0.80  an unlabelled answer after a question: the article's interviewee
 floor          0.75  no cue: the previous speaker keeps the floor
 author         0.75  no cue, in an essay: the writer (named or not)
-reporting      0.70  an event report's own voice between talks (「おふたりのお話からは…」)
+reporting      0.70  an event report's own voice between talks (「おふたりの話を聞いて…」)
 editorial      0.70  text before any cue, announcements, FAQs: the narrator
 structural     1.00  titles, headings, images, links, chrome: nobody speaks
 ============== ===== ===========================================================
@@ -204,6 +204,7 @@ class Cast:
     q_style: set[str] = field(default_factory=set)
     account: str | None = None
     org_voice: bool = False  # an organisation introduced itself in the opening
+    intro_full: dict[str, str] = field(default_factory=dict)  # intro name -> full name
 
     def note(self, family: str, how: str) -> None:
         self.how.setdefault(family, set()).add(how)
@@ -222,7 +223,7 @@ class ArticleReading:
 
 
 def _legend_name(text: str, mark: str) -> str | None:
-    """The name a legend line gives a marker: 「(◎)なつめ…会社員」 or 「転職したい派のわたし(★)」."""
+    """The name a legend line gives a marker: 「(◇)あおい…会社員」 or 「辞めたいわたし(□)」."""
     rest = text.replace(mark, "", 1).strip() if text.startswith(mark) else None
     if rest:
         m = re.match(r"^([^…:：・\s(（、。]{1,12})", rest)
@@ -245,10 +246,10 @@ def read_cast(segments: Sequence[Segment], *, account: str | None = None) -> Cas
     >>> from etl.model import Block
     >>> from etl.segment import build_segments
     >>> _, segs, _ = build_segments(classify([Block(text="題"), Block(text="◆参加者"),
-    ...     Block(text="司会:広報課 谷口 美帆"), Block(text="谷口：では、始めます。")]))
+    ...     Block(text="司会:広報課 相沢 玲"), Block(text="相沢：では、始めます。")]))
     >>> cast = read_cast(segs)
-    >>> sorted(cast.hosts), sorted(cast.how["谷口"])
-    (['谷口'], ['label', 'profile'])
+    >>> sorted(cast.hosts), sorted(cast.how["相沢"])
+    (['相沢'], ['label', 'profile'])
     """
     cast = Cast(account=account)
     reg = cast.reg
@@ -280,7 +281,7 @@ def read_cast(segments: Sequence[Segment], *, account: str | None = None) -> Cas
         parsed = find_label(label + (seg.text or "x"), known)
         raw = parsed.name if parsed else core_name(label.strip("【】:： "))
         if cast.markers.get(raw):
-            raw = cast.markers[raw]  # a legend key: 「す:」 is すみれ
+            raw = cast.markers[raw]  # a legend key: 「み:」 is みどり
         family = reg.family_of(raw)
         host = raw in INTERVIEWER_WORDS or family in cast.hosts
         full_raw = re.sub(r"[(（].*?[)）]", "", label.strip("【】:：")).strip()
@@ -299,6 +300,7 @@ def read_cast(segments: Sequence[Segment], *, account: str | None = None) -> Cas
     # Self-introductions, captions and headings naming someone.
     known = frozenset(reg.by_family)
     paragraphs_seen = 0
+    headings_seen = 0  # an opening self-introduction comes before the first section
     first_cue_seen = False
     for i, seg in enumerate(segments):
         kind = seg.kind
@@ -320,7 +322,7 @@ def read_cast(segments: Sequence[Segment], *, account: str | None = None) -> Cas
             first_cue_seen = True
             continue
         if kind == "heading":
-            # 「1人目:営業部 佐野 翔太さん」「…平井さんに聞く」: the section's interviewee.
+            # 「2人目:開発部 木戸 航さん」「…浜口さんに聞く」: the section's interviewee.
             person = name_by_shape(seg.text)
             if person is not None:
                 cast.heading_of[i] = reg.family_of(person.family)
@@ -328,15 +330,16 @@ def read_cast(segments: Sequence[Segment], *, account: str | None = None) -> Cas
                 names := surnames_in(seg.text)
             ):
                 cast.heading_of[i] = reg.family_of(names[-1])
+            headings_seen += 1
             continue
         if kind in ("question", "speaker_label", "profile") or (seg.label and kind == "paragraph"):
             first_cue_seen = True
         if kind != "paragraph" or (seg.label and marker_of(seg.label) is None):
             continue
         paragraphs_seen += 1
-        opening = not first_cue_seen and paragraphs_seen <= 3
+        opening = not first_cue_seen and paragraphs_seen <= 3 and not headings_seen
         if not first_cue_seen:
-            # The intro names the interviewee: 「…の小池 亮さんにお話を伺いました」.
+            # The intro names the interviewee: 「…の浜口 遼さんにお話を伺いました」.
             for sentence in re.split(r"(?<=[。！!？?])", strip_quotes(seg.text)):
                 if not _INTERVIEW_INTRO_RE.search(sentence):
                     continue
@@ -344,9 +347,11 @@ def read_cast(segments: Sequence[Segment], *, account: str | None = None) -> Cas
                 for name in [shaped.family] if shaped else surnames_in(sentence):
                     if name not in cast.intro_names:
                         cast.intro_names.append(name)
+                        if shaped:
+                            cast.intro_full[name] = shaped.full
             if opening and org_intro(seg.text):
                 cast.org_voice = True
-        intro = find_self_intro(seg.text, known)
+        intro = find_self_intro(seg.text, known, weak=True)
         if intro is None or i in cast.label_of:
             continue  # a marker line's self-introduction: the legend already names them
         if intro.weak and not opening and intro.name not in known:
@@ -361,7 +366,7 @@ def read_cast(segments: Sequence[Segment], *, account: str | None = None) -> Cas
         )
         cast.intro_of[i] = intro
         cast.note(family, "self_intro")
-        if cast.opening_intro is None and paragraphs_seen <= 3 and not first_cue_seen:
+        if cast.opening_intro is None and opening:
             cast.opening_intro = i
     _host_by_asking(segments, cast)
     return cast
@@ -525,10 +530,12 @@ def decide_format(segments: Sequence[Segment], cast: Cast) -> tuple[ArticleForma
             return fmt, 0.9  # type: ignore[return-value]
     if cast.answer_markers >= 2 and not label_people:
         # A FAQ in the account's voice, or a writer answering a list of questions.
+        business = len(_ACCOUNT_VOICE_RE.findall(prose))
+        if cast.org_voice:
+            return "other", 0.7
         if notice >= 2:
             return "announcement", 0.7
-        business = len(_ACCOUNT_VOICE_RE.findall(prose))
-        if cast.org_voice or business > first_person or _interviewees(cast):
+        if business > first_person or _interviewees(cast):
             return "other", 0.6
         return "essay", 0.6
     if len(label_people) >= 3:
@@ -631,8 +638,8 @@ def read_article(segments: Sequence[Segment], *, account: str | None = None) -> 
         ):
             uniq = list(dict.fromkeys(reg.family_of(g) for g in group))
             if len(uniq) == 1:
-                if uniq[0] not in reg.by_family:
-                    reg.add(uniq[0], evidence="intro")
+                if uniq[0] not in reg.by_family or uniq[0] in cast.intro_full:
+                    reg.add(uniq[0], evidence="intro", full=cast.intro_full.get(uniq[0]))
                 return uniq[0]
         return None
 
