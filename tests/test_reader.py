@@ -625,3 +625,84 @@ def test_self_dialogue_markers_are_the_author() -> None:
     )
     assert fmt == "essay"
     assert [r[1:] for r in rows[5:]] == [("momi", "author")] * 2
+
+
+def test_colleague_interview_host_found_by_who_asks() -> None:
+    fmt, rows = read(
+        "同期に聞いてみた",
+        "はじめまして。北辰県広報課の森下と申します。今回は、同期の木内さんに話を聞きました。",
+        "森下:まずは、いまの仕事を教えてください。",
+        "木内:橋の点検を担当しています。",
+        "森下:やりがいは何ですか?",
+        "木内:直した橋を、毎朝たくさんの人が渡っていることです。",
+        "森下:受験生にひと言お願いします。",
+        "木内:説明会で、気軽に職員に声をかけてみてください。",
+    )
+    assert fmt == "qa_labeled"
+    assert rows[1][1:] == ("森下", "interviewer")  # the interviewer introduces themself
+    assert [r[0] for r in rows[2:]] == ["question", "paragraph"] * 3
+    assert {r[1] for r in rows[3::2]} == {"木内"}
+
+
+def test_short_entries_under_a_profile_header_are_not_an_image() -> None:
+    got = kinds("題", "◆参加者", "林(営業部)", "原(開発部)", "森(人事部)", "――決め手は?", "【林】社風です。")
+    assert got[2:5] == ["profile"] * 3
+
+
+def test_notice_field_lines_and_bullets_are_not_labels_or_headings() -> None:
+    units = classify(
+        [
+            Block(text=t)
+            for t in (
+                "講座のお知らせ",
+                "日時:10月12日(土)10時から",
+                "場所:市民会館",
+                "定員:30名",
+                "申し込みは電話で受け付けます。",
+                "・ホームページ:申込ページ",
+            )
+        ]
+    )
+    assert [u.kind for u in units[1:]] == ["paragraph", "paragraph", "paragraph", "paragraph", "list_item"]
+    assert not any(u.label for u in units)
+
+
+@pytest.mark.parametrize(
+    ("account", "writer"), [("くろまめ", "くろまめ"), ("北辰市広報課", None), ("日高 美帆", "日高 美帆")]
+)
+def test_personal_account_names_the_writer_of_an_unsigned_essay(account: str, writer: str | None) -> None:
+    _, segs, _ = build_segments(
+        classify([Block(text=t) for t in ("題", "散歩を始めて1年です。", "毎朝歩いています。")])
+    )
+    r = read_article(segs, account=account)
+    assert r.format == "essay"
+    assert [display_name(r.speakers, a.name) for a in r.attributions[1:]] == [writer, writer]
+
+
+def test_title_naming_the_interviewee_answers_unlabelled_questions() -> None:
+    fmt, rows = read(
+        "先輩に聞く 資産税課 森田 健さん",
+        "市役所の仕事を、先輩の言葉でお届けします。",
+        "ー入庁のきっかけは?",
+        "大学で地方財政を学んだことです。",
+        "ーいまのお仕事は?",
+        "家屋の評価を担当しています。",
+    )
+    assert fmt == "qa_unlabeled"
+    assert rows[3][1:] == rows[5][1:] == ("森田 健", "interviewee")
+
+
+def test_talk_headings_naming_their_speakers() -> None:
+    fmt, rows = read(
+        "説明会レポート",
+        "先日、学生向けの説明会を開きました。その一部をご紹介します。",
+        "総務部 部長 石川 誠",
+        "当社は創業50年の部品メーカーです。",
+        "入社後は、3か月の研修があります。",
+        "開発部 小林 葵",
+        "私は入社3年目です。センサーの設計を担当しています。",
+        "最後に、参加者からの質問に登壇者が答えました。",
+    )
+    assert fmt == "seminar"
+    assert [r[1] for r in rows[3:5]] == ["石川 誠"] * 2 and rows[6][1] == "小林 葵"
+    assert rows[1][2] == rows[7][2] == "narrator"

@@ -305,6 +305,13 @@ def classify(blocks: tuple[Block, ...] | list[Block]) -> list[Unit]:
         ):
             kinds[i] = "profile"  # a legend line: 「・みどりさん (緑) 会社員」 defines the marker
             continue
+        if (
+            shape is not None
+            and match_key(re.sub(r"[(（].*?[)）]", "", shape)) in NOT_A_NAME
+            and len(t) <= 80
+        ):
+            kinds[i] = "paragraph"  # a notice's field line 「定員:30名」, never a heading
+            continue
         mark = marker_of(t)
         if mark is not None and marker_count.get(mark, 0) + mention_count.get(mark, 0) >= 2:
             kinds[i], labels[i], texts[i] = "paragraph", mark, t[len(mark) :].lstrip()
@@ -347,7 +354,11 @@ def classify(blocks: tuple[Block, ...] | list[Block]) -> list[Unit]:
     # An image without a picture word: an alt line and a caption naming a person, two
     # short lines in a row before the text they illustrate.
     for i in range(n - 1):
-        under_profile = i > 0 and kinds[i - 1] == "heading" and _is_profile_header(texts[i - 1])
+        # Under a profile header (maybe after other short lines), short lines are entries.
+        back = i - 1
+        while back >= 0 and kinds[back] is None and _heading_like(texts[back]):
+            back -= 1
+        under_profile = back >= 0 and kinds[back] == "heading" and _is_profile_header(texts[back])
         if (
             kinds[i] is None
             and kinds[i + 1] is None

@@ -108,6 +108,25 @@ NOT_A_NAME: Final = frozenset(
         "アクセス",
         "引用",
         "※",
+        "ホームページ",
+        "サイト",
+        "ウェブサイト",
+        "リンク",
+        "連絡先",
+        "電話番号",
+        "受付",
+        "持ち物",
+        "服装",
+        "集合",
+        "条件",
+        "資格",
+        "給与",
+        "勤務地",
+        "勤務時間",
+        "休日",
+        "待遇",
+        "応募方法",
+        "雇用形態",
     }
 )
 
@@ -215,6 +234,9 @@ def is_person_name(name: str) -> bool:
     return any(t.is_person_name for t in tokens)
 
 
+_BULLETS: Final = "・•●○◯▪■□◆◇▶▷※*-"
+
+
 def label_name_ok(name: str, known_names: frozenset[str] = frozenset()) -> bool:
     """Whether a label's name can be a speaker: a person, a known name, or an interviewer role.
 
@@ -222,14 +244,16 @@ def label_name_ok(name: str, known_names: frozenset[str] = frozenset()) -> bool:
     (True, False, False)
     """
     core = core_name(name)
-    if not core or _TIME_RE.match(core) or match_key(core) in NOT_A_NAME:
+    if not core or _TIME_RE.match(core) or match_key(core) in NOT_A_NAME or core[0] in _BULLETS:
         return False
     if core in INTERVIEWER_WORDS or core in known_names:
         return True
     if is_person_name(core):
         return True
     # Katakana or Latin nicknames (「ケン：」「Mika:」) are names too when they are short.
-    return bool(re.fullmatch(r"[\u30a0-\u30ffA-Za-z]{2,8}", core)) and match_key(core) not in NOT_A_NAME
+    return (
+        bool(re.fullmatch(r"[\u30a1-\u30faー\u30fcA-Za-z]{2,8}", core)) and match_key(core) not in NOT_A_NAME
+    )
 
 
 def find_label(text: str, known_names: frozenset[str] = frozenset()) -> Label | None:
@@ -731,7 +755,7 @@ def label_shape(text: str) -> str | None:
     ('ケン', 'テーマ1', None)
     """
     m = LABEL_SHAPE_RE.match(text)
-    if m is None:
+    if m is None or text[:1] in _BULLETS:
         return None
     return (m.group("b") or m.group("c") or "").strip() or None
 

@@ -26,6 +26,7 @@ answer_marker  0.90  「A.」: the one interviewee, or the account in a FAQ
 question       0.95  a question marker 「――」「Q.」「■…？」, or a host's prompt
 self_intro     0.90  「…グループ総括担当の井下です。」
 caption        0.85  a photo caption naming the person before their section
+heading        0.80  a talk's heading naming its speaker 「開発部 小林 葵」 (seminars)
 profile        0.85  a line of a 「◆プロフィール」/「◆参加者」 block or a cast list
 qa_default     0.80  an unlabelled answer after a question: the article's interviewee
 floor          0.75  no cue: the previous speaker keeps the floor
@@ -71,6 +72,7 @@ CONFIDENCE: Final = {
     "question": 0.95,
     "self_intro": 0.90,
     "caption": 0.85,
+    "heading": 0.80,
     "profile": 0.85,
     "qa_default": 0.80,
     "floor": 0.75,
@@ -205,6 +207,7 @@ class Cast:
     account: str | None = None
     org_voice: bool = False  # an organisation introduced itself in the opening
     intro_full: dict[str, str] = field(default_factory=dict)  # intro name -> full name
+    title_names: list[str] = field(default_factory=list)  # people the title names with さん/氏
 
     def note(self, family: str, how: str) -> None:
         self.how.setdefault(family, set()).add(how)
@@ -254,6 +257,15 @@ def read_cast(segments: Sequence[Segment], *, account: str | None = None) -> Cas
     cast = Cast(account=account)
     reg = cast.reg
     _read_profiles(segments, cast)
+    # A title naming one person with an honorific (「…に聞く 税務課 森田さん」) names the
+    # interviewee when nothing closer does.
+    title = next((s.text for s in segments if s.kind == "title"), "")
+    for m in re.finditer(r"([一-龥々ヶ]{1,4}(?:[\s\u3000][一-龥々ぁ-んァ-ヶ]{1,5})?)(?:さん|氏)", title):
+        family = m.group(1).split()[0]
+        if surnames_in(family) or " " in m.group(1) or "\u3000" in m.group(1):
+            cast.title_names.append(family)
+            if " " in m.group(1):
+                cast.intro_full.setdefault(family, m.group(1))
     known = frozenset(reg.by_family)
 
     # Labels first: a label names a speaker even when nobody introduced them.
@@ -297,8 +309,11 @@ def read_cast(segments: Sequence[Segment], *, account: str | None = None) -> Cas
         cast.label_of[i] = family
         cast.note(family, "label")
 
-    # Self-introductions, captions and headings naming someone.
-    known = frozenset(reg.by_family)
+    # Self-introductions, captions and headings naming someone. The account's display name
+    # confirms a handle the dictionary does not know (「…の栗です。」 by the account 栗).
+    known = frozenset(reg.by_family) | (
+        {account.strip()} if account and _personal_account(account) else set()
+    )
     paragraphs_seen = 0
     headings_seen = 0  # an opening self-introduction comes before the first section
     first_cue_seen = False
@@ -389,7 +404,12 @@ def _host_by_asking(segments: Sequence[Segment], cast: Cast) -> None:
     ratio = {f: sum(a) / len(a) for f, a in turns.items()}
     asker = max(ratio, key=lambda f: ratio[f])
     other = next(f for f in ratio if f != asker)
-    if len(turns[asker]) >= 2 and ratio[asker] >= 0.5 and ratio[other] <= 0.25:
+    if (
+        len(turns[asker]) >= 2
+        and ratio[asker] >= 0.5
+        and ratio[other] <= 0.35
+        and ratio[asker] - ratio[other] >= 0.4
+    ):
         cast.hosts.add(asker)
         sp = cast.reg.by_family.get(asker)
         if sp is not None:
@@ -555,13 +575,16 @@ def decide_format(segments: Sequence[Segment], cast: Cast) -> tuple[ArticleForma
     if len(label_people) == 1:
         return "qa_labeled", 0.85
     if questions >= 2:
-        if _interviewees(cast) or cast.intro_names or cast.heading_of:
+        if _interviewees(cast) or cast.intro_names or cast.heading_of or len(cast.title_names) == 1:
             return "qa_unlabeled", 0.8
         # Nobody to answer: the writer answers their own questions (a self-Q&A), or the
         # account answers a FAQ.
         if cast.org_voice:
             return "other", 0.6
         return "essay", 0.65 if first_person or cast.opening_intro is not None or not cast.q_style else 0.5
+    speaking_heads = set(cast.heading_of.values()) - set(talkers)
+    if not questions and not label_people and len(speaking_heads | set(talkers)) >= 2 and speaking_heads:
+        return "seminar", 0.65  # talks in turn under headings naming their speakers
     if len(talkers) >= 2 or (len(talkers) == 1 and cast.opening_intro is not None):
         return "seminar", 0.75
     if len(talkers) == 1 and not first_person:
@@ -612,9 +635,11 @@ def read_article(segments: Sequence[Segment], *, account: str | None = None) -> 
         if writer is None:
             named = [f for f, sp in reg.by_family.items() if "self_intro" in cast.how.get(f, set())]
             writer = named[0] if len(named) == 1 else None
-        if writer is None and account and (account_names := surnames_in(account)):
-            writer = reg.family_of(account_names[0])
-            reg.add(writer, evidence=account, full=account)
+        if writer is None and account and _personal_account(account):
+            # A personal account's display name names the writer of its essays.
+            account_names = surnames_in(account)
+            writer = reg.family_of(account_names[0]) if account_names else account.strip()
+            reg.add(writer, evidence=account, full=account.strip())
         if writer is not None and writer in reg.by_family:
             reg.by_family[writer].role = "author"
     elif (
@@ -634,6 +659,7 @@ def read_article(segments: Sequence[Segment], *, account: str | None = None) -> 
         for group in (
             profile_people,
             cast.intro_names,
+            cast.title_names,
             interviewees,
         ):
             uniq = list(dict.fromkeys(reg.family_of(g) for g in group))
@@ -651,21 +677,16 @@ def read_article(segments: Sequence[Segment], *, account: str | None = None) -> 
     section_person: str | None = None
     seen_writer_intro = False
 
-    def voice() -> Attribution:
-        if fmt == "essay":
-            return Attribution(
-                writer if seen_writer_intro or writer is None else None,
-                "author" if (seen_writer_intro or opening is None) else "narrator",
-                "author",
-                CONFIDENCE["author"],
-            )
-        return Attribution(None, "narrator", "editorial", CONFIDENCE["editorial"])
-
     for i, seg in enumerate(segs):
         kind = seg.kind
         if kind in NOBODY_KINDS:
             if kind == "heading":
                 section_person = cast.heading_of.get(i, section_person if fmt == "qa_unlabeled" else None)
+                if fmt == "seminar" and i in cast.heading_of and cast.heading_of[i] != reporter:
+                    # A talk's heading names its speaker: 「開発部 小林 葵」 over their paragraphs.
+                    current, current_role, current_method = cast.heading_of[i], "interviewee", "heading"
+                    if current not in reg.by_family:
+                        reg.add(current, evidence=seg.text, full=_full_of(seg.text, current))
             atts.append(Attribution(None, "none", "structural", CONFIDENCE["structural"]))
             continue
         if kind == "profile":
@@ -745,6 +766,8 @@ def read_article(segments: Sequence[Segment], *, account: str | None = None) -> 
             elif fmt == "essay" and (fam == writer or writer is None):
                 current, current_role, current_method = fam, "author", "self_intro"
                 seen_writer_intro = True
+            elif fam in cast.hosts:
+                current, current_role, current_method = fam, "interviewer", "self_intro"
             else:
                 current, current_role, current_method = fam, "interviewee", "self_intro"
             atts.append(Attribution(fam, current_role, "self_intro", CONFIDENCE["self_intro"]))
@@ -780,29 +803,17 @@ def read_article(segments: Sequence[Segment], *, account: str | None = None) -> 
                 )
             )
             continue
-        if current is None and current_role != "author":
-            if fmt == "essay":
-                if opening is not None and not seen_writer_intro and i < (cast.opening_intro or 0):
-                    greet = re.match(r"^(?:こんにちは|こんばんは|はじめまして|初めまして|おはよう)", seg.text)
-                    atts.append(
-                        Attribution(
-                            writer if greet else None,
-                            "author" if greet else "narrator",
-                            "author" if greet else "editorial",
-                            CONFIDENCE["editorial"],
-                        )
-                    )
-                    continue
-                atts.append(Attribution(writer, "author", "author", CONFIDENCE["author"]))
-                continue
-            atts.append(
-                voice() if fmt != "essay" else Attribution(writer, "author", "author", CONFIDENCE["author"])
-            )
-            continue
         if current_role == "author" or (current is None and fmt == "essay"):
             atts.append(Attribution(writer, "author", "author", CONFIDENCE["author"]))
             continue
-        method = current_method if current_method in ("qa_default", "answer_marker", "reporting") else "floor"
+        if current is None:
+            atts.append(Attribution(None, "narrator", "editorial", CONFIDENCE["editorial"]))
+            continue
+        method = (
+            current_method
+            if current_method in ("qa_default", "answer_marker", "reporting", "heading")
+            else "floor"
+        )
         atts.append(Attribution(current, current_role, method, CONFIDENCE[method]))
 
     _count(segs, atts, reg)
@@ -811,6 +822,26 @@ def read_article(segments: Sequence[Segment], *, account: str | None = None) -> 
         key=lambda sp: sp.first_ordinal or 0,
     )
     return ArticleReading(segs, atts, speakers, fmt, fmt_conf)
+
+
+def _full_of(text: str, family: str) -> str | None:
+    person = name_by_shape(text)
+    return person.full if person and person.family == family else None
+
+
+def _personal_account(name: str) -> bool:
+    """A display name that reads as a person or a handle, not an organisation.
+
+    >>> _personal_account("くろまめ"), _personal_account("北辰市広報課"), _personal_account("株式会社カゼミチ")
+    (True, False, False)
+    """
+    name = name.strip()
+    if not name or len(name) > 16 or re.search(r"株式会社|有限会社|公式|official|編集部|note", name, re.I):
+        return False
+    return not re.search(
+        r"(?:市|町|村|県|都|府|区|庁|省|室|課|部|局|社|会社|大学|学校|協会|委員会|センター|チーム|グループ|財団|法人)$",
+        name,
+    )
 
 
 def _is_answer_label(label: str) -> bool:
