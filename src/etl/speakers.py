@@ -574,14 +574,16 @@ def decide_format(segments: Sequence[Segment], cast: Cast) -> tuple[ArticleForma
         return "dialogue", 0.8
     if len(label_people) == 1:
         return "qa_labeled", 0.85
-    if questions >= 2:
+    if questions >= 1:
         if _interviewees(cast) or cast.intro_names or cast.heading_of or len(cast.title_names) == 1:
             return "qa_unlabeled", 0.8
         # Nobody to answer: the writer answers their own questions (a self-Q&A), or the
         # account answers a FAQ.
         if cast.org_voice:
             return "other", 0.6
-        return "essay", 0.65 if first_person or cast.opening_intro is not None or not cast.q_style else 0.5
+        if first_person or cast.opening_intro is not None or not cast.q_style:
+            return "essay", 0.65
+        return "qa_unlabeled", 0.5  # marked questions to someone the article never names
     speaking_heads = set(cast.heading_of.values()) - set(talkers)
     if not questions and not label_people and len(speaking_heads | set(talkers)) >= 2 and speaking_heads:
         return "seminar", 0.65  # talks in turn under headings naming their speakers
