@@ -706,3 +706,34 @@ def test_talk_headings_naming_their_speakers() -> None:
     assert fmt == "seminar"
     assert [r[1] for r in rows[3:5]] == ["石川 誠"] * 2 and rows[6][1] == "小林 葵"
     assert rows[1][2] == rows[7][2] == "narrator"
+
+
+def test_a_bare_name_alone_before_each_turn_is_a_label() -> None:
+    got = classify(
+        [
+            Block(text=t)
+            for t in (
+                "学生に聞く",
+                "ゼミの2人に話を聞きました。",
+                "取り組み",
+                "金子",
+                "商店街の空き店舗を調べています。",
+                "森本",
+                "買い物を手伝う仕組みをつくっています。",
+                "大変なこと",
+                "金子",
+                "予定合わせです。",
+            )
+        ]
+    )
+    assert [u.kind for u in got[2:]] == [
+        "heading",
+        "speaker_label",
+        "paragraph",
+        "speaker_label",
+        "paragraph",
+        "heading",
+        "speaker_label",
+        "paragraph",
+    ]
+    assert got[3].label == "金子"

@@ -405,6 +405,7 @@ def classify(blocks: tuple[Block, ...] | list[Block]) -> list[Unit]:
             kinds[i] = "heading"
         else:
             kinds[i] = "paragraph"
+    _mark_bare_name_labels(kinds, texts, labels, blocks)
     _mark_profiles(kinds, texts, labels, blocks)
     _mark_unmarked_questions(kinds, texts, labels, blocks)
 
@@ -437,6 +438,49 @@ def _recurring_label(shape: str, counts: dict[str, int]) -> bool:
 def _followed_by_heading_like(kinds: list[BlockKind | None], texts: list[str], i: int) -> bool:
     j = i + 1
     return j < len(kinds) and kinds[j] is None and _heading_like(texts[j])
+
+
+_BARE_NAME_RE: Final = re.compile(r"^(?:[一-龥々ヶ]{1,4}|[ぁ-んァ-ヶー]{2,6}|[A-Za-z]{1,10})(?:さん)?$")
+
+
+def _mark_bare_name_labels(
+    kinds: list[BlockKind | None],
+    texts: list[str],
+    labels: list[str | None],
+    blocks: tuple[Block, ...] | list[Block],
+) -> None:
+    """A name alone on its line, again and again, each time before prose, is a label.
+
+    「金子」⏎「30年前の話ですが…」: two or more such names (or one of them three times), at
+    least one read by UniDic as a person's name; a heading in the markup stays a heading.
+    """
+    n = len(kinds)
+    hits: dict[str, list[int]] = {}
+    for i in range(n - 1):
+        t = texts[i].strip()
+        if (
+            kinds[i] == "heading"
+            and blocks[i].kind is None
+            and _BARE_NAME_RE.match(t)
+            and kinds[i + 1] == "paragraph"
+        ):
+            hits.setdefault(t, []).append(i)
+    turns = sum(len(v) for v in hits.values())
+    named = any(surnames_in(t.removesuffix("さん")) for t in hits)
+    if not named or not ((len(hits) >= 2 and turns >= 3) or turns >= 4):
+        return
+    for t, rows in hits.items():
+        for i in rows:
+            kinds[i], labels[i], texts[i] = "speaker_label", t, ""
+    for i in range(n - 1):
+        # The short line over a labelled turn is the section's heading after all.
+        if (
+            kinds[i] == "paragraph"
+            and labels[i] is None
+            and _heading_like(texts[i])
+            and kinds[i + 1] == "speaker_label"
+        ):
+            kinds[i] = "heading"
 
 
 def _mark_unmarked_questions(
