@@ -737,3 +737,20 @@ def test_a_bare_name_alone_before_each_turn_is_a_label() -> None:
         "paragraph",
     ]
     assert got[3].label == "金子"
+
+
+@pytest.mark.parametrize(
+    ("q", "a"),
+    [
+        ("【Q】好きな食べ物は?", "【A】カレーです。"),
+        ("Q1 好きな食べ物は?", "A1. カレーです。"),
+        ("1. 好きな食べ物は何ですか?", "カレーです。"),
+    ],
+)
+def test_bracketed_and_numbered_questions(q: str, a: str) -> None:
+    lines = ["題", "よく聞かれる質問に答えます。"]
+    for k in range(3):
+        lines += [q.replace("好きな食べ物", f"好きなもの{k}"), a]
+    got = kinds(*lines)
+    assert [got[i] for i in range(2, len(lines), 2)] == ["question"] * 3
+    assert [got[i] for i in range(3, len(lines), 2)] == ["paragraph"] * 3

@@ -323,8 +323,8 @@ def classify(blocks: tuple[Block, ...] | list[Block]) -> list[Unit]:
         if find_self_intro(t) is not None and len(t) <= 200:
             kinds[i] = "paragraph"  # 「どうも!総務担当 滝口です✨」 is prose, not a heading
             continue
-        if _LIST_RE.match(t):
-            kinds[i] = "list_item"
+        if _LIST_RE.match(t) and not (re.match(r"^\d", t) and asks(t)):
+            kinds[i] = "list_item"  # a numbered line that asks (「1. …ですか?」) may be a question
             continue
         if _QUOTE_RE.match(t):
             kinds[i] = "quote"

@@ -18,10 +18,12 @@ from etl.normalize import match_key
 # word starts with the long-vowel mark), or Q / Q. / Q1 / Ｑ：.
 QUESTION_RE: Final = re.compile(
     r"^(?:[―—─–]{1,3}|ー{1,3}(?=\S)|ー{1,3}\s+(?=\S)|-{2,12}(?=[^\s-])|"
-    r"[QＱ]\s*\d*\s*(?:[.．:：)）]|\s|(?=[\u3000-\u9fff]))|質問\s*[:：])\s*"
+    r"[QＱ]\s*\d*\s*(?:[.．:：)）]|\s|(?=[\u3000-\u9fff]))|質問\s*[:：]|[【\[［(（]\s*[QＱ]\s*\d*\s*[】\]］)）])\s*"
 )
 # An answer marker: A / A. / A1：, which hands the floor to the article's interviewee.
-ANSWER_RE: Final = re.compile(r"^(?:[AＡ]\s*\d*\s*[.．:：)）]|回答\s*[:：])\s*")
+ANSWER_RE: Final = re.compile(
+    r"^(?:[AＡ]\s*\d*\s*[.．:：)）]|回答\s*[:：]|[【\[［(（]\s*[AＡ]\s*\d*\s*[】\]］)）])\s*"
+)
 # 「佐藤：」「山崎さん(以下、敬称略):」「株式会社〇〇 田中:」. The name part may hold one
 # parenthesis with anything but a colon inside; the whole label is short.
 COLON_LABEL_RE: Final = re.compile(

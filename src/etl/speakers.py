@@ -50,6 +50,7 @@ from etl.cues import (
     HOST_WORDS,
     INTERVIEWER_WORDS,
     SelfIntro,
+    answer_marker,
     asks,
     caption_person,
     cast_line,
@@ -848,7 +849,9 @@ def _personal_account(name: str) -> bool:
 
 def _is_answer_label(label: str) -> bool:
     """「A.」「A:」「→」: an answer marker, not a person's label."""
-    return bool(re.match(r"^(?:[AＡ]\s*\d*\s*[.．:：)）]|[→⇒])", label)) and find_label(label + "x") is None
+    if label.startswith(("→", "⇒")):
+        return True
+    return answer_marker(label + "x") is not None and find_label(label + "x") is None
 
 
 def _reporting(text: str, cast: Cast) -> bool:
