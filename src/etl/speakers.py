@@ -272,7 +272,7 @@ def read_cast(segments: Sequence[Segment], *, account: str | None = None) -> Cas
     # Labels first: a label names a speaker even when nobody introduced them.
     for i, seg in enumerate(segments):
         if seg.kind == "question" and seg.label:
-            cast.q_style.add("q" if seg.label[:1] in "QＱ" else "mark")
+            cast.q_style.add("q" if re.search(r"[QＱ]", seg.label) else "mark")
         if seg.kind not in ("speaker_label", "paragraph", "question") or not seg.label:
             continue
         label = seg.label
@@ -281,10 +281,7 @@ def read_cast(segments: Sequence[Segment], *, account: str | None = None) -> Cas
             family = cast.markers.get(mark)
             if family is None:
                 family = cast.markers[mark] = mark  # a marker with no legend names itself
-            if family:
-                cast.label_of[i] = family
-            else:
-                cast.label_of[i] = ""
+            cast.label_of[i] = family  # "" is the writer (a self-dialogue)
             continue
         if seg.kind == "question":
             continue
