@@ -401,6 +401,7 @@ def test_cast_reads_profiles_cast_lines_and_legends() -> None:
         "今回は、北辰市観光課の日高 美帆さんにお話を伺いました。",
         "第3回のゲストは、家具職人の日高 美帆さんです。",
         "日高 美帆さんへのインタビューをお届けします。",
+        "今回お話を伺ったのは、観光課の日高 美帆さんです。",
     ],
 )
 def test_cast_reads_the_interviewee_from_the_intro(intro: str) -> None:

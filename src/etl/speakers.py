@@ -106,8 +106,9 @@ _TITLE_FORMATS: Final = (
 _INTERVIEW_WORDS_RE: Final = re.compile(r"インタビュー|取材|お話を(?:伺|聞)|話を聞|語って|登壇|講演")
 # The intro names the interviewee: 「…の田中さんに話を聞きました」「…さんにお話を伺いました」.
 _INTERVIEW_INTRO_RE: Final = re.compile(
-    r"(?:さん|氏|様|先生)(?:に|へ)(?:お話|話|インタビュー|取材|聞)|(?:ゲスト|主役|お相手)は.*(?:さん|氏)です|"
-    r"(?:さん|氏)(?:の|への)インタビュー"
+    r"(?:さん|氏|様|先生)(?:に|へ)(?:お話|話|インタビュー|取材|聞|ご登場)|(?:ゲスト|主役|お相手)は.*(?:さん|氏)です|"
+    r"(?:伺った|聞いた|登場する|登場いただく|ご紹介する)のは.*(?:さん|氏)(?:です|。|$)|"
+    r"(?:さん|氏)(?:の|への)インタビュー|(?:さん|氏)(?:を訪ね|が語)"
 )
 # An editorial intro before a writer's self-introduction (a series, a relay, an editor).
 _EDITORIAL_RE: Final = re.compile(r"連載|リレー|シリーズ|企画|ご紹介|紹介します|お届け|バトン|編集部")
