@@ -630,19 +630,19 @@ def test_self_dialogue_markers_are_the_author() -> None:
 
 def test_colleague_interview_host_found_by_who_asks() -> None:
     fmt, rows = read(
-        "同期に聞いてみた",
-        "はじめまして。北辰県広報課の森下と申します。今回は、同期の木内さんに話を聞きました。",
+        "入庁3年目、同じ課の仲間に聞く",
+        "はじめまして。北辰県広報課の森下と申します。今回は、同じ年に入った井出さんに話を聞きました。",
         "森下:まずは、いまの仕事を教えてください。",
-        "木内:橋の点検を担当しています。",
+        "井出:橋の点検を担当しています。",
         "森下:やりがいは何ですか?",
-        "木内:直した橋を、毎朝たくさんの人が渡っていることです。",
+        "井出:直した橋を、毎朝たくさんの人が渡っていることです。",
         "森下:受験生にひと言お願いします。",
-        "木内:説明会で、気軽に職員に声をかけてみてください。",
+        "井出:説明会で、気軽に職員に声をかけてみてください。",
     )
     assert fmt == "qa_labeled"
     assert rows[1][1:] == ("森下", "interviewer")  # the interviewer introduces themself
     assert [r[0] for r in rows[2:]] == ["question", "paragraph"] * 3
-    assert {r[1] for r in rows[3::2]} == {"木内"}
+    assert {r[1] for r in rows[3::2]} == {"井出"}
 
 
 def test_short_entries_under_a_profile_header_are_not_an_image() -> None:
@@ -682,7 +682,7 @@ def test_personal_account_names_the_writer_of_an_unsigned_essay(account: str, wr
 
 def test_title_naming_the_interviewee_answers_unlabelled_questions() -> None:
     fmt, rows = read(
-        "先輩に聞く 資産税課 森田 健さん",
+        "先輩に聞く 資産税課 村井 健さん",
         "市役所の仕事を、先輩の言葉でお届けします。",
         "ー入庁のきっかけは?",
         "大学で地方財政を学んだことです。",
@@ -690,7 +690,7 @@ def test_title_naming_the_interviewee_answers_unlabelled_questions() -> None:
         "家屋の評価を担当しています。",
     )
     assert fmt == "qa_unlabeled"
-    assert rows[3][1:] == rows[5][1:] == ("森田 健", "interviewee")
+    assert rows[3][1:] == rows[5][1:] == ("村井 健", "interviewee")
 
 
 def test_talk_headings_naming_their_speakers() -> None:
@@ -717,12 +717,12 @@ def test_a_bare_name_alone_before_each_turn_is_a_label() -> None:
                 "学生に聞く",
                 "ゼミの2人に話を聞きました。",
                 "取り組み",
-                "金子",
+                "大谷",
                 "商店街の空き店舗を調べています。",
-                "森本",
+                "北村",
                 "買い物を手伝う仕組みをつくっています。",
                 "大変なこと",
-                "金子",
+                "大谷",
                 "予定合わせです。",
             )
         ]
@@ -737,7 +737,7 @@ def test_a_bare_name_alone_before_each_turn_is_a_label() -> None:
         "speaker_label",
         "paragraph",
     ]
-    assert got[3].label == "金子"
+    assert got[3].label == "大谷"
 
 
 @pytest.mark.parametrize(

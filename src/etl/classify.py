@@ -451,7 +451,7 @@ def _mark_bare_name_labels(
 ) -> None:
     """A name alone on its line, again and again, each time before prose, is a label.
 
-    「金子」⏎「30年前の話ですが…」: two or more such names (or one of them three times), at
+    「大谷」⏎「最初の年は…」: two or more such names (or one of them three times), at
     least one read by UniDic as a person's name; a heading in the markup stays a heading.
     """
     n = len(kinds)

@@ -259,7 +259,7 @@ def read_cast(segments: Sequence[Segment], *, account: str | None = None) -> Cas
     cast = Cast(account=account)
     reg = cast.reg
     _read_profiles(segments, cast)
-    # A title naming one person with an honorific (「…に聞く 税務課 森田さん」) names the
+    # A title naming one person with an honorific (「…に聞く 資産税課 村井さん」) names the
     # interviewee when nothing closer does.
     title = next((s.text for s in segments if s.kind == "title"), "")
     for m in re.finditer(r"([一-龥々ヶ]{1,4}(?:[\s\u3000][一-龥々ぁ-んァ-ヶ]{1,5})?)(?:さん|氏)", title):
