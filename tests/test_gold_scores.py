@@ -32,7 +32,7 @@ def _score(gold: Path, warehouse: Path) -> dict[str, float | None]:
 def sample_warehouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
     raw = tmp_path_factory.mktemp("raw")
     shutil.copy(SEED, raw / SEED.name)
-    for path in (SAMPLES / "text").glob("*.txt"):
+    for path in (*(SAMPLES / "text").glob("*.txt"), *(SAMPLES / "cues" / "text").glob("*.txt")):
         shutil.copy(path, raw / path.name)
     wh = tmp_path_factory.mktemp("wh")
     summary = run_local([str(raw)], str(wh))
@@ -60,6 +60,22 @@ def test_all_samples_floors(sample_warehouse: Path) -> None:
     assert s["boilerplate_leak"] == 0.0
     assert s["kind_acc"] is not None and s["kind_acc"] >= 0.95
     assert s["facet_acc"] is not None and s["facet_acc"] >= 0.95
+
+
+def test_samples_and_cues_together_floors(sample_warehouse: Path, tmp_path: Path) -> None:
+    # The seed, the six samples and the 24 cue fixtures scored as one corpus, formats included.
+    gold = tmp_path / "gold"
+    gold.mkdir()
+    for path in (*(SAMPLES / "gold").glob("*.json"), *(SAMPLES / "cues" / "gold").glob("*.json")):
+        shutil.copy(path, gold / path.name)
+    s = _score(gold, sample_warehouse)
+    assert s["content_recall"] == 1.0
+    assert s["speaker_acc"] is not None and s["speaker_acc"] >= 0.97
+    assert s["role_acc"] is not None and s["role_acc"] >= 0.95
+    assert s["question_acc"] is not None and s["question_acc"] >= 0.95
+    assert s["kind_acc"] is not None and s["kind_acc"] >= 0.93
+    assert s["format_acc"] is not None and s["format_acc"] >= 0.95
+    assert s["boilerplate_leak"] is not None and s["boilerplate_leak"] <= 0.02
 
 
 def test_seed_top_keyphrases_in_the_warehouse(sample_warehouse: Path) -> None:

@@ -5,14 +5,16 @@ from __future__ import annotations
 from etl.classify import classify
 from etl.model import Block
 from etl.segment import build_segments
-from etl.speakers import Attribution, Speaker, attribute_speakers, display_name, speaker_key
+from etl.speakers import Attribution, Speaker, attribute_speakers, display_name, read_article, speaker_key
 
 
 def run(*lines: str) -> tuple[list[tuple[str, str | None, str]], list[Speaker]]:
     _, segs, _ = build_segments(classify([Block(text=t) for t in lines]))
-    atts, speakers = attribute_speakers(segs)
+    reading = read_article(segs)
+    speakers = reading.speakers
     return [
-        (s.kind, display_name(speakers, a.name), a.role) for s, a in zip(segs, atts, strict=True)
+        (s.kind, display_name(speakers, a.name), a.role)
+        for s, a in zip(reading.segments, reading.attributions, strict=True)
     ], speakers
 
 
@@ -27,7 +29,7 @@ def test_moderator_from_profile_and_label_speaks_as_interviewer() -> None:
         "松本：開発部の松本です。気象データの配信を担当しています。",
         "司会：ありがとうございました。",
     )
-    assert rows[5] == ("paragraph", "佐々木", "interviewer")
+    assert rows[5] == ("question", "佐々木", "interviewer")  # a named host's prompt is a question
     assert rows[6] == ("paragraph", "松本", "interviewee")
     assert rows[7] == ("paragraph", "司会", "interviewer")
     assert rows[3][0] == rows[4][0] == "profile"

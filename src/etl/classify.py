@@ -11,7 +11,24 @@ import re
 from dataclasses import dataclass
 from typing import Final
 
-from etl.cues import answer_marker, find_label, question_marker, surnames_in
+from etl.cues import (
+    CREDIT_RE,
+    NOT_A_NAME,
+    PROFILE_HEADER_RE,
+    PROFILE_HEADER_SEARCH_RE,
+    Label,
+    answer_marker,
+    asks,
+    cast_line,
+    find_label,
+    find_self_intro,
+    label_shape,
+    legend_key,
+    marker_of,
+    name_by_shape,
+    question_marker,
+    surnames_in,
+)
 from etl.model import Block, BlockKind
 from etl.normalize import match_key
 
@@ -40,8 +57,24 @@ _LINK_MARK_RE: Final = re.compile(r"^[◆■▶▷►▼▽●→⇒☞]")
 _LINK_WORDS_RE: Final = re.compile(
     r"(?:こちら|ご覧|詳しくは|詳細は|チェック|リンク|一覧|特設サイト|公式サイト|ページ)"
 )
-_LIST_RE: Final = re.compile(r"^(?:[・•●○◯▪︎▪]\s*|[-*+]\s+|(?:\d{1,2}|[①-⑳])[.)．）]?\s+(?=\S))")
-_IMAGE_ALT_RE: Final = re.compile(r"(?:写真|画像|イメージ|様子|の図|スクリーンショット|キャプチャ)$")
+_LIST_RE: Final = re.compile(
+    r"^(?:[・•●○◯▪︎▪]\s*|[-*+]\s+|\d{1,2}[.)．）]?\s+(?=\S)|[①-⑳❶-❿➀-➉]\s*(?=[^\sのはがをにでも]))"
+)
+# An image's alt text names a picture: it ends in a picture word, maybe numbered (「画像1」).
+_IMAGE_ALT_RE: Final = re.compile(
+    r"(?:写真|画像|イメージ|様子|の図|図解|スクリーンショット|キャプチャ|スライド|画面|ショット|イラスト|風景|光景)"
+    r"\s*[(（]?\s*\d{0,3}\s*[)）]?$"
+)
+# 「店主のバストショット。工房の前で…」: a picture word closing the first clause.
+_IMAGE_ALT_HEAD_RE: Final = re.compile(r"^[^。]{1,30}(?:写真|画像|ショット|イラスト|スライド)。[^。]*$")
+# A page title as a link card shows it: 「サイト名｜ページ名」.
+_CARD_RE: Final = re.compile(r"[｜|]|\s[-–—]\s")
+# 「写真左から:…」「(左から)…」: a caption naming people in a photo.
+_PHOTO_ORDER_RE: Final = re.compile(
+    r"^[(（]?(?:写真)?(?:左|右|前列|後列)(?:から|より)|^写真[:：]|^[(（]?写真の?(?:左|右|中央|手前|奥)(?:側)?[、,:：]"
+)
+# A line-start mark that note writers put before questions as well as links and headings.
+_MARK_QUESTION_RE: Final = re.compile(r"^[■□◆◇●○▼▽▶▷★☆]\s*")
 _SENTENCE_END: Final = "。．.！!？?、，,…"
 _PROFILE_HEADING_RE: Final = re.compile(
     r"(?:プロフィール|参加者|登壇者|出演者|ゲスト|話し手|profile|メンバー紹介)", re.I
@@ -67,11 +100,54 @@ class Unit:
 
 
 def _terminated(text: str) -> bool:
-    return text.rstrip("」』）)")[-1:] in _SENTENCE_END if text else False
+    """Ends like a sentence: 。！？、…, or a polite predicate before an emoji (「…ました🌿」)."""
+    if not text:
+        return False
+    if text.rstrip("」』）)")[-1:] in _SENTENCE_END:
+        return True
+    bare = _TRAILING_SYMBOLS_RE.sub("", text)
+    return bare != text and bool(re.search(r"(?:です|ます|ました|でした|ません|ください|だ|よ|ね)$", bare))
+
+
+# Emoji and symbols a personal blog closes a line with.
+_TRAILING_SYMBOLS_RE: Final = re.compile(r"[\s\U0001F000-\U0001FFFF\u2600-\u27BF\uFE0F♪☆★！!]+$")
+# A line that only separates: 「・・・」「* * *」「――――」.
+_SEPARATOR_RE: Final = re.compile(r"^[\s・*＊■□◆◇●○―─—\-=＝~〜…◎☆★]{1,40}$")
+_DATE_LINE_RE: Final = re.compile(
+    r"^(?:\d{4}[/.\-年]\s*\d{1,2}[/.\-月]\s*\d{1,2}日?(?:\s*[(（][月火水木金土日][)）])?|\d{4}年\d{1,2}月)$"
+)
+# A note added after publication: 「※3月2日 …を追記しました」「(追記:…)」.
+_UPDATE_NOTE_RE: Final = re.compile(r"^(?:※|[(（]?追記|★追記).{0,60}(?:追記|更新|修正|訂正)")
+# A line that ends a clause mid-sentence (a hard-wrapped paragraph line).
+_WRAPPED_RE: Final = re.compile(r"(?:[をが]|けど|けれど|ので|のに|ても)$")
+_PARTICLE_END_RE: Final = re.compile(r"(?:[をがにでとのも]|けど|けれど|ので|のに|ても|て|たら|ながら)$")
+_GREETING_LINE_RE: Final = re.compile(
+    r"^(?:(?:皆|みな)(?:さん|様|さま)、?)?(?:こんにちは|こんばんは|はじめまして|初めまして|おはようございます|お久しぶりです)"
+    r"[\s\U0001F000-\U0001FFFF\u2600-\u27BF\uFE0F!！。♪〜~]*$"
+)
 
 
 def _heading_like(text: str) -> bool:
-    return 0 < len(text) <= HEADING_MAX and not _terminated(text) and not _URL_RE.match(text)
+    """Short and unterminated, or a short question or exclamation (「どうして陶芸を?」)."""
+    if not (0 < len(text) <= HEADING_MAX) or _URL_RE.match(text):
+        return False
+    if not _terminated(text):
+        return True
+    body = text.rstrip("？?！!」』）) ")
+    return text.rstrip("」』）) ")[-1:] in "？?！!" and len(text) <= 30 and not re.search(r"[。．]", body)
+
+
+def _caption_like(text: str) -> bool:
+    """A short line naming a person: 「講演する北浦教授」「日高 美帆さん(観光課)」."""
+    if _PHOTO_ORDER_RE.match(text):
+        return True
+    if _terminated(text) or len(text) > 50 or re.match(r"^[^:：]{1,8}[:：]", text):
+        return False
+    return bool(
+        name_by_shape(text)
+        or surnames_in(text)
+        or re.search(r"(?:さん|氏|教授|先生)(?:[(（].*[)）])?$", text)
+    )
 
 
 def _is_link_text(text: str) -> bool:
@@ -100,6 +176,12 @@ def classify(blocks: tuple[Block, ...] | list[Block]) -> list[Unit]:
     for i in range(n):
         if i >= chrome_from or (kinds[i] is None and match_key(texts[i]) in CHROME_LINE):
             kinds[i] = "boilerplate"
+        elif kinds[i] is None and (
+            _SEPARATOR_RE.match(texts[i])
+            or _DATE_LINE_RE.match(texts[i].strip())
+            or _UPDATE_NOTE_RE.match(texts[i])
+        ):
+            kinds[i] = "boilerplate"  # separators, a bare date line, an update note
 
     # Header image alt and title, by position.
     first = 0
@@ -112,62 +194,220 @@ def classify(blocks: tuple[Block, ...] | list[Block]) -> list[Unit]:
                 kinds[i] = "title"
                 break
 
+    # Label-shaped prefixes that recur are labels whatever their name looks like
+    # (initials, nicknames, 「工房ミナト 城島:」): repetition is the signal.
+    shape_count: dict[str, int] = {}
+    marker_count: dict[str, int] = {}
+    mention_count: dict[str, int] = {}  # markers inside lines (legends)
+    alone = 0  # label-shaped lines with nothing after the colon: 「樋口：」
+    for i in range(n):
+        if kinds[i] is None:
+            shape = label_shape(texts[i])
+            if shape is not None:
+                shape_count[shape] = shape_count.get(shape, 0) + 1
+                alone += int(re.fullmatch(r"[^:：]{1,16}[:：]", texts[i].strip()) is not None)
+            mark = marker_of(texts[i])
+            if mark is not None:
+                marker_count[mark] = marker_count.get(mark, 0) + 1
+            for inner in _INNER_MARK_RE.finditer(texts[i][1:]):
+                # A legend line names the marker too: 「辞めたいわたし(◇)」.
+                if marker_of(inner.group(0)) is not None:
+                    mention_count[inner.group(0)] = mention_count.get(inner.group(0), 0) + 1
+
+    space_labels = _space_labels(kinds, texts)
+    recurring = {k: c for k, c in shape_count.items() if _recurring_label(k, shape_count)}
+    conversation = sum(recurring.values()) >= 2 and len(shape_count) >= 2 and sum(shape_count.values()) >= 3
+
     for i in range(n):
         if kinds[i] is not None:
             continue  # the markup (or chrome detection) already decided
         t = texts[i]
-        if _is_link_text(t):
-            kinds[i] = "link"
+        sm = _SPACE_LABEL_RE.match(t)
+        if sm is not None and sm.group("name") in space_labels and _space_turn(t, sm):
+            kinds[i], labels[i], texts[i] = "paragraph", sm.group(0), t[sm.end() :]
+            continue
+        if _is_link_text(t) or (
+            i
+            and _URL_RE.match(texts[i - 1])
+            and kinds[i - 1] == "link"
+            and _heading_like(t)
+            and _CARD_RE.search(t)
+        ):
+            kinds[i] = "link"  # a link card: the URL, then the page title under it
+            continue
+        if _is_profile_header(t):
+            kinds[i] = "heading"
+            continue
+        if cast_line(t) is not None or (CREDIT_RE.match(t) and len(t) <= 80 and not _terminated(t)):
+            kinds[i] = "profile"
+            continue
+        if legend_key(t) is not None:
+            kinds[i] = "profile"
+            continue
+        if _GREETING_LINE_RE.match(t):
+            kinds[i] = "paragraph"
+            continue
+        if re.fullmatch(r"[(（][^()（）]{2,80}(?:です|ます|ました|でした)[。]?[)）]", t):
+            kinds[i] = "paragraph"  # 「(以上、当日のメモからまとめました)」: an aside in the writer's voice
+            continue
+        if _Q_ALONE_RE.match(t) and i + 1 < n and kinds[i + 1] is None and len(texts[i + 1]) <= 80:
+            # 「Q.12」 alone on its line: the question is the next line.
+            kinds[i], labels[i], texts[i], kinds[i + 1] = "question", t, "", "question"
             continue
         q = question_marker(t)
         if q is not None:
             kinds[i], labels[i], texts[i] = "question", q.strip(), t[len(q) :]
             continue
-        a = answer_marker(t)
+        mq = _MARK_QUESTION_RE.match(t)
+        if mq is not None and asks(t) and len(t) <= 120 and re.search(r"[？?。]\s*$", t):
+            kinds[i], labels[i], texts[i] = "question", mq.group(0).strip(), t[mq.end() :]
+            continue
+        arrow = _ARROW_ANSWER_RE.match(t)
+        a = answer_marker(t) or (arrow.group(0) if arrow else None)
         if a is not None:
             kinds[i], labels[i], texts[i] = "paragraph", a.strip(), t[len(a) :]
             continue
-        label = find_label(t)
+        label: Label | _Shape | None = find_label(t)
+        shape = label_shape(t)
+        lone = re.fullmatch(r"[^:：]{1,16}[:：]", t.strip()) is not None and alone >= 2
+        if (
+            label is None
+            and shape is not None
+            and (
+                _recurring_label(shape, shape_count)
+                or (lone and _recurring_label(shape, {shape: 2}))
+                # Turns in a labelled conversation: three or more label lines, two or more
+                # names, so a name used once among them is a label as well.
+                or (
+                    conversation
+                    and _terminated(t)
+                    and _recurring_label(shape, {shape: 2})
+                    and len(shape) <= 8
+                )
+            )
+        ):
+            m = re.match(r"^(?:【[^】]*】|[^:：]*[:：])\s*", t)
+            if m is not None:
+                label = _Shape(m.group(0).rstrip(), t[m.end() :])
         if label is not None:
             if label.rest:
                 kinds[i], labels[i], texts[i] = "paragraph", label.label, label.rest
             else:
                 kinds[i], labels[i], texts[i] = "speaker_label", label.label, ""
             continue
+        inner_mark = _INNER_MARK_RE.search(t)
+        if (
+            inner_mark is not None
+            and marker_count.get(inner_mark.group(0), 0) >= 1
+            and marker_count.get(inner_mark.group(0), 0) + mention_count.get(inner_mark.group(0), 0) >= 2
+            and not t.startswith(inner_mark.group(0))
+            and len(t) <= 60
+        ):
+            kinds[i] = "profile"  # a legend line: 「・みどりさん (緑) 会社員」 defines the marker
+            continue
+        if (
+            shape is not None
+            and match_key(re.sub(r"[(（].*?[)）]", "", shape)) in NOT_A_NAME
+            and len(t) <= 80
+        ):
+            kinds[i] = "paragraph"  # a notice's field line 「定員:30名」, never a heading
+            continue
+        mark = marker_of(t)
+        if mark is not None and marker_count.get(mark, 0) + mention_count.get(mark, 0) >= 2:
+            kinds[i], labels[i], texts[i] = "paragraph", mark, t[len(mark) :].lstrip()
+            continue
         if blocks[i].emphasis and _terminated(t) and t.endswith(("？", "?", "か。", "か")):
             # A bold question without a marker (note editors often bold the interviewer).
             kinds[i] = "question"
             continue
-        if _LIST_RE.match(t):
-            kinds[i] = "list_item"
+        if find_self_intro(t) is not None and len(t) <= 200:
+            kinds[i] = "paragraph"  # 「どうも!総務担当 滝口です✨」 is prose, not a heading
+            continue
+        if _LIST_RE.match(t) and not (re.match(r"^\d", t) and asks(t)):
+            kinds[i] = "list_item"  # a numbered line that asks (「1. …ですか?」) may be a question
             continue
         if _QUOTE_RE.match(t):
             kinds[i] = "quote"
             continue
-        if _IMAGE_ALT_RE.search(t) and len(t) <= 80 and not _terminated(t):
+        if (_IMAGE_ALT_RE.search(t) and len(t) <= 80 and not _terminated(t)) or _IMAGE_ALT_HEAD_RE.match(t):
             kinds[i] = "image_alt"
             nxt = i + 1
             if (
                 nxt < n
                 and kinds[nxt] is None
-                and _heading_like(texts[nxt])
+                and (_heading_like(texts[nxt]) or _PHOTO_ORDER_RE.match(texts[nxt]))
                 and question_marker(texts[nxt]) is None
+                and _caption_like(texts[nxt])
             ):
                 kinds[nxt] = "caption"
             continue
+
+    # 「写真左から」「写真右、…の沢井さん」 is a caption; the short line before it, its image.
+    for i in range(n):
+        if kinds[i] == "caption" or (
+            kinds[i] is None and _PHOTO_ORDER_RE.match(texts[i]) and len(texts[i]) <= 80
+        ):
+            kinds[i] = "caption"
+            if i and kinds[i - 1] is None and _heading_like(texts[i - 1]) and not _terminated(texts[i - 1]):
+                kinds[i - 1] = "image_alt"
+
+    # An image without a picture word: an alt line and a caption naming a person, two
+    # short lines in a row before the text they illustrate.
+    for i in range(n - 1):
+        # Under a profile header (maybe after other short lines), short lines are entries.
+        back = i - 1
+        while back >= 0 and kinds[back] is None and _heading_like(texts[back]):
+            back -= 1
+        under_profile = back >= 0 and kinds[back] == "heading" and _is_profile_header(texts[back])
+        if (
+            kinds[i] is None
+            and kinds[i + 1] is None
+            and not under_profile
+            and _heading_like(texts[i])
+            and not _terminated(texts[i])
+        ):
+            nxt_text = texts[i + 1]
+            after = next((k for k in kinds[i + 2 :] if k != "boilerplate"), "paragraph")
+            if (
+                _caption_like(nxt_text)
+                and _caption_like(texts[i])
+                and after in (None, "paragraph", "question", "speaker_label")
+                and (i + 2 >= n or kinds[i + 2] is not None or not _heading_like(texts[i + 2]))
+            ):
+                kinds[i], kinds[i + 1] = "image_alt", "caption"
 
     # Headings and profile sections, which depend on what follows.
     for i in range(n):
         if kinds[i] is not None:
             continue
         t = texts[i]
+        nxt_kind = kinds[i + 1] if i + 1 < n else "boilerplate"
+        nxt_text = texts[i + 1] if i + 1 < n else ""
+        if (
+            nxt_kind in (None, "paragraph")
+            and i + 1 < n
+            and labels[i + 1] is None
+            and (
+                (_WRAPPED_RE.search(t) and not _heading_like(nxt_text))
+                or (
+                    # 「朝いちばんの」「電車に乗るのを」「やめてみました」: one sentence, one line each.
+                    _PARTICLE_END_RE.search(t)
+                    and len(nxt_text) <= 40
+                    and (_terminated(nxt_text) or _PARTICLE_END_RE.search(nxt_text) is not None)
+                )
+            )
+        ):
+            kinds[i] = "paragraph"  # a hard-wrapped line: the sentence goes on below
+            continue
         if (_LINK_MARK_RE.match(t) and len(t) <= HEADING_MAX) or (
             _heading_like(t) and _followed_by_content(kinds, texts, i)
         ):
             kinds[i] = "heading"
         else:
             kinds[i] = "paragraph"
+    _mark_bare_name_labels(kinds, texts, labels, blocks)
     _mark_profiles(kinds, texts, labels, blocks)
+    _mark_unmarked_questions(kinds, texts, labels, blocks)
 
     out: list[Unit] = []
     for i, b in enumerate(blocks):
@@ -177,6 +417,131 @@ def classify(blocks: tuple[Block, ...] | list[Block]) -> list[Unit]:
             level = 2
         out.append(Unit(kind=kind, text=texts[i], label=labels[i], heading_level=level, emphasis=b.emphasis))
     return out
+
+
+@dataclass(frozen=True, slots=True)
+class _Shape:
+    """A label found by recurrence rather than by its name."""
+
+    label: str
+    rest: str
+
+
+def _recurring_label(shape: str, counts: dict[str, int]) -> bool:
+    """A label-shaped prefix seen twice or more, short, with no digits, not a notice word."""
+    if counts.get(shape, 0) < 2 or re.search(r"\d", shape) or len(shape) > 16:
+        return False
+    core = re.sub(r"[(（].*?[)）]", "", shape).strip()
+    return bool(core) and match_key(core) not in NOT_A_NAME and not PROFILE_HEADER_RE.match(core)
+
+
+def _followed_by_heading_like(kinds: list[BlockKind | None], texts: list[str], i: int) -> bool:
+    j = i + 1
+    return j < len(kinds) and kinds[j] is None and _heading_like(texts[j])
+
+
+_BARE_NAME_RE: Final = re.compile(r"^(?:[一-龥々ヶ]{1,4}|[ぁ-んァ-ヶー]{2,6}|[A-Za-z]{1,10})(?:さん)?$")
+
+
+def _mark_bare_name_labels(
+    kinds: list[BlockKind | None],
+    texts: list[str],
+    labels: list[str | None],
+    blocks: tuple[Block, ...] | list[Block],
+) -> None:
+    """A name alone on its line, again and again, each time before prose, is a label.
+
+    「大谷」⏎「最初の年は…」: two or more such names (or one of them three times), at
+    least one read by UniDic as a person's name; a heading in the markup stays a heading.
+    """
+    n = len(kinds)
+    hits: dict[str, list[int]] = {}
+    for i in range(n - 1):
+        t = texts[i].strip()
+        if (
+            kinds[i] == "heading"
+            and blocks[i].kind is None
+            and _BARE_NAME_RE.match(t)
+            and kinds[i + 1] == "paragraph"
+        ):
+            hits.setdefault(t, []).append(i)
+    turns = sum(len(v) for v in hits.values())
+    named = any(surnames_in(t.removesuffix("さん")) for t in hits)
+    if not named or not ((len(hits) >= 2 and turns >= 3) or turns >= 4):
+        return
+    for t, rows in hits.items():
+        for i in rows:
+            kinds[i], labels[i], texts[i] = "speaker_label", t, ""
+    for i in range(n - 1):
+        # The short line over a labelled turn is the section's heading after all.
+        if (
+            kinds[i] == "paragraph"
+            and labels[i] is None
+            and _heading_like(texts[i])
+            and kinds[i + 1] == "speaker_label"
+        ):
+            kinds[i] = "heading"
+
+
+def _mark_unmarked_questions(
+    kinds: list[BlockKind | None],
+    texts: list[str],
+    labels: list[str | None],
+    blocks: tuple[Block, ...] | list[Block],
+) -> None:
+    """一問一答 without markers: short lines, most ending in ？, each answered by one paragraph.
+
+    Only when the article has no marked question; a question-shaped heading over a longer
+    section (「なぜ引っ越したの？」) stays a heading. A short line over such a run is a heading.
+    """
+    if "question" in kinds:
+        return
+    n = len(kinds)
+
+    def short(i: int) -> bool:
+        return labels[i] is None and (
+            kinds[i] == "heading" or (kinds[i] == "paragraph" and _heading_like(texts[i]))
+        )
+
+    one_answer: list[int] = []
+    for i in range(n - 1):
+        if not short(i) or blocks[i].kind == "heading":
+            continue
+        j = i + 1
+        if (
+            kinds[j] == "paragraph"
+            and not short(j)
+            and (j + 1 >= n or short(j + 1) or kinds[j + 1] in ("boilerplate", "link"))
+        ):
+            one_answer.append(i)
+    asking = [i for i in one_answer if texts[i].rstrip()[-1:] in "？?"]
+    # Questions put politely to someone (「…されたんですか?」「…をお願いします。」), each
+    # followed by an answer of one or more paragraphs.
+    polite = [
+        i
+        for i in range(n - 1)
+        if kinds[i] in ("heading", "paragraph")
+        and blocks[i].kind != "heading"
+        and labels[i] is None
+        and len(texts[i]) <= 60
+        and _POLITE_ASK_RE.search(texts[i])
+        and asks(texts[i])
+        and kinds[i + 1] == "paragraph"
+        and not short(i + 1)
+    ]
+    if len(polite) >= 3:
+        for i in polite:
+            kinds[i] = "question"
+        for i in range(n - 1):
+            if kinds[i] == "paragraph" and _heading_like(texts[i]) and kinds[i + 1] == "question":
+                kinds[i] = "heading"
+        return
+    if len(asking) >= 3 and len(asking) * 2 >= len(one_answer):
+        for i in one_answer:
+            kinds[i] = "question"
+        for i in range(n - 1):
+            if kinds[i] == "paragraph" and _heading_like(texts[i]) and kinds[i + 1] == "question":
+                kinds[i] = "heading"
 
 
 def _followed_by_content(kinds: list[BlockKind | None], texts: list[str], i: int) -> bool:
@@ -197,9 +562,76 @@ def _followed_by_content(kinds: list[BlockKind | None], texts: list[str], i: int
     return False
 
 
+def _is_profile_header(text: str) -> bool:
+    if PROFILE_HEADER_RE.match(text):
+        return True
+    short = len(text) <= 20 and not _terminated(text) and not re.search(r"[:：「」]", text)
+    return short and bool(_PROFILE_HEADER_END_RE.search(text))
+
+
+_PROFILE_HEADER_END_RE: Final = re.compile(
+    "(?:"
+    + _PROFILE_HEADING_RE.pattern
+    + "|"
+    + PROFILE_HEADER_SEARCH_RE.pattern
+    + r")(?:の?ご?紹介|一覧)?\s*$",
+    re.I,
+)
+_POLITE_ASK_RE: Final = re.compile(
+    r"(?:ですか|ますか|でしょうか|ましたか|んですか|ませんか|ください|お願いします|お願いできますか)[。？?！!]?$"
+)
+_INNER_MARK_RE: Final = re.compile(r"[(（][^()（）\s]{1,2}[)）]")
+_Q_ALONE_RE: Final = re.compile(r"^[QＱ]\s*[.．:：]?\s*\d{1,3}\s*[.．:：)）]?$")
+# 「→夏です。」: an answer after a templated question.
+_ARROW_ANSWER_RE: Final = re.compile(r"^[→⇒]\s*")
+# 「波多野 朝は3時に…」: a family name and a space opening a turn (decided by recurrence).
+_SPACE_LABEL_RE: Final = re.compile(
+    r"^(?P<name>[一-龥々ヶ]{1,4}(?:さん)?|[ァ-ヶー]{2,6}(?:さん)?|[ぁ-ん]{2,5}(?:さん)?)[ \u3000]+(?=\S)"
+)
+
+
+def _space_turn(text: str, m: re.Match[str]) -> bool:
+    return len(text) - m.end() >= 15 and _terminated(text)
+
+
+def _space_labels(kinds: list[BlockKind | None], texts: list[str]) -> set[str]:
+    """Names that open several prose lines followed by a space: labels without a colon.
+
+    Two or more distinct names, three or more turns in all, each name a person's name
+    (UniDic) or named elsewhere in the article by a full name.
+    """
+    counts: dict[str, int] = {}
+    full_names = {p.family for t in texts if len(t) <= 60 and (p := name_by_shape(t))}
+    for i, t in enumerate(texts):
+        m = _SPACE_LABEL_RE.match(t)
+        if kinds[i] is None and m and _space_turn(t, m):
+            counts[m.group("name")] = counts.get(m.group("name"), 0) + 1
+    # A name is a person's when UniDic says so, a full name elsewhere gives it, or the
+    # article mentions it with an honorific beyond its own turns (「はるさんに聞きました」).
+    everything = "".join(texts)
+    names = set()
+    for n in counts:
+        bare = n.removesuffix("さん")
+        own = counts[n] if n.endswith("さん") else 0
+        if bare in full_names or surnames_in(bare) == [bare] or everything.count(bare + "さん") > own:
+            names.add(n)
+    if names and sum(counts[n] for n in names) >= 2:
+        # Once one opener is a person with turns, the other openers are turns too.
+        names |= set(counts)
+    if len(names) >= 2 and sum(counts[n] for n in names) >= 3:
+        return names
+    return set()
+
+
 def _profile_entry(text: str) -> bool:
-    """A line that names a person or a year (「松本(開発部)」「2022年入庁」) belongs to a profile."""
-    return bool(re.search(r"\d{4}年", text)) or bool(surnames_in(text))
+    """A line that names a person, a year or a legend marker belongs to a profile.
+
+    >>> _profile_entry("松本(開発部)"), _profile_entry("2022年入庁"), _profile_entry("それぞれの持ち場")
+    (True, True, False)
+    """
+    if re.search(r"\d{4}年", text) or marker_of(text) or re.search(r"[(（][^\w\s]{1,2}[)）]$", text):
+        return True
+    return len(text) <= 60 and bool(name_by_shape(text) or surnames_in(text))
 
 
 def _mark_profiles(
@@ -208,39 +640,55 @@ def _mark_profiles(
     labels: list[str | None],
     blocks: tuple[Block, ...] | list[Block],
 ) -> None:
-    """Lines under a profile heading (「◆プロフィール」「◆参加者」) are profile lines.
+    """Lines under a profile heading (「◆プロフィール」「参加者紹介」「話している人」) are profile lines.
 
-    The run ends at a question, a label, a link, chrome or a marked-up heading; its last
-    short line, when a question or paragraph follows, is the next section's heading.
+    The run ends at a question, a label, a link, an image, chrome or a marked-up heading,
+    and at a short line naming nobody once a person has been named (the next heading).
+    Legend lines (「(◇)あおい…」) lose their marker label: they define it.
     """
     n = len(kinds)
     i = 0
     while i < n:
-        if kinds[i] == "heading" and _PROFILE_HEADING_RE.search(texts[i]) and len(texts[i]) <= 20:
-            j = i + 1
-            run: list[int] = []
-            marked_end = False
-            while (
-                j < n
-                and kinds[j] in ("heading", "paragraph")
-                and labels[j] is None
-                and len(texts[j]) <= PROFILE_LINE_MAX
-            ):
-                if kinds[j] == "heading" and blocks[j].kind == "heading":
-                    marked_end = True  # a heading the markup declared ends the profile
-                    break
-                run.append(j)
-                j += 1
-            if (
-                not marked_end
-                and len(run) >= 2
-                and kinds[run[-1]] == "heading"
-                and _heading_like(texts[run[-1]])
-                and not _profile_entry(texts[run[-1]])
-            ):
-                run = run[:-1]
-            for k in run:
-                kinds[k] = "profile"
-            i = j
-        else:
+        header = kinds[i] == "heading" and _is_profile_header(texts[i])
+        if not header:
             i += 1
+            continue
+        j = i + 1
+        seen_entry = False
+        run_marks: set[str] = set()
+        while (
+            j < n
+            and kinds[j] in ("heading", "paragraph", "caption", "profile", "image_alt")
+            and len(texts[j]) <= PROFILE_LINE_MAX
+        ):
+            t = texts[j]
+            if kinds[j] in ("image_alt", "caption"):
+                if seen_entry:
+                    break
+                j += 1  # a group photo between the header and the people: keep it
+                continue
+            label = labels[j]
+            legend = label is not None and marker_of(label) is not None
+            if legend and label in run_marks:
+                break  # the marker's second line: the legend is over, the turns begin
+            run_marks.update(m.group(0) for m in _INNER_MARK_RE.finditer(t))
+            if label is not None:
+                run_marks.add(label)
+            if labels[j] is not None and not legend:
+                break
+            if kinds[j] == "heading" and blocks[j].kind == "heading":
+                break  # a heading the markup declared ends the profile
+            entry = legend or kinds[j] == "profile" or _profile_entry(t)
+            if (
+                seen_entry
+                and not entry
+                and _heading_like(t)
+                and not re.fullmatch(r"[「『][^「」『』]+[」』]", t)
+            ):
+                break  # a quoted line (「…」) under a name is that person's words, still profile
+            if legend:
+                texts[j], labels[j] = (labels[j] or "") + t, None
+            kinds[j] = "profile"
+            seen_entry = seen_entry or entry
+            j += 1
+        i = j

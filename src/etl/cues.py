@@ -11,16 +11,19 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Final
 
-from etl.morph import tokenize
+from etl.morph import Token, tokenize
 from etl.normalize import match_key
 
 # A question marker at line start: dashes of every width (ー is a dash here: no Japanese
 # word starts with the long-vowel mark), or Q / Q. / Q1 / Ｑ：.
 QUESTION_RE: Final = re.compile(
-    r"^(?:[―—─–]{1,3}|ー{1,3}(?=\S)|-{2,3}|[QＱ]\s*\d*\s*(?:[.．:：)）]|\s|(?=[\u3000-\u9fff])))\s*"
+    r"^(?:[―—─–]{1,3}|ー{1,3}(?=\S)|ー{1,3}\s+(?=\S)|-{2,12}(?=[^\s-])|"
+    r"[QＱ]\s*\d*\s*(?:[.．:：)）]|\s|(?=[\u3000-\u9fff]))|質問\s*[:：]|[【\[［(（]\s*[QＱ]\s*\d*\s*[】\]］)）])\s*"
 )
 # An answer marker: A / A. / A1：, which hands the floor to the article's interviewee.
-ANSWER_RE: Final = re.compile(r"^[AＡ]\s*\d*\s*[.．:：)）]\s*")
+ANSWER_RE: Final = re.compile(
+    r"^(?:[AＡ]\s*\d*\s*[.．:：)）]|回答\s*[:：]|[【\[［(（]\s*[AＡ]\s*\d*\s*[】\]］)）])\s*"
+)
 # 「佐藤：」「山崎さん(以下、敬称略):」「株式会社〇〇 田中:」. The name part may hold one
 # parenthesis with anything but a colon inside; the whole label is short.
 COLON_LABEL_RE: Final = re.compile(
@@ -107,6 +110,84 @@ NOT_A_NAME: Final = frozenset(
         "アクセス",
         "引用",
         "※",
+        "ホームページ",
+        "サイト",
+        "ウェブサイト",
+        "リンク",
+        "連絡先",
+        "電話番号",
+        "受付",
+        "持ち物",
+        "服装",
+        "集合",
+        "条件",
+        "資格",
+        "給与",
+        "勤務地",
+        "勤務時間",
+        "休日",
+        "待遇",
+        "応募方法",
+        "雇用形態",
+        "理由",
+        "目標",
+        "感想",
+        "結果",
+        "効果",
+        "メリット",
+        "デメリット",
+        "注意",
+        "注意点",
+        "答え",
+        "回答",
+        "質問",
+        "問題",
+        "解決策",
+        "対策",
+        "原因",
+        "きっかけ",
+        "今後",
+        "現在",
+        "過去",
+        "学び",
+        "反省",
+        "成果",
+        "気づき",
+        "補足",
+        "追記",
+        "余談",
+        "要点",
+        "前提",
+        "手順",
+        "準備",
+        "材料",
+        "作り方",
+        "日付",
+        "天気",
+        "気温",
+        "概要",
+        "目次",
+        "対象年齢",
+        "価格",
+        "値段",
+        "送料",
+        "営業時間",
+        "定休日",
+        "予算",
+        "期間限定",
+        "特典",
+        "ルール",
+        "コツ",
+        "お題",
+        "タイトル",
+        "ジャンル",
+        "カテゴリ",
+        "使用機材",
+        "機材",
+        "本日",
+        "今日",
+        "昨日",
+        "明日",
     }
 )
 
@@ -126,6 +207,8 @@ def strip_quotes(text: str) -> str:
     >>> strip_quotes("彼は「佐藤です。」と言った。")
     '彼は「」と言った。'
     """
+    if "「" not in text and "『" not in text:
+        return text  # the common case, and the reader asks about every block
     out: list[str] = []
     depth = 0
     for ch in text:
@@ -181,8 +264,14 @@ def core_name(name: str) -> str:
     name = _PAREN_RE.sub("", name).strip()
     if " " in name or "\u3000" in name:
         parts = name.split()
-        # 「山田 花子」 is a full name; 「株式会社〇〇 田中」 an affiliation and a name.
-        name = parts[-1] if _looks_like_org(parts[0]) else parts[0]
+        # 「山田 花子」 is a full name; 「株式会社〇〇 田中」「工房ミナト 城島」 an affiliation
+        # and a name: the name is the part UniDic reads as a person's, else the last one
+        # after an organisation, else the first.
+        first, last = _HONORIFIC_RE.sub("", parts[0]), _HONORIFIC_RE.sub("", parts[-1])
+        if _looks_like_org(parts[0]) or (is_person_name(last) and not is_person_name(first)):
+            name = parts[-1]
+        else:
+            name = parts[0]
     return _HONORIFIC_RE.sub("", name).strip()
 
 
@@ -208,6 +297,9 @@ def is_person_name(name: str) -> bool:
     return any(t.is_person_name for t in tokens)
 
 
+_BULLETS: Final = "・•●○◯▪■□◆◇▶▷※*-"
+
+
 def label_name_ok(name: str, known_names: frozenset[str] = frozenset()) -> bool:
     """Whether a label's name can be a speaker: a person, a known name, or an interviewer role.
 
@@ -215,14 +307,16 @@ def label_name_ok(name: str, known_names: frozenset[str] = frozenset()) -> bool:
     (True, False, False)
     """
     core = core_name(name)
-    if not core or _TIME_RE.match(core) or match_key(core) in NOT_A_NAME:
+    if not core or _TIME_RE.match(core) or match_key(core) in NOT_A_NAME or core[0] in _BULLETS:
         return False
     if core in INTERVIEWER_WORDS or core in known_names:
         return True
     if is_person_name(core):
         return True
     # Katakana or Latin nicknames (「ケン：」「Mika:」) are names too when they are short.
-    return bool(re.fullmatch(r"[\u30a0-\u30ffA-Za-z]{2,8}", core)) and match_key(core) not in NOT_A_NAME
+    return (
+        bool(re.fullmatch(r"[\u30a1-\u30faー\u30fcA-Za-z]{2,8}", core)) and match_key(core) not in NOT_A_NAME
+    )
 
 
 def find_label(text: str, known_names: frozenset[str] = frozenset()) -> Label | None:
@@ -258,12 +352,37 @@ def surnames_in(text: str) -> list[str]:
     return names
 
 
-_SELF_INTRO_RE: Final = re.compile(
-    r"^(?:私は|わたしは|僕は|ぼくは)?(?P<pre>[^、。「」\s]{0,40}?)の?(?P<name>[^\s。、「」の]{1,8}?)"
-    r"(?:と申します|といいます|です)[。！!]?$"
-)
 _GREETING_RE: Final = re.compile(
-    r"^(?:皆(?:さん|様)、?)?(?:こんにちは|こんばんは|はじめまして|初めまして|おはようございます)"
+    r"^(?:(?:皆|みな)(?:さん|様|さま)、?)?(?:こんにちは|こんばんは|はじめまして|初めまして|おはようございます|"
+    r"お久しぶりです|どうも|あらためまして|改めまして)"
+)
+# The predicate of a self-introduction, with what may trail it: emoji, (笑), symbols.
+_INTRO_PREDICATE_RE: Final = re.compile(
+    r"(?P<pred>と申します|といいます|と言います|と申す者です|でございます|です)"
+    r"(?:[。！!♪☆★…~〜ー\s]|[(（][^)）]{0,4}[)）]|[\U0001F000-\U0001FFFF\u2600-\u27BF\uFE0F])*$"
+)
+_FIRST_PERSON: Final = frozenset(
+    {"私", "わたし", "僕", "ぼく", "俺", "おれ", "自分", "わたくし", "あたし", "うち"}
+)
+# A name part that is an organisation or a team introduces an account, not a person.
+_ORG_NAME_RE: Final = re.compile(
+    r"(?:チーム|部|課|室|局|係|班|編集部|事務局|事務所|会社|大学|協会|委員会|グループ|センター|公式|アカウント|運営)$"
+)
+_HANDLE_RE: Final = re.compile(r"^[A-Za-z][A-Za-z0-9_.\-]{1,15}$|^[\u3041-\u309f\u30a0-\u30ff]{2,8}$")
+# Words of a role or job just before the name: 「総務担当 滝口」「スタッフの戸田」.
+_JOB_WORD_RE: Final = re.compile(
+    r"(?:担当|係|広報|経理|人事|営業|採用|総務|企画|開発|編集|スタッフ|職員|社員|代表|店長|店主|主任|課長|部長|"
+    r"中の人|編集長|ライター|エンジニア|デザイナー|マネージャー|ディレクター|会社員|公務員|学生|主婦|ママ|パパ|"
+    r"所属|入庁|入社|卒|出身|している|しています|してます|しております|やっています|をやってる|務める|務めています|"
+    r"ている|ています|ております)$"
+)
+
+
+_QUOTED_NAME_RE: Final = re.compile(
+    r"[「『]([^「」『』]{1,12})[」』](?=と申します|といいます|と言います|です)"
+)
+_HANDLE_NOTE_RE: Final = re.compile(
+    r"\s*[(（]\s*@?[A-Za-z0-9_.]{2,20}\s*[)）](?=と申します|といいます|と言います|です)"
 )
 
 
@@ -271,11 +390,14 @@ _GREETING_RE: Final = re.compile(
 class SelfIntro:
     """A self-introduction: 「省庁業務サービスグループ総括担当の井下です。」."""
 
-    name: str  # family name as written
+    name: str  # family name (or handle) as written
     full_name: str
     affiliation: str | None
     job_title: str | None
     sentence: str
+    # Resting on the frame alone (a kana word after 「…の」): trusted only in an article's
+    # opening paragraphs or for a name the article gives elsewhere.
+    weak: bool = False
 
 
 _ORG_SUFFIX_RE: Final = re.compile(
@@ -304,7 +426,7 @@ def split_affiliation(pre: str) -> tuple[str | None, str | None]:
     return m.group("org"), (rest or None)
 
 
-_ENDER: Final = re.compile(r"[。！!]")
+_ENDER: Final = re.compile(r"[。！!？?]")
 
 
 def _first_sentences(text: str, n: int) -> list[str]:
@@ -322,45 +444,207 @@ def _first_sentences(text: str, n: int) -> list[str]:
     return out
 
 
-@lru_cache(maxsize=1024)
-def find_self_intro(text: str) -> SelfIntro | None:
+def _topic_before(tokens: tuple[Token, ...]) -> bool:
+    """A は/が/も in the complement makes 「XはYです」 a statement, not an introduction.
+
+    A topic inside a clause that describes the person is fine: one with its own predicate
+    before a comma (「平日は窓口をしていて、…森です」), or a relative clause ending right on
+    the name (「休日はパンを焼いている千早です」), unless nominalised (「登場するのは…山田です」).
+    """
+    j = len(tokens)
+    while j > 0 and tokens[j - 1].pos1 in ("名詞", "接頭辞"):
+        j -= 1
+    modifies_name = j > 0 and tokens[j - 1].pos1 in ("動詞", "助動詞", "形容詞")
+    for i, t in enumerate(tokens):
+        if t.pos1 == "助詞" and t.surface in ("は", "が", "も", "って"):
+            nominalised = i > 0 and tokens[i - 1].surface in ("の", "ん")
+            nxt = next((k for k in range(i + 1, len(tokens)) if tokens[k].surface in ("、", ",", "，")), None)
+            if nxt is not None and any(x.pos1 in ("動詞", "形容詞") for x in tokens[i + 1 : nxt]):
+                continue
+            if modifies_name and not nominalised and i < j - 1:
+                continue
+            before = "".join(x.surface for x in tokens[:i])
+            if before not in _FIRST_PERSON and t.pos2 != "接続助詞":
+                return True
+    return False
+
+
+def _name_part(complement: str) -> tuple[str, str]:
+    """Split a complement into what precedes the name and the name: the trailing run of nouns.
+
+    A space inside the run separates a job from a name (「総務担当 滝口」) unless the part
+    before it is itself a short proper noun (「戸田 りん」, a full name).
+    """
+    tokens = tokenize(complement)
+    j = len(tokens)
+    while j > 0 and tokens[j - 1].pos1 in ("名詞", "接頭辞") and tokens[j - 1].pos2 != "数詞":
+        j -= 1
+    run = "".join(t.surface for t in tokens[j:])
+    # MeCab drops spaces: find the run's start in the original text to keep them.
+    start = len(complement)
+    while start > 0 and len(re.sub(r"\s", "", complement[start - 1 :])) <= len(run):
+        start -= 1
+    if len(re.sub(r"\s", "", complement[start:])) > len(run):
+        start += 1
+    before, name = complement[:start], complement[start:].strip()
+    if " " in name or "\u3000" in name:
+        head, _, tail = name.replace("\u3000", " ").rpartition(" ")
+        last = head.split(" ")[-1]
+        # Tags in context (a name alone is often read as a common noun).
+        ttoks = _tokens_of_tail(tokens[j:], len(tail))
+        toks = _tokens_of_tail(tokens[j : len(tokens) - len(ttoks)], len(last))
+        given = bool(ttoks) and ttoks[0].pos3 == "人名" and ttoks[0].pos4 == "名" and len(tail) <= 4
+        if not (toks and len(toks) <= 2 and (toks[0].pos2 == "固有名詞" or given) and len(last) <= 5):
+            before, name = before + head + " ", tail
+        else:
+            before, name = before + head[: len(head) - len(last)], f"{last} {tail}"
+    return before, name
+
+
+def _tokens_of_tail(tokens: tuple[Token, ...], chars: int) -> tuple[Token, ...]:
+    """The last tokens whose surfaces add up to ``chars`` characters (or none)."""
+    total, k = 0, len(tokens)
+    while k > 0 and total < chars:
+        k -= 1
+        total += len(tokens[k].surface)
+    return tokens[k:] if total == chars else ()
+
+
+@lru_cache(maxsize=4096)
+def find_self_intro(
+    text: str, known: frozenset[str] = frozenset(), *, weak: bool = False
+) -> SelfIntro | None:
     """The self-introduction in a block's first sentences, if any (quotes ignored).
 
-    Memoised: the speaker and facet stages both ask about the same paragraphs.
+    A clause whose predicate is です/と申します/といいます and whose complement ends in a
+    name: a token UniDic tags as a person's or place name (most family names), a handle
+    (Latin letters, or kana after a greeting), or any noun after a job phrase
+    (「検査の仕事をしている杉浦といいます」). Memoised: the speaker and facet stages both ask.
+    ``weak=True`` also returns introductions resting on the frame alone (a kana word after
+    「…の」), which only the article's opening can confirm.
 
     >>> si = find_self_intro("省庁業務サービスグループ総括担当の井下です。2012年に入庁しました。")
     >>> (si.name, si.affiliation, si.job_title)
     ('井下', '省庁業務サービスグループ', '総括担当')
+    >>> find_self_intro("こんばんは、経理担当のhina_22です。").name
+    'hina_22'
     >>> find_self_intro("「佐藤です。」と彼は言った。") is None
     True
     """
+    # A name the writer quotes (「…の「こはぜ」です」) is still theirs; a handle in brackets
+    # after it (「望月(@mochi_z)と申します」) is dropped. Other quotes introduce nobody.
+    text = _QUOTED_NAME_RE.sub(r"\1", text)
+    text = _HANDLE_NOTE_RE.sub("", text)
     plain = strip_quotes(text) if "「" in text or "『" in text else text
-    # Only a block's first sentence introduces its speaker, or the second after a greeting
-    # (「こんにちは。人事担当の小林です。」); a name later on is someone being talked about.
-    sentences = _first_sentences(plain, 2)
-    head = sentences[:2] if sentences and _GREETING_RE.match(sentences[0]) else sentences[:1]
-    for sentence in head:
-        m = _SELF_INTRO_RE.match(sentence.strip())
-        if m is None:
-            continue
-        candidate = m.group("name")
-        tokens = tokenize(candidate)
-        if not tokens or not any(t.is_person_name for t in tokens):
-            continue
-        # 「西野真菜」: family name is the first surname token, else the whole name.
-        family = next((t.surface for t in tokens if t.is_surname), candidate)
-        pre = m.group("pre")
-        affiliation, job_title = split_affiliation(
-            re.sub(r"^\d{4}年(?:度)?(?:入庁|入社|入省|入所)?", "", pre) if pre else ""
-        )
-        return SelfIntro(
-            name=family,
-            full_name=candidate,
-            affiliation=affiliation,
-            job_title=job_title,
-            sentence=sentence.strip(),
-        )
+    # Only a block's first sentence introduces its speaker, or the next one after a
+    # greeting (「こんにちは。人事担当の小林です。」); a name later on is someone talked about.
+    sentences = _first_sentences(plain, 3)
+    head: list[str] = []
+    for sentence in sentences:
+        head.append(sentence)
+        if not _GREETING_RE.match(sentence.strip()) or len(sentence.strip()) > 16:
+            break
+    for k, sentence in enumerate(head):
+        intro = _intro_in(sentence.strip(), known, after_greeting=k > 0)
+        if intro is not None and (weak or not intro.weak):
+            return intro
     return None
+
+
+_ORG_INTRO_RE: Final = re.compile(
+    r"(?:市|町|村|県|都|府|区|庁|室|課|部|局|社|会社|編集部|チーム|事務局|公式|協会|大学|センター|グループ)"
+    r"(?:です|と申します|でございます)[。！!]*$"
+)
+
+
+@lru_cache(maxsize=1024)
+def org_intro(text: str) -> bool:
+    """Whether a block's first sentences introduce an organisation rather than a person.
+
+    >>> org_intro("はじめまして。港川市広報戦略室です。"), org_intro("人事担当の小林です。")
+    (True, False)
+    """
+    sentences = _first_sentences(strip_quotes(text), 3)
+    for sentence in sentences[:3]:
+        body = _GREETING_RE.sub("", sentence.strip()).lstrip("、,!！。 　")
+        if body and _ORG_INTRO_RE.search(body) and find_self_intro(sentence) is None:
+            return True
+    return False
+
+
+def _intro_in(sentence: str, known: frozenset[str], *, after_greeting: bool = False) -> SelfIntro | None:
+    m = _INTRO_PREDICATE_RE.search(sentence)
+    if m is None:
+        return None
+    complement = sentence[: m.start()].strip()
+    greeted = after_greeting or bool(_GREETING_RE.match(complement))
+    complement = _GREETING_RE.sub("", complement).lstrip("、,!！。 　")
+    complement = re.sub(r"^(?:私は|わたしは|僕は|ぼくは|わたくし|私、)", "", complement)
+    if not complement or len(complement) > 60:
+        return None
+    tokens = tokenize(complement)
+    if _topic_before(tokens):
+        return None
+    before, name = _name_part(complement)
+    fallback = False
+    shaped = _SHAPE_END_RE.search(complement)
+    if not name and shaped is not None:
+        # A given name the dictionary reads as something else (「宮坂 颯」).
+        before, name = (
+            complement[: shaped.start("family")],
+            f"{shaped.group('family')} {shaped.group('given')}",
+        )
+    if not name:
+        # The dictionary split the name into non-nouns (「くろまめ」): take what follows the
+        # last の、 or space when the predicate names (といいます) or a greeting precedes.
+        cut = max(complement.rfind(c) for c in ("の", "、", ",", " ", "\u3000"))
+        tail = complement[cut + 1 :]
+        if _HANDLE_RE.match(tail) and (greeted or m.group("pred") != "です"):
+            before, name, fallback = complement[: cut + 1], tail, True
+    core = name.split()[0] if " " in name else name
+    if not core or len(name) > 14 or match_key(core) in NOT_A_NAME:
+        return None
+    ntoks = tokenize(core)
+    if _ORG_NAME_RE.search(core) and ntoks and ntoks[-1].pos3 != "人名":
+        return None
+    if not ntoks or (
+        not fallback and any(t.pos1 not in ("名詞", "接頭辞", "補助記号", "記号") for t in ntoks)
+    ):
+        return None
+    proper = any(t.pos2 == "固有名詞" and t.pos3 in ("人名", "地名", "一般") for t in ntoks)
+    strong = m.group("pred") in ("と申します", "といいます", "と言います", "と申す者です")
+    # A kana handle is one word the dictionary does not split (「ぽんず」「ハルタ」), or comes
+    # right after a greeting; a Latin one is a handle anywhere.
+    latin = bool(re.fullmatch(r"[A-Za-z][A-Za-z0-9_.\-]{1,15}", core))
+    handle = (
+        bool(_HANDLE_RE.match(core))
+        and (latin or greeted or len(ntoks) == 1)
+        and (greeted or strong or latin or before.rstrip().endswith(("の", "、", ",")))
+    )
+    after_job = bool(_JOB_WORD_RE.search(before.rstrip("の、 　"))) and len(core) <= 4
+    is_known = core in known or any(k.startswith(core) for k in known if len(core) >= 2)
+    if not (proper or strong or handle or after_job or is_known):
+        return None
+    if not before and not greeted and not strong and not any(t.pos3 == "人名" for t in ntoks):
+        return None  # a bare 「Xです。」: only a person's name (UniDic 人名) introduces someone
+    family = core
+    if " " not in name:
+        surname = next((t.surface for t in ntoks if t.is_surname), None)
+        if surname and surname != core and core.startswith(surname):
+            family = surname
+    pre = re.sub(r"^\d{4}年(?:度)?(?:入庁|入社|入省|入所)?の?", "", before).strip(" 、の")
+    # A long clause (「…で検査の仕事をしている」) is a description, not an affiliation.
+    affiliation, job_title = (
+        split_affiliation(pre) if pre and not re.search(r"[でをにがて、]", pre) else (None, None)
+    )
+    return SelfIntro(
+        name=family,
+        full_name=name.replace("\u3000", " "),
+        affiliation=affiliation,
+        job_title=job_title,
+        sentence=sentence,
+        weak=not (proper or strong or is_known or latin or greeted),
+    )
 
 
 def caption_person(text: str) -> tuple[str, str | None] | None:
@@ -380,3 +664,185 @@ def caption_person(text: str) -> tuple[str, str | None] | None:
     before = strip_quotes(text).rsplit(name, 1)[0]
     affiliation = before[:-1] if before.endswith("の") else None
     return name, (affiliation or None)
+
+
+# Words that open a cast or profile section (「◆登壇者プロフィール」「参加者紹介」「話している人」).
+PROFILE_HEADER_RE: Final = re.compile(
+    r"^[◆■●□◇▼▶【\[]?\s*(?:本日の|今回の)?(?:登壇者|参加者|出演者|ゲスト|登場人物|話している人|話し手|"
+    r"座談会メンバー|対談者|メンバー|プロフィール|PROFILE|Profile|パネリスト|キャスト|スピーカー|講師|"
+    r"インタビュイー)(?:の)?(?:ご?紹介|プロフィール|一覧|PROFILE)?\s*[】\]]?\s*[:：]?$"
+)
+# A short line naming who is in the article without a header word from the list above:
+# 「今回答えてくれた3人」「この記事に登場する人」「対談参加者」.
+PROFILE_HEADER_SEARCH_RE: Final = re.compile(
+    r"(?:参加者|登壇者|出演者|プロフィール|PROFILE|登場人物|話している人|メンバー紹介|キャスト|"
+    r"(?:座談会|対談|鼎談|参加|出演|登壇)メンバー|"
+    r"(?:話した|登場する|参加した|書く|答えてくれた)(?:ふたり|二人|2人|3人|三人|人たち|人|メンバー))"
+)
+# Credits: 「取材・文:日高 美帆 写真:沢井 健」「聞き手:もりもと」.
+CREDIT_RE: Final = re.compile(
+    r"^[(（]?(?P<role>取材|文|写真|撮影|構成|編集|執筆|イラスト|聞き手|話し手|インタビュアー|インタビュイー|まとめ)"
+    r"(?:[・/／](?:取材|文|写真|撮影|構成|編集|執筆|イラスト))*\s*[:：/／]\s*\S"
+)
+# A legend key: 「みどりさん→み(会社員)」「あおいさん=あ」.
+LEGEND_KEY_RE: Final = re.compile(
+    r"^(?P<name>[^\s→⇒=＝:：(（]{1,12}?)(?:さん|くん|ちゃん|氏)?\s*[→⇒＝=]\s*(?P<key>[^\s(（)）]{1,3})(?:\s*[(（].*)?$"
+)
+
+
+def legend_key(text: str) -> tuple[str, str] | None:
+    """A legend line's (name, key): 「みどりさん→み(会社員)」 gives ('みどり', 'み').
+
+    >>> legend_key("みどりさん→み(地方の会社員)"), legend_key("A→B評価")
+    (('みどり', 'み'), None)
+    """
+    m = LEGEND_KEY_RE.match(text.strip())
+    if (
+        m is None
+        or len(m.group("key")) >= len(m.group("name"))
+        or not m.group("name").startswith(m.group("key")[0])
+    ):
+        return None
+    return m.group("name"), m.group("key")
+
+
+# A cast line's role word: 「司会:…」「出演者1:…」「パネリスト:…」.
+CAST_WORDS_RE: Final = re.compile(
+    r"^(?P<role>司会|司会進行|進行|聞き手|インタビュアー|モデレーター|ファシリテーター|MC|ゲスト|出演者|出演|"
+    r"登壇者|パネリスト|スピーカー|講師|話し手|参加者)\s*\d*\s*[:：]\s*(?P<rest>.+)$"
+)
+HOST_WORDS: Final = frozenset(
+    {"司会", "司会進行", "進行", "聞き手", "インタビュアー", "モデレーター", "ファシリテーター", "MC"}
+)
+# A full name written with a space, optionally after a job and before an honorific or a note:
+# 「代表取締役 樋口 朔」「相沢 玲氏」「日高 美帆さん(観光課)」.
+_SHAPE_RE: Final = re.compile(
+    r"(?<![一-龥々ヶ])(?P<family>[一-龥々ヶ]{1,4})[\s\u3000](?P<given>[一-龥々ぁ-んァ-ヶー]{1,5}?)"
+    r"(?:さん|氏|様|先生|教授|准教授)?(?=$|[\s(（、,・/／)）])"
+)
+
+_SHAPE_END_RE: Final = re.compile(
+    r"(?<![一-龥々ヶ])(?P<family>[一-龥々ヶ]{1,4})[\s\u3000](?P<given>[一-龥々ぁ-んァ-ヶー]{1,5}?)"
+    r"(?:さん|氏|様|先生|教授|准教授)?$"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class NamedPerson:
+    """A person a short line names: family name, the name as written, the note beside it."""
+
+    family: str
+    full: str
+    note: str | None
+
+
+def name_by_shape(text: str) -> NamedPerson | None:
+    """The person a short line names by the shape of a full name (family, space, given).
+
+    >>> name_by_shape("相沢 玲氏")
+    NamedPerson(family='相沢', full='相沢 玲', note=None)
+    >>> name_by_shape("代表取締役 樋口 朔").family
+    '樋口'
+    >>> name_by_shape("会場の様子") is None
+    True
+    """
+    plain = text.replace("\u3000", " ")
+    # The full name that ends the line (jobs and affiliations come first), else the first.
+    bare = re.sub(r"\s*[(（][^)）]*[)）]\s*$", "", plain).strip()
+    m = _SHAPE_END_RE.search(bare) or _SHAPE_RE.search(plain)
+    if m is None:
+        return None
+    paren = re.search(r"[(（](?P<note>[^)）]+)[)）]", plain)
+    return NamedPerson(
+        m.group("family"), f"{m.group('family')} {m.group('given')}", paren.group("note") if paren else None
+    )
+
+
+def cast_line(text: str) -> tuple[str, NamedPerson] | None:
+    """A cast-list line 「司会:企画課 課長 相沢 玲」: its role word and the person it names.
+
+    A line whose rest is a sentence is a turn, not a cast line.
+
+    >>> role, person = cast_line("モデレーター:相沢 玲(NPO法人 代表理事)")
+    >>> role, person.family
+    ('モデレーター', '相沢')
+    >>> cast_line("司会:それでは始めます。") is None
+    True
+    """
+    m = CAST_WORDS_RE.match(text.strip())
+    if m is None:
+        return None
+    rest = m.group("rest")
+    if re.search(r"[。！!？?]\s*$", rest) or len(rest) > 80:
+        return None
+    person = name_by_shape(rest)
+    if person is None:
+        names = surnames_in(rest)
+        bare = re.sub(r"\s*[(（].*$", "", rest).strip().removesuffix("さん")
+        if names:
+            person = NamedPerson(names[-1], names[-1], None)
+        elif re.fullmatch(r"[A-Za-z][A-Za-z0-9_.]{1,15}|[ぁ-んァ-ヶー]{2,8}", bare):
+            person = NamedPerson(bare, bare, None)  # a handle: 「聞き手:もりもと」
+        else:
+            return None
+    return m.group("role"), person
+
+
+# A character marker at line start, defined in a legend: 「(◎)」「(★)」「[A]」.
+MARKER_RE: Final = re.compile(
+    r"^[(（\[［](?P<mark>[^\w\s(（)）\[\]［］]{1,2}|[A-ZＡ-Ｚ]|(?![笑注汗泣涙爆])[一-龥ぁ-んァ-ヶ]{1,2})[)）\]］]\s*"
+)
+
+
+def marker_of(text: str) -> str | None:
+    """The character marker a line starts with, if any.
+
+    >>> marker_of("(◎)こんばんは。"), marker_of("(笑)")
+    ('(◎)', None)
+    """
+    m = MARKER_RE.match(text)
+    return m.group(0).strip() if m else None
+
+
+# The shape of a label, before any check of the name: a short prefix and a delimiter.
+LABEL_SHAPE_RE: Final = re.compile(
+    r"^(?:【(?P<b>[^】]{1,16})】|(?P<c>[^\s:：「」『』。、！？!?(（]{1,12}(?:\s[^\s:：「」。、(（]{1,8})?"
+    r"(?:[(（][^)）:：]{0,20}[)）])?)\s*[:：])\s*"
+)
+
+
+def label_shape(text: str) -> str | None:
+    """The name part of a label-shaped prefix, whether or not it names a person.
+
+    >>> label_shape("ケン：そうだね。"), label_shape("【テーマ1】"), label_shape("今日は晴れ")
+    ('ケン', 'テーマ1', None)
+    """
+    m = LABEL_SHAPE_RE.match(text)
+    if m is None or text[:1] in _BULLETS:
+        return None
+    return (m.group("b") or m.group("c") or "").strip() or None
+
+
+_ASKING_RE: Final = re.compile(
+    r"(?:[？?]|か[。．]?|かね[。]?|ください[。！!]?|下さい[。]?|お願いします[。！!]?|お願いいたします[。]?|"
+    r"でしょう[。]?|ますか[。]?|ませんか[。]?|教えて[。]?|どうぞ[。]?|いかがですか[。]?)\s*[」)）]*$"
+)
+
+
+_RHETORICAL_RE: Final = re.compile(
+    r"(?:ではない|のではない|じゃない)(?:でしょう|だろう)か[。]?$|のではないか[。]?$"
+)
+
+
+def asks(text: str) -> bool:
+    """Whether a line asks or prompts (ends in ？, か, ください, お願いします …).
+
+    A rhetorical 「…のではないでしょうか。」 remarks rather than asks.
+
+    >>> asks("まずは経歴を教えてください。"), asks("なるほど。ありがとうございます。")
+    (True, False)
+    >>> asks("見え方が変わったのではないでしょうか。")
+    False
+    """
+    t = text.strip()
+    return bool(_ASKING_RE.search(t)) and not _RHETORICAL_RE.search(t)

@@ -32,6 +32,11 @@ BLOCK_KINDS: Final[frozenset[str]] = frozenset(BlockKind.__args__)  # type: igno
 SourceFormat = Literal["text", "html", "note_api"]
 SpeakerRole = Literal["interviewee", "interviewer", "narrator", "author", "none"]
 SPEAKER_ROLES: Final[frozenset[str]] = frozenset(SpeakerRole.__args__)  # type: ignore[attr-defined]
+# What kind of article it is, as a whole: who speaks by default follows from it.
+ArticleFormat = Literal[
+    "seminar", "qa_labeled", "qa_unlabeled", "dialogue", "roundtable", "essay", "announcement", "other"
+]
+ARTICLE_FORMATS: Final[frozenset[str]] = frozenset(ArticleFormat.__args__)  # type: ignore[attr-defined]
 
 FACETS: Final[tuple[str, ...]] = (
     "intro",
@@ -79,6 +84,7 @@ class ArticleMeta:
     note_key: str | None = None
     url: str | None = None
     account: str | None = None
+    author: str | None = None  # the display name the page shows for the writer or account
     published_at: datetime | None = None
     hashtags: tuple[str, ...] = ()
 

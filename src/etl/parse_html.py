@@ -700,6 +700,7 @@ def _meta(page: _Landmarks, h1_title: str) -> ArticleMeta:
         note_key=note_key,
         url=url,
         account=account,
+        author=display_name,
         published_at=published_at,
         hashtags=tuple(hashtags),
     )

@@ -81,6 +81,7 @@ def _meta(data: Mapping[str, Any], title: str) -> ArticleMeta:
         note_key=_str(data.get("key")),
         url=_str(data.get("note_url")),
         account=account,
+        author=_str(user.get("nickname")) if isinstance(user, dict) else None,
         published_at=parse_timestamp(data.get("publish_at")),
         hashtags=tuple(hashtags),
     )

@@ -22,7 +22,7 @@ from etl.model import ParsedDocument, SourceFormat
 from etl.reading import DEFAULT_MAX_BYTES, read_input
 from etl.schemas import SCHEMA_VERSION
 from etl.segment import build_segments
-from etl.speakers import attribute_speakers, display_name, speaker_key
+from etl.speakers import display_name, read_article, speaker_key
 from etl.subjects import SubjectMatcher
 from etl.taxonomy import Taxonomy, load_taxonomy
 
@@ -126,10 +126,12 @@ class Analyzer:
             raise EmptyArticle(
                 "no article content: only page chrome, links or images", source_path=source_path
             )
-        attributions, speakers = attribute_speakers(segments)
+        meta = doc.meta
+        reading = read_article(segments, account=meta.author)
+        # The reader re-kinds a named host's prompts as questions; offsets are unchanged.
+        segments, attributions, speakers = reading.segments, reading.attributions, reading.speakers
         facets = assign_facets(segments, attributions)
 
-        meta = doc.meta
         title = meta.title or next((s.text for s in segments if s.kind == "title"), None)
         article_id = meta.note_key or "c" + hashlib.sha256(body.encode()).hexdigest()[:16]
         now = datetime.now(UTC)
@@ -255,6 +257,8 @@ class Analyzer:
             "speakers": [sp.name for sp in speakers],
             "facets": article_facets,
             "subjects": article_subjects,
+            "format": reading.format,
+            "format_confidence": reading.format_confidence,
             "body": body,
             "schema_version": SCHEMA_VERSION,
             "processed_at": now,

@@ -1,8 +1,19 @@
 """Who speaks each segment: name, role, the cue that decided it, and a confidence.
 
-The cues (see :mod:`etl.cues`) are read in one pass over the segments in reading order,
-keeping "the floor": a speaker keeps it across sub-headings and images until another cue
-hands it on. Text before any cue is the publishing account's editorial voice (narrator).
+The article is read before its blocks, in three passes (the multi-pass sieve design of
+rule-based coreference and quote attribution: each pass sees the decisions of the earlier
+ones, the most precise cues first):
+
+1. :func:`read_cast`: every person the article names, with where and how (profile or cast
+   list, label, self-introduction, caption, heading, the intro's 「〜さんに話を聞きました」, the
+   account name of a note page) and the role that placement implies;
+2. :func:`decide_format`: what kind of article it is (seminar, qa_labeled, qa_unlabeled,
+   dialogue, roundtable, essay, announcement, other), from the cue statistics, with a
+   confidence;
+3. the block sieves, in precision order: explicit label, question, self-introduction,
+   caption, answer after a question, the floor (a speaker keeps it across headings and
+   images until another cue hands it on), and last the format's default voice (an essay's
+   paragraphs are its author's, an announcement's and a FAQ's the account's).
 
 Methods and their confidences, calibrated by hand on the development samples: how often
 each cue named the right person there, discounted for cues that rest on inference.
@@ -10,21 +21,25 @@ each cue named the right person there, discounted for cues that rest on inferenc
 ============== ===== ===========================================================
 method         conf  cue
 ============== ===== ===========================================================
-label          0.95  a label line 「佐藤：」 or inline 「佐藤：はい」「【伊藤】」
-answer_marker  0.90  「A.」 with one known interviewee
-question       0.95  a question marker 「――」「Q.」 (role interviewer)
+label          0.95  a label line 「佐藤：」, inline 「佐藤：はい」「【伊藤】」, a marker 「(◎)」
+answer_marker  0.90  「A.」: the one interviewee, or the account in a FAQ
+question       0.95  a question marker 「――」「Q.」「■…？」, or a host's prompt
 self_intro     0.90  「…グループ総括担当の井下です。」
 caption        0.85  a photo caption naming the person before their section
-profile        0.85  a line of a 「◆プロフィール」/「◆参加者」 block
-qa_default     0.80  an unlabelled answer after a question, when the intro names one person
+heading        0.80  a talk's heading naming its speaker 「開発部 小林 葵」 (seminars)
+profile        0.85  a line of a 「◆プロフィール」/「◆参加者」 block or a cast list
+qa_default     0.80  an unlabelled answer after a question: the article's interviewee
 floor          0.75  no cue: the previous speaker keeps the floor
-editorial      0.70  text before any cue: the narrator
+author         0.75  no cue, in an essay: the writer (named or not)
+reporting      0.70  an event report's own voice between talks (「おふたりの話を聞いて…」)
+editorial      0.70  text before any cue, announcements, FAQs: the narrator
 structural     1.00  titles, headings, images, links, chrome: nobody speaks
 ============== ===== ===========================================================
 """
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import unicodedata
 from collections.abc import Sequence
@@ -32,15 +47,24 @@ from dataclasses import dataclass, field
 from typing import Final
 
 from etl.cues import (
+    HOST_WORDS,
     INTERVIEWER_WORDS,
+    SelfIntro,
+    answer_marker,
+    asks,
     caption_person,
+    cast_line,
     core_name,
     find_label,
     find_self_intro,
+    legend_key,
+    marker_of,
+    name_by_shape,
+    org_intro,
     strip_quotes,
     surnames_in,
 )
-from etl.model import SpeakerRole
+from etl.model import ArticleFormat, SpeakerRole
 from etl.segment import Segment
 
 CONFIDENCE: Final = {
@@ -49,15 +73,45 @@ CONFIDENCE: Final = {
     "question": 0.95,
     "self_intro": 0.90,
     "caption": 0.85,
+    "heading": 0.80,
     "profile": 0.85,
     "qa_default": 0.80,
     "floor": 0.75,
+    "author": 0.75,
+    "reporting": 0.70,
     "editorial": 0.70,
     "structural": 1.0,
 }
 SPOKEN_KINDS: Final = frozenset({"paragraph", "list_item", "quote"})
 NOBODY_KINDS: Final = frozenset({"title", "heading", "image_alt", "link", "boilerplate"})
-_FULL_NAME_RE: Final = re.compile(r"^(?P<family>[^\s]{1,6})[\s\u3000](?P<given>[^\s]{1,6})$")
+_FIRST_PERSON_RE: Final = re.compile(r"(?:わたし|私|僕|ぼく|自分|あたし|わたくし)$")
+# Words an event report uses for the people on stage, in its own voice.
+_REPORTING_RE: Final = re.compile(
+    r"(?:おふたり|お二人|お三方|登壇者|パネリスト|参加者|来場者|視聴者から|会場(?:から|の皆|との)|"
+    r"[2-9２-９二三四五]人(?:が|の|に|とも)|[2-9２-９]名(?:が|の))"
+)
+_NOTICE_RE: Final = re.compile(
+    r"(?:お知らせ|\d{1,2}月\d{1,2}日[(（][月火水木金土日]|から(?:開始|始ま|受付|スタート)|開始します|"
+    r"始まります|受け付け|申し込み|申込|できるようになりました|できるようになります|ご利用|ご案内)"
+)
+# An account speaking to applicants or residents: honorifics and a corporate we.
+_ACCOUNT_VOICE_RE: Final = re.compile(
+    r"いただ|ご[一-龥]{2}|お問い合わせ|弊社|当社|私たち|わたしたち|当市|本市|当館|皆さま|皆様"
+)
+_ESSAY_RE: Final = re.compile(r"(?:私|わたし|僕|ぼく|自分)(?:は|が|の|も|に|を|、)")
+_TITLE_FORMATS: Final = (
+    (re.compile(r"座談会|ラウンドテーブル"), "roundtable"),
+    (re.compile(r"対談|鼎談"), "dialogue"),
+)
+_INTERVIEW_WORDS_RE: Final = re.compile(r"インタビュー|取材|お話を(?:伺|聞)|話を聞|語って|登壇|講演")
+# The intro names the interviewee: 「…の田中さんに話を聞きました」「…さんにお話を伺いました」.
+_INTERVIEW_INTRO_RE: Final = re.compile(
+    r"(?:さん|氏|様|先生)(?:に|へ)(?:お話|話|インタビュー|取材|聞|ご登場)|(?:ゲスト|主役|お相手)は.*(?:さん|氏)です|"
+    r"(?:伺った|聞いた|登場する|登場いただく|ご紹介する)のは.*(?:さん|氏)(?:です|。|$)|"
+    r"(?:さん|氏)(?:の|への)インタビュー|(?:さん|氏)(?:を訪ね|が語)"
+)
+# An editorial intro before a writer's self-introduction (a series, a relay, an editor).
+_EDITORIAL_RE: Final = re.compile(r"連載|リレー|シリーズ|企画|ご紹介|紹介します|お届け|バトン|編集部")
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,9 +189,236 @@ class _Registry:
         return core
 
 
-def _profile_names(segments: Sequence[Segment], reg: _Registry) -> dict[int, str]:
+@dataclass(slots=True)
+class Cast:
+    """Pass 1: every person the article names, where, and what that placement implies."""
+
+    reg: _Registry = field(default_factory=_Registry)
+    how: dict[str, set[str]] = field(default_factory=dict)  # family -> {"profile", "label", ...}
+    profile_of: dict[int, str] = field(default_factory=dict)  # segment index -> family
+    caption_of: dict[int, str | None] = field(default_factory=dict)
+    label_of: dict[int, str] = field(default_factory=dict)
+    intro_of: dict[int, SelfIntro] = field(default_factory=dict)
+    heading_of: dict[int, str] = field(default_factory=dict)
+    markers: dict[str, str] = field(default_factory=dict)  # 「(◎)」 -> family; "" = the writer
+    hosts: set[str] = field(default_factory=set)
+    intro_names: list[str] = field(default_factory=list)
+    opening_intro: int | None = None  # index of a self-introduction among the first paragraphs
+    answer_markers: int = 0
+    q_style: set[str] = field(default_factory=set)
+    account: str | None = None
+    org_voice: bool = False  # an organisation introduced itself in the opening
+    intro_full: dict[str, str] = field(default_factory=dict)  # intro name -> full name
+    title_names: list[str] = field(default_factory=list)  # people the title names with さん/氏
+
+    def note(self, family: str, how: str) -> None:
+        self.how.setdefault(family, set()).add(how)
+
+
+@dataclass(frozen=True, slots=True)
+class ArticleReading:
+    """What :func:`read_article` found: segments (a host's prompts re-kinded as questions),
+    one attribution per segment, the speakers, and the article's format with a confidence."""
+
+    segments: list[Segment]
+    attributions: list[Attribution]
+    speakers: list[Speaker]
+    format: ArticleFormat
+    format_confidence: float
+
+
+def _legend_name(text: str, mark: str) -> str | None:
+    """The name a legend line gives a marker: 「(◇)あおい…会社員」 or 「辞めたいわたし(□)」."""
+    rest = text.replace(mark, "", 1).strip() if text.startswith(mark) else None
+    if rest:
+        m = re.match(r"^([^…:：・\s(（、。]{1,12})", rest)
+        return m.group(1) if m else None
+    before = text[: text.rfind(mark)].strip() if mark in text else ""
+    before = re.sub(r"^[・•●○◯\-*]\s*", "", before)
+    before = re.sub(r"(?:さん|くん|ちゃん|氏)$", "", before).strip()
+    if before:
+        if _FIRST_PERSON_RE.search(before):
+            return ""
+        names = surnames_in(before)
+        return names[-1] if names else before.split("の")[-1][:12]
+    return None
+
+
+def read_cast(segments: Sequence[Segment], *, account: str | None = None) -> Cast:
+    """Pass 1: the people an article names, before any block is attributed.
+
+    >>> from etl.classify import classify
+    >>> from etl.model import Block
+    >>> from etl.segment import build_segments
+    >>> _, segs, _ = build_segments(classify([Block(text="題"), Block(text="◆参加者"),
+    ...     Block(text="司会:広報課 相沢 玲"), Block(text="相沢：では、始めます。")]))
+    >>> cast = read_cast(segs)
+    >>> sorted(cast.hosts), sorted(cast.how["相沢"])
+    (['相沢'], ['label', 'profile'])
+    """
+    cast = Cast(account=account)
+    reg = cast.reg
+    _read_profiles(segments, cast)
+    # A title naming one person with an honorific (「…に聞く 資産税課 村井さん」) names the
+    # interviewee when nothing closer does.
+    title = next((s.text for s in segments if s.kind == "title"), "")
+    for m in re.finditer(r"([一-龥々ヶ]{1,4}(?:[\s\u3000][一-龥々ぁ-んァ-ヶ]{1,5})?)(?:さん|氏)", title):
+        family = m.group(1).split()[0]
+        if surnames_in(family) or " " in m.group(1) or "\u3000" in m.group(1):
+            cast.title_names.append(family)
+            if " " in m.group(1):
+                cast.intro_full.setdefault(family, m.group(1))
+    known = frozenset(reg.by_family)
+
+    # Labels first: a label names a speaker even when nobody introduced them.
+    for i, seg in enumerate(segments):
+        if seg.kind == "question" and seg.label:
+            cast.q_style.add("q" if re.search(r"[QＱ]", seg.label) else "mark")
+        if seg.kind not in ("speaker_label", "paragraph", "question") or not seg.label:
+            continue
+        label = seg.label
+        mark = marker_of(label)
+        if mark is not None:
+            family = cast.markers.get(mark)
+            if family is None:
+                family = cast.markers[mark] = mark  # a marker with no legend names itself
+            cast.label_of[i] = family  # "" is the writer (a self-dialogue)
+            continue
+        if seg.kind == "question":
+            continue
+        if _is_answer_label(label):
+            cast.answer_markers += 1
+            continue
+        parsed = find_label(label + (seg.text or "x"), known)
+        raw = parsed.name if parsed else core_name(label.strip("【】:： "))
+        if cast.markers.get(raw):
+            raw = cast.markers[raw]  # a legend key: 「み:」 is みどり
+        family = reg.family_of(raw)
+        host = raw in INTERVIEWER_WORDS or family in cast.hosts
+        full_raw = re.sub(r"[(（].*?[)）]", "", label.strip("【】:：")).strip()
+        shaped = name_by_shape(full_raw)
+        reg.add(
+            family,
+            evidence=label,
+            role="interviewer" if host else "interviewee",
+            full=shaped.full if shaped and shaped.family == family else None,
+        )
+        if host:
+            cast.hosts.add(family)
+        cast.label_of[i] = family
+        cast.note(family, "label")
+
+    # Self-introductions, captions and headings naming someone. The account's display name
+    # confirms a handle the dictionary does not know (「…の栗です。」 by the account 栗).
+    known = frozenset(reg.by_family) | (
+        {account.strip()} if account and _personal_account(account) else set()
+    )
+    paragraphs_seen = 0
+    headings_seen = 0  # an opening self-introduction comes before the first section
+    first_cue_seen = False
+    for i, seg in enumerate(segments):
+        kind = seg.kind
+        if kind == "caption":
+            multi = (
+                re.search(r"左から|右から|[、,・と].+(?:さん|氏)", seg.text)
+                and len(surnames_in(seg.text)) >= 2
+            )
+            person = None if multi else (name_by_shape(seg.text) or None)
+            found = (person.family, None) if person else (None if multi else caption_person(seg.text))
+            if found is None:
+                cast.caption_of[i] = None
+                continue
+            family = reg.family_of(found[0])
+            cast.caption_of[i] = family
+            cast.note(family, "caption")
+            if family not in reg.by_family:
+                reg.add(family, evidence=seg.text, affiliation=found[1], full=person.full if person else None)
+            first_cue_seen = True
+            continue
+        if kind == "heading":
+            # 「2人目:開発部 木戸 航さん」「…浜口さんに聞く」: the section's interviewee.
+            person = name_by_shape(seg.text)
+            if person is not None:
+                cast.heading_of[i] = reg.family_of(person.family)
+            elif re.search(r"(?:さん|氏)(?:に聞く|が語る|インタビュー)?$", seg.text) and (
+                names := surnames_in(seg.text)
+            ):
+                cast.heading_of[i] = reg.family_of(names[-1])
+            headings_seen += 1
+            continue
+        if kind in ("question", "speaker_label", "profile") or (seg.label and kind == "paragraph"):
+            first_cue_seen = True
+        if kind != "paragraph" or (seg.label and marker_of(seg.label) is None):
+            continue
+        paragraphs_seen += 1
+        opening = not first_cue_seen and paragraphs_seen <= 3 and not headings_seen
+        if not first_cue_seen:
+            # The intro names the interviewee: 「…の浜口 遼さんにお話を伺いました」.
+            for sentence in re.split(r"(?<=[。！!？?])", strip_quotes(seg.text)):
+                if not _INTERVIEW_INTRO_RE.search(sentence):
+                    continue
+                shaped = name_by_shape(re.sub(r"(?:さん|氏|様|先生).*$", "", sentence))
+                for name in [shaped.family] if shaped else surnames_in(sentence):
+                    if name not in cast.intro_names:
+                        cast.intro_names.append(name)
+                        if shaped:
+                            cast.intro_full[name] = shaped.full
+            if opening and org_intro(seg.text):
+                cast.org_voice = True
+        intro = find_self_intro(seg.text, known, weak=True)
+        if intro is None or i in cast.label_of:
+            continue  # a marker line's self-introduction: the legend already names them
+        if intro.weak and not opening and intro.name not in known:
+            continue  # 「くるみのパンです。」 in an answer names bread, not a person
+        family = reg.family_of(intro.name)
+        reg.add(
+            family,
+            evidence=intro.sentence,
+            full=intro.full_name if intro.full_name != intro.name else None,
+            affiliation=intro.affiliation,
+            job_title=intro.job_title,
+        )
+        cast.intro_of[i] = intro
+        cast.note(family, "self_intro")
+        if cast.opening_intro is None and opening:
+            cast.opening_intro = i
+    _host_by_asking(segments, cast)
+    return cast
+
+
+def _host_by_asking(segments: Sequence[Segment], cast: Cast) -> None:
+    """A labelled person whose turns nearly all ask, facing one who answers, is the host.
+
+    Not in a 対談 or 座談会 by its title, where peers ask each other too.
+    """
+    title = next((s.text for s in segments if s.kind == "title"), "")
+    if cast.hosts or any(p.search(title) for p, _ in _TITLE_FORMATS):
+        return
+    turns: dict[str, list[bool]] = {}
+    for i, family in cast.label_of.items():
+        if family and segments[i].kind == "paragraph":
+            turns.setdefault(family, []).append(asks(segments[i].text))
+    if len(turns) != 2:
+        return
+    ratio = {f: sum(a) / len(a) for f, a in turns.items()}
+    asker = max(ratio, key=lambda f: ratio[f])
+    other = next(f for f in ratio if f != asker)
+    if (
+        len(turns[asker]) >= 2
+        and ratio[asker] >= 0.5
+        and ratio[other] <= 0.35
+        and ratio[asker] - ratio[other] >= 0.4
+    ):
+        cast.hosts.add(asker)
+        sp = cast.reg.by_family.get(asker)
+        if sp is not None:
+            sp.role = "interviewer"
+
+
+def _read_profiles(segments: Sequence[Segment], cast: Cast) -> None:
     """Assign each profile line the person it describes; register those people."""
-    out: dict[int, str] = {}
+    reg = cast.reg
+    used_marks = {seg.label for seg in segments if seg.label and marker_of(seg.label)}
     runs: list[list[int]] = []
     for i, seg in enumerate(segments):
         if seg.kind == "profile":
@@ -149,39 +430,432 @@ def _profile_names(segments: Sequence[Segment], reg: _Registry) -> dict[int, str
         found: dict[int, str] = {}
         for i in run:
             text = segments[i].text
-            names = surnames_in(text)
-            if not names:
+            key = legend_key(text)
+            if key is not None:
+                name, short = key
+                cast.markers[short] = name
+                reg.add(name, evidence=text)
+                cast.note(name, "profile")
+                found[i] = name
                 continue
-            family = names[0]
-            m = _FULL_NAME_RE.match(re.sub(r"[(（].*?[)）]", "", text).strip())
-            full = text.replace("\u3000", " ").strip() if m and m.group("family") == family else None
+            inner = next(
+                (
+                    m.group(0)
+                    for m in re.finditer(r"[(（][^()（）\s]{1,2}[)）]", text)
+                    if m.group(0) in used_marks
+                ),
+                None,
+            )
+            mark = (
+                marker_of(text)
+                or inner
+                or next((m.group(0) for m in [re.search(r"[(（][^\w\s]{1,2}[)）]$", text)] if m), None)
+            )
+            if mark is not None:
+                legend = _legend_name(text, mark)
+                if legend is None:
+                    continue
+                cast.markers[mark] = legend
+                if legend:
+                    reg.add(legend, evidence=text)
+                    cast.note(legend, "profile")
+                found[i] = legend
+                continue
+            cast_entry = cast_line(text)
+            person = (
+                cast_entry[1] if cast_entry else name_by_shape(re.sub(r"[(（].*?[)）]", "", text).strip())
+            )
+            if person is None:
+                if len(text) > 40:
+                    continue
+                names = surnames_in(text)
+                if not names:
+                    continue
+                family, full = names[0], None
+            else:
+                family, full = person.family, person.full
+            host = bool(cast_entry and cast_entry[0] in HOST_WORDS) or any(w in text for w in HOST_WORDS)
             paren = re.search(r"[(（](?P<aff>[^)）]+)[)）]", text)
-            role: SpeakerRole = "interviewer" if any(w in text for w in INTERVIEWER_WORDS) else "interviewee"
             reg.add(
                 family,
                 evidence=text,
-                role=role,
-                full=full.split("(")[0].split("（")[0].strip() if full else None,
+                role="interviewer" if host else "interviewee",
+                full=full,
                 affiliation=paren.group("aff") if paren else None,
             )
+            if host:
+                cast.hosts.add(family)
+            cast.note(family, "profile")
             found[i] = family
         if not found:
             continue
         ordered = sorted(found)
         for i in run:
             if i in found:
-                out[i] = found[i]
+                cast.profile_of[i] = found[i]
                 continue
             before = [j for j in ordered if j < i]
             family = found[before[-1]] if before else found[ordered[0]]
-            out[i] = family
-            sp = reg.by_family[family]
+            cast.profile_of[i] = family
+            sp = reg.by_family.get(family)
             text = segments[i].text
-            if any(w in text for w in INTERVIEWER_WORDS):
-                sp.role = "interviewer"
-            elif not sp.affiliation and not re.search(r"\d{4}年", text) and len(text) <= 60:
+            if sp is not None and not sp.affiliation and not re.search(r"\d{4}年", text) and len(text) <= 40:
                 sp.affiliation = text
+
+
+def _interviewees(cast: Cast) -> list[str]:
+    """People who can answer: named anywhere but as host, writer of the opening, or marker."""
+    opening = cast.intro_of[cast.opening_intro].name if cast.opening_intro is not None else None
+    out = [
+        f
+        for f, sp in cast.reg.by_family.items()
+        if sp.role == "interviewee" and f not in cast.hosts and f != opening and f in cast.how
+    ]
     return out
+
+
+def decide_format(segments: Sequence[Segment], cast: Cast) -> tuple[ArticleFormat, float]:
+    """Pass 2: the article's format from its cue statistics, with a confidence.
+
+    >>> from etl.classify import classify
+    >>> from etl.model import Block
+    >>> from etl.segment import build_segments
+    >>> _, segs, _ = build_segments(classify([Block(text="題"),
+    ...     Block(text="――仕事を教えてください。"), Block(text="佐藤：窓口です。"),
+    ...     Block(text="――やりがいは？"), Block(text="佐藤：感謝されることです。")]))
+    >>> decide_format(segs, read_cast(segs))
+    ('qa_labeled', 0.85)
+    """
+    title = next((s.text for s in segments if s.kind == "title"), "")
+    questions = sum(1 for s in segments if s.kind == "question")
+    label_people = {
+        f for f in cast.label_of.values() if f and f not in cast.hosts and f not in INTERVIEWER_WORDS
+    }
+    marker_people = {
+        f
+        for m, f in cast.markers.items()
+        if cast.label_of and m in {segments[i].label for i in cast.label_of}
+    }
+    prose = " ".join(strip_quotes(s.text) for s in segments if s.kind in SPOKEN_KINDS)
+    first_person = len(_ESSAY_RE.findall(prose))
+    notice = len(_NOTICE_RE.findall(" ".join([title, prose[:600]])))
+
+    if marker_people:
+        if "" in marker_people:
+            return "essay", 0.8
+        return ("roundtable" if len(marker_people) >= 3 else "dialogue"), 0.8
+    for pattern, fmt in _TITLE_FORMATS:
+        if pattern.search(title) and (label_people or questions):
+            return fmt, 0.9  # type: ignore[return-value]
+    if cast.answer_markers >= 2 and not label_people:
+        # A FAQ in the account's voice, or a writer answering a list of questions.
+        business = len(_ACCOUNT_VOICE_RE.findall(prose))
+        if cast.org_voice:
+            return "other", 0.7
+        if notice >= 2:
+            return "announcement", 0.7
+        if business > first_person or _interviewees(cast):
+            return "other", 0.6
+        return "essay", 0.6
+    if len(label_people) >= 3:
+        return "roundtable", 0.85
+    # Speakers who take the floor by a self-introduction or caption outside labelled turns.
+    talkers = {
+        intro.name for i, intro in cast.intro_of.items() if i != cast.opening_intro and i not in cast.label_of
+    } | {f for i, f in cast.caption_of.items() if f and f in cast.how and "self_intro" in cast.how[f]}
+    if len(label_people) == 2:
+        first_label = min(i for i, f in cast.label_of.items() if f in label_people)
+        early_talks = [i for i in cast.intro_of if i != cast.opening_intro and i < first_label]
+        if len(early_talks) >= 2:
+            return "seminar", 0.75
+        if "q" in cast.q_style:
+            return "qa_labeled", 0.75
+        return "dialogue", 0.8
+    if len(label_people) == 1:
+        return "qa_labeled", 0.85
+    if questions >= 1:
+        if _interviewees(cast) or cast.intro_names or cast.heading_of or len(cast.title_names) == 1:
+            return "qa_unlabeled", 0.8
+        # Nobody to answer: the writer answers their own questions (a self-Q&A), or the
+        # account answers a FAQ.
+        if cast.org_voice:
+            return "other", 0.6
+        if first_person or cast.opening_intro is not None or not cast.q_style:
+            return "essay", 0.65
+        return "qa_unlabeled", 0.5  # marked questions to someone the article never names
+    speaking_heads = set(cast.heading_of.values()) - set(talkers)
+    if not questions and not label_people and len(speaking_heads | set(talkers)) >= 2 and speaking_heads:
+        return "seminar", 0.65  # talks in turn under headings naming their speakers
+    if len(talkers) >= 2 or (len(talkers) == 1 and cast.opening_intro is not None):
+        return "seminar", 0.75
+    if len(talkers) == 1 and not first_person:
+        return "seminar", 0.6
+    if cast.org_voice and cast.opening_intro is None:
+        return ("announcement", 0.7) if notice >= 2 else ("other", 0.6)
+    if cast.opening_intro is not None:
+        # An intro that announces an interview or a talk makes the self-introduced person
+        # an interviewee speaking at length, not the writer of an essay.
+        before = " ".join(s.text for s in segments[: cast.opening_intro] if s.kind in ("title", "paragraph"))
+        if _INTERVIEW_WORDS_RE.search(before):
+            return "other", 0.5
+        return "essay", 0.85
+    if notice >= 2 and first_person == 0:
+        return "announcement", 0.75
+    if first_person >= 1:
+        return "essay", 0.7
+    # Nobody named and no notice: personal writing, which rarely says 私 at all.
+    return ("announcement", 0.5) if notice else ("essay", 0.5)
+
+
+def read_article(segments: Sequence[Segment], *, account: str | None = None) -> ArticleReading:
+    """All three passes: cast, format, then every block's speaker.
+
+    ``account`` is the author or account name a note page or API answer carries; in an
+    essay whose writer never introduces themself it names the writer when it reads as a
+    person's name.
+
+    >>> from etl.classify import classify
+    >>> from etl.model import Block
+    >>> from etl.segment import build_segments
+    >>> _, segs, _ = build_segments(classify([Block(text="題"),
+    ...     Block(text="散歩を始めて1年が経ちました。"), Block(text="毎朝、川沿いを歩いています。")]))
+    >>> r = read_article(segs)
+    >>> r.format, [(a.name, a.role) for a in r.attributions]
+    ('essay', [(None, 'none'), (None, 'author'), (None, 'author')])
+    """
+    cast = read_cast(segments, account=account)
+    fmt, fmt_conf = decide_format(segments, cast)
+    reg = cast.reg
+    segs = list(segments)
+
+    opening = cast.intro_of.get(cast.opening_intro) if cast.opening_intro is not None else None
+    writer: str | None = None
+    reporter: str | None = None
+    if fmt == "essay":
+        writer = opening.name if opening else None
+        if writer is None:
+            named = [f for f, sp in reg.by_family.items() if "self_intro" in cast.how.get(f, set())]
+            writer = named[0] if len(named) == 1 else None
+        if writer is None and account and _personal_account(account):
+            # A personal account's display name names the writer of its essays.
+            account_names = surnames_in(account)
+            writer = reg.family_of(account_names[0]) if account_names else account.strip()
+            reg.add(writer, evidence=account, full=account.strip())
+        if writer is not None and writer in reg.by_family:
+            reg.by_family[writer].role = "author"
+    elif (
+        opening is not None
+        and fmt in ("seminar", "roundtable", "dialogue", "qa_labeled", "qa_unlabeled")
+        and opening.name not in set(cast.label_of.values())
+    ):
+        # Who greets readers before the people of an event report is its reporter.
+        reporter = opening.name
+        if reporter in reg.by_family:
+            reg.by_family[reporter].role = "narrator"
+
+    interviewees = [f for f in _interviewees(cast) if f != reporter]
+    profile_people = [f for f in interviewees if "profile" in cast.how.get(f, set())]
+
+    def sole_interviewee() -> str | None:
+        for group in (
+            profile_people,
+            cast.intro_names,
+            cast.title_names,
+            interviewees,
+        ):
+            uniq = list(dict.fromkeys(reg.family_of(g) for g in group))
+            if len(uniq) == 1:
+                if uniq[0] not in reg.by_family or uniq[0] in cast.intro_full:
+                    reg.add(uniq[0], evidence="intro", full=cast.intro_full.get(uniq[0]))
+                return uniq[0]
+        return None
+
+    default_voice: SpeakerRole = "author" if fmt == "essay" else "narrator"
+    atts: list[Attribution] = []
+    current: str | None = None
+    current_role: SpeakerRole = default_voice
+    current_method = "author" if fmt == "essay" else "editorial"
+    section_person: str | None = None
+    seen_writer_intro = False
+
+    for i, seg in enumerate(segs):
+        kind = seg.kind
+        if kind in NOBODY_KINDS:
+            if kind == "heading":
+                section_person = cast.heading_of.get(i, section_person if fmt == "qa_unlabeled" else None)
+                if fmt == "seminar" and i in cast.heading_of and cast.heading_of[i] != reporter:
+                    # A talk's heading names its speaker: 「開発部 小林 葵」 over their paragraphs.
+                    current, current_role, current_method = cast.heading_of[i], "interviewee", "heading"
+                    if current not in reg.by_family:
+                        reg.add(current, evidence=seg.text, full=_full_of(seg.text, current))
+            atts.append(Attribution(None, "none", "structural", CONFIDENCE["structural"]))
+            continue
+        if kind == "profile":
+            fam = cast.profile_of.get(i)
+            atts.append(Attribution(fam or None, "none", "profile", CONFIDENCE["profile"]))
+            continue
+        if kind == "caption":
+            fam = cast.caption_of.get(i)
+            atts.append(
+                Attribution(
+                    fam,
+                    "none",
+                    "caption" if fam else "structural",
+                    CONFIDENCE["caption" if fam else "structural"],
+                )
+            )
+            # A caption hands the floor on only to someone who speaks in this article.
+            if (
+                fam
+                and fam != reporter
+                and (fmt == "seminar" or fam in interviewees)
+                and fam not in cast.hosts
+                and (fmt != "qa_unlabeled" or fam in profile_people or not profile_people)
+            ):
+                current, current_role, current_method = fam, "interviewee", "caption"
+            continue
+        if kind == "question":
+            host = cast.label_of.get(i)
+            atts.append(
+                Attribution(
+                    host if host and host in cast.hosts else None,
+                    "interviewer",
+                    "question",
+                    CONFIDENCE["question"],
+                )
+            )
+            if fmt == "essay":
+                current, current_role, current_method = writer, "author", "author"
+                seen_writer_intro = True
+            elif fmt == "qa_unlabeled" or (fmt == "qa_labeled" and not cast.label_of):
+                who = section_person or sole_interviewee()
+                if who is not None:
+                    current, current_role, current_method = who, "interviewee", "qa_default"
+            continue
+        if i in cast.label_of:
+            fam = cast.label_of[i]
+            if fam == "" or (fam and fam == writer):
+                current, current_role, method = writer, "author", "label"
+                seen_writer_intro = True
+            elif fam in cast.hosts or fam in INTERVIEWER_WORDS:
+                current, current_role, method = fam, "interviewer", "label"
+                if kind == "paragraph" and asks(seg.text):
+                    segs[i] = dataclasses.replace(seg, kind="question")
+                    atts.append(Attribution(fam, "interviewer", "question", CONFIDENCE["question"]))
+                    continue
+            else:
+                current, current_role, method = fam, "interviewee", "label"
+            current_method = method
+            atts.append(Attribution(current, current_role, method, CONFIDENCE[method]))
+            continue
+        if seg.label and _is_answer_label(seg.label) and kind == "paragraph":
+            who = sole_interviewee() if fmt not in ("other", "announcement", "essay") else None
+            if fmt == "essay":
+                current, current_role, current_method = writer, "author", "author"
+                atts.append(Attribution(writer, "author", "answer_marker", CONFIDENCE["answer_marker"]))
+            elif who is not None:
+                current, current_role, current_method = who, "interviewee", "answer_marker"
+                atts.append(Attribution(who, "interviewee", "answer_marker", CONFIDENCE["answer_marker"]))
+            else:
+                atts.append(Attribution(None, "narrator", "answer_marker", CONFIDENCE["answer_marker"]))
+            continue
+        intro = cast.intro_of.get(i)
+        if intro is not None:
+            fam = reg.family_of(intro.name)
+            if fam == reporter:
+                current, current_role, current_method = fam, "narrator", "self_intro"
+            elif fmt == "essay" and (fam == writer or writer is None):
+                current, current_role, current_method = fam, "author", "self_intro"
+                seen_writer_intro = True
+            elif fam in cast.hosts:
+                current, current_role, current_method = fam, "interviewer", "self_intro"
+            else:
+                current, current_role, current_method = fam, "interviewee", "self_intro"
+            atts.append(Attribution(fam, current_role, "self_intro", CONFIDENCE["self_intro"]))
+            continue
+        # No cue of its own: an event report's own voice, the floor, or the format default.
+        if (
+            fmt in ("seminar", "roundtable")
+            and current is not None
+            and current_role in ("interviewee", "interviewer")
+            and kind == "paragraph"
+            and _reporting(seg.text, cast)
+        ) or (
+            # Nobody calls themself 〜さん: the floor holder named so is being talked about.
+            fmt != "essay"
+            and current is not None
+            and current_role == "interviewee"
+            and kind == "paragraph"
+            and re.search(re.escape(current) + r"(?:さん|氏|先生|教授)", strip_quotes(seg.text))
+        ):
+            current, current_role, current_method = reporter, "narrator", "reporting"
+            atts.append(Attribution(reporter, "narrator", "reporting", CONFIDENCE["reporting"]))
+            continue
+        if fmt == "essay" and opening is not None and not seen_writer_intro and i < (cast.opening_intro or 0):
+            # Before the writer names themself: a greeting or a hook is already theirs; an
+            # editor's word on the series is the account's.
+            editorial = bool(_EDITORIAL_RE.search(seg.text))
+            atts.append(
+                Attribution(
+                    None if editorial else writer,
+                    "narrator" if editorial else "author",
+                    "editorial" if editorial else "author",
+                    CONFIDENCE["editorial" if editorial else "author"],
+                )
+            )
+            continue
+        if current_role == "author" or (current is None and fmt == "essay"):
+            atts.append(Attribution(writer, "author", "author", CONFIDENCE["author"]))
+            continue
+        if current is None:
+            atts.append(Attribution(None, "narrator", "editorial", CONFIDENCE["editorial"]))
+            continue
+        method = (
+            current_method
+            if current_method in ("qa_default", "answer_marker", "reporting", "heading")
+            else "floor"
+        )
+        atts.append(Attribution(current, current_role, method, CONFIDENCE[method]))
+
+    _count(segs, atts, reg)
+    speakers = sorted(
+        (sp for sp in reg.by_family.values() if sp.first_ordinal is not None),
+        key=lambda sp: sp.first_ordinal or 0,
+    )
+    return ArticleReading(segs, atts, speakers, fmt, fmt_conf)
+
+
+def _full_of(text: str, family: str) -> str | None:
+    person = name_by_shape(text)
+    return person.full if person and person.family == family else None
+
+
+def _personal_account(name: str) -> bool:
+    """A display name that reads as a person or a handle, not an organisation.
+
+    >>> _personal_account("くろまめ"), _personal_account("北辰市広報課"), _personal_account("株式会社カゼミチ")
+    (True, False, False)
+    """
+    name = name.strip()
+    if not name or len(name) > 16 or re.search(r"株式会社|有限会社|公式|official|編集部|note", name, re.I):
+        return False
+    return not re.search(
+        r"(?:市|町|村|県|都|府|区|庁|省|室|課|部|局|社|会社|大学|学校|協会|委員会|センター|チーム|グループ|財団|法人)$",
+        name,
+    )
+
+
+def _is_answer_label(label: str) -> bool:
+    """「A.」「A:」「→」: an answer marker, not a person's label."""
+    if label.startswith(("→", "⇒")):
+        return True
+    return answer_marker(label + "x") is not None and find_label(label + "x") is None
+
+
+def _reporting(text: str, cast: Cast) -> bool:
+    """An event report speaking of its speakers in the third person, in its own voice."""
+    # Speakers call each other 〜さん too; only the report's words for the group tell.
+    return bool(_REPORTING_RE.search(strip_quotes(text)))
 
 
 def attribute_speakers(segments: Sequence[Segment]) -> tuple[list[Attribution], list[Speaker]]:
@@ -193,132 +867,10 @@ def attribute_speakers(segments: Sequence[Segment]) -> tuple[list[Attribution], 
     >>> _, segs, _ = build_segments(classify([Block(text="題"),
     ...     Block(text="人事担当の小林です。よろしくお願いします。"), Block(text="二段落目です。")]))
     >>> [(a.name, a.role, a.method) for a in attribute_speakers(segs)[0]]
-    [(None, 'none', 'structural'), ('小林', 'author', 'self_intro'), ('小林', 'author', 'floor')]
+    [(None, 'none', 'structural'), ('小林', 'author', 'self_intro'), ('小林', 'author', 'author')]
     """
-    reg = _Registry()
-    profile_of = _profile_names(segments, reg)
-
-    # Labels and captions name people up front, so a label for someone the intro has not
-    # introduced still makes a speaker, and the intro's names can be matched to them.
-    has_questions = any(s.kind == "question" for s in segments)
-    has_labels = any(s.kind == "speaker_label" or (s.label and s.kind == "paragraph") for s in segments)
-    intro_names: list[str] = []
-    for seg in segments:
-        if seg.kind in ("question", "speaker_label", "caption", "profile") or (
-            seg.label and seg.kind == "paragraph"
-        ):
-            break
-        if seg.kind == "paragraph":
-            if find_self_intro(seg.text):
-                break
-            intro_names.extend(n for n in surnames_in(seg.text) if n not in intro_names)
-
-    attributions: list[Attribution] = []
-    current: str | None = None  # family name holding the floor
-    current_method = "editorial"
-    seen_narrator_paragraph = False
-    first_person_cue: str | None = None
-    default_family: str | None = None
-
-    def default_interviewee() -> str | None:
-        people = [f for f, sp in reg.by_family.items() if sp.role == "interviewee"]
-        if len(people) == 1:
-            return people[0]
-        if not people and len(intro_names) == 1:
-            return intro_names[0]
-        return None
-
-    for seg in segments:
-        kind = seg.kind
-        if kind in NOBODY_KINDS:
-            attributions.append(Attribution(None, "none", "structural", CONFIDENCE["structural"]))
-            continue
-        if kind == "profile":
-            family = profile_of.get(seg.ordinal - segments[0].ordinal) if segments else None
-            attributions.append(Attribution(family, "none", "profile", CONFIDENCE["profile"]))
-            continue
-        if kind == "caption":
-            person = caption_person(seg.text)
-            if person is None:
-                attributions.append(Attribution(None, "none", "structural", CONFIDENCE["structural"]))
-                continue
-            family = reg.family_of(person[0])
-            reg.add(family, evidence=seg.text, affiliation=person[1])
-            current, current_method = family, "caption"
-            first_person_cue = first_person_cue or "caption"
-            attributions.append(Attribution(family, "none", "caption", CONFIDENCE["caption"]))
-            continue
-        if kind == "question":
-            attributions.append(Attribution(None, "interviewer", "question", CONFIDENCE["question"]))
-            default_family = default_interviewee()
-            if default_family is not None:
-                current, current_method = default_family, "qa_default"
-            elif current is not None:
-                current_method = "floor"
-            continue
-        if kind == "speaker_label" or (seg.label and kind == "paragraph"):
-            label = seg.label or ""
-            if re.match(r"^[AＡ]", label) and find_label(label + "x") is None:
-                family = default_interviewee() or current
-                method = "answer_marker"
-            else:
-                parsed = find_label(label + (seg.text or "x"), frozenset(reg.by_family))
-                raw = parsed.name if parsed else core_name(label.strip("【】:： "))
-                family = reg.family_of(raw)
-                role: SpeakerRole = "interviewer" if raw in INTERVIEWER_WORDS else "interviewee"
-                full_raw = re.sub(r"[(（].*?[)）]", "", label.strip("【】:：")).strip()
-                full = full_raw if _FULL_NAME_RE.match(full_raw) else None
-                reg.add(family, evidence=label, role=role, full=full)
-                method = "label"
-            first_person_cue = first_person_cue or "label"
-            current, current_method = family, method
-            sp_role: SpeakerRole = reg.by_family[family].role if family in reg.by_family else "interviewee"
-            attributions.append(Attribution(family, sp_role, method, CONFIDENCE[method]))
-            continue
-        # Prose: a self-introduction takes the floor; otherwise the floor holder speaks.
-        intro = find_self_intro(seg.text) if kind == "paragraph" else None
-        if intro is not None:
-            family = reg.family_of(intro.name)
-            reg.add(
-                family,
-                evidence=intro.sentence,
-                full=intro.full_name if intro.full_name != intro.name else None,
-                affiliation=intro.affiliation,
-                job_title=intro.job_title,
-            )
-            if first_person_cue is None:
-                first_person_cue = "self_intro_first" if not seen_narrator_paragraph else "self_intro"
-            current, current_method = family, "self_intro"
-            attributions.append(Attribution(family, "interviewee", "self_intro", CONFIDENCE["self_intro"]))
-            continue
-        if current is None:
-            if kind == "paragraph":
-                seen_narrator_paragraph = True
-            attributions.append(Attribution(None, "narrator", "editorial", CONFIDENCE["editorial"]))
-            continue
-        method = current_method if current_method in ("qa_default", "answer_marker") else "floor"
-        sp_role = reg.by_family[current].role if current in reg.by_family else "interviewee"
-        attributions.append(Attribution(current, sp_role, method, CONFIDENCE[method]))
-
-    # A first-person essay: one person, who introduces themself in the first paragraph,
-    # with no questions or labels. Their role is author, not interviewee.
-    people = [sp for sp in reg.by_family.values() if sp.role == "interviewee"]
-    if first_person_cue == "self_intro_first" and not has_questions and not has_labels and len(people) == 1:
-        author = people[0].family
-        people[0].role = "author"
-        attributions = [
-            Attribution(a.name, "author", a.method, a.confidence)
-            if a.name == author and a.role == "interviewee"
-            else a
-            for a in attributions
-        ]
-
-    _count(segments, attributions, reg)
-    speakers = sorted(
-        (sp for sp in reg.by_family.values() if sp.first_ordinal is not None),
-        key=lambda sp: sp.first_ordinal or 0,
-    )
-    return attributions, speakers
+    reading = read_article(segments)
+    return reading.attributions, reading.speakers
 
 
 def _count(segments: Sequence[Segment], attributions: Sequence[Attribution], reg: _Registry) -> None:
@@ -349,4 +901,16 @@ def display_name(speakers: Sequence[Speaker], family: str | None) -> str | None:
     return family
 
 
-__all__ = ["Attribution", "Speaker", "attribute_speakers", "display_name", "speaker_key", "strip_quotes"]
+__all__ = [
+    "ArticleReading",
+    "Attribution",
+    "Cast",
+    "Speaker",
+    "attribute_speakers",
+    "decide_format",
+    "display_name",
+    "read_article",
+    "read_cast",
+    "speaker_key",
+    "strip_quotes",
+]

@@ -24,7 +24,7 @@ import pyarrow.compute as pc
 from pandera.errors import SchemaErrors
 
 from etl.errors import WarehouseError
-from etl.model import BLOCK_KINDS, FACETS, SPEAKER_ROLES
+from etl.model import ARTICLE_FORMATS, BLOCK_KINDS, FACETS, SPEAKER_ROLES
 from etl.pipeline import ArticleRows, Reject
 from etl.schemas import ARTICLE_TABLES
 from etl.warehouse import to_table
@@ -79,6 +79,8 @@ def schemas() -> dict[str, pa.DataFrameSchema]:
                 "content_sha256": pa.Column(str, pa.Check.str_matches(r"^[0-9a-f]{64}$")),
                 "body_chars": pa.Column(int, pa.Check.ge(0)),
                 "segment_count": pa.Column(int, pa.Check.ge(1)),
+                "format": pa.Column(str, pa.Check.isin(sorted(ARTICLE_FORMATS))),
+                "format_confidence": pa.Column(float, _UNIT),
             },
             checks=[
                 pa.Check(lambda df: df["_body_chars"] == df["body_chars"], error="body_chars == len(body)")

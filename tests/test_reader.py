@@ -1,0 +1,757 @@
+"""The article-level reader: cue families, block kinds, cast, format, and the block sieves.
+
+Every article here is invented for the test; each cue family is tried in several surface
+forms, so a rule written for one spelling fails.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from etl.classify import classify
+from etl.cues import (
+    asks,
+    cast_line,
+    find_self_intro,
+    label_shape,
+    legend_key,
+    marker_of,
+    name_by_shape,
+    org_intro,
+    question_marker,
+)
+from etl.model import Block
+from etl.segment import build_segments
+from etl.speakers import decide_format, display_name, read_article, read_cast
+
+Row = tuple[str, str | None, str]
+
+
+def read(*lines: str) -> tuple[str, list[Row]]:
+    """Format and (kind, speaker, role) per block of a page-text article."""
+    _, segs, _ = build_segments(classify([Block(text=t) for t in lines]))
+    r = read_article(segs)
+    rows = [
+        (s.kind, display_name(r.speakers, a.name), a.role)
+        for s, a in zip(r.segments, r.attributions, strict=True)
+    ]
+    return r.format, rows
+
+
+def kinds(*lines: str) -> list[str]:
+    return [u.kind for u in classify([Block(text=t) for t in lines])]
+
+
+# --- cues: self-introductions -------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "name"),
+    [
+        ("こんにちは、青柳町役場で子育て支援を担当しています、三好です。", "三好"),  # clause + 、
+        ("はじめまして。港北電機で品質管理をしている杉浦といいます。", "杉浦"),  # verb clause + といいます
+        ("こんばんは、ゆるっと広報のhina_22です。", "hina_22"),  # a Latin handle
+        ("どうも!総務担当 滝口です✨", "滝口"),  # job, space, name, emoji
+        ("改めまして、夜は鉄道模型を組んでいる「しろくま」といいます。", "しろくま"),  # quoted handle
+        ("はじめまして。造園会社で庭師をしております、望月 颯(@mochi_z)と申します。", "望月"),  # (@handle)
+        ("みなさん、こんにちは。イベント運営スタッフのくるみです。", "くるみ"),  # kana handle after a job
+        ("平日は銀行で働いていて、休日は陶芸を習っている千早です。", "千早"),  # topic inside a clause
+    ],
+)
+def test_self_intro_forms(text: str, name: str) -> None:
+    si = find_self_intro(text)
+    assert si is not None and si.name == name
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "はじめまして。東浜市広報課です。",  # an organisation
+        "私の役目は、来客の受付と、よく使う書類の整理です。",  # 「XはYです」 is a statement
+        "いちばん人気は、くるみのパンです。",  # a topic before the name slot
+        "「倉庫係の田村です。」と電話口で名乗りました。",  # quoted speech
+        "毎日がとても楽しかったです。",
+    ],
+)
+def test_not_self_intro_forms(text: str) -> None:
+    assert find_self_intro(text) is None
+
+
+def test_frame_only_self_intro_is_weak() -> None:
+    # 「〇〇のX です」 with X a kana word rests on the frame alone: trusted only in the opening.
+    si = find_self_intro("焼き菓子のマドレーヌです。", weak=True)
+    assert si is not None and si.weak
+    assert find_self_intro("焼き菓子のマドレーヌです。") is None
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("はじめまして!北辰市です!", True),
+        ("はじめまして、カゼミチ人事部です。", True),
+        ("人事の森です。", False),
+    ],
+)
+def test_org_intro(text: str, expected: bool) -> None:
+    assert org_intro(text) is expected
+
+
+# --- cues: names, cast lines, labels, markers, legends, questions ----------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "family"),
+    [("営業部 課長 早川 修", "早川"), ("早川 修さん(営業部)", "早川"), ("代表 早川 修氏", "早川")],
+)
+def test_name_by_shape(text: str, family: str) -> None:
+    person = name_by_shape(text)
+    assert person is not None and person.family == family
+
+
+@pytest.mark.parametrize(
+    ("text", "role", "family"),
+    [
+        ("司会:北辰市 企画課 相沢 玲", "司会", "相沢"),
+        ("ゲスト:工房ミナト 代表 樋口 朔氏", "ゲスト", "樋口"),
+        ("聞き手:もりもと(編集)", "聞き手", "もりもと"),
+        ("パネリスト2:相沢 玲(北辰大学)", "パネリスト", "相沢"),
+    ],
+)
+def test_cast_lines(text: str, role: str, family: str) -> None:
+    found = cast_line(text)
+    assert found is not None and found[0] == role and found[1].family == family
+
+
+def test_cast_line_is_not_a_turn() -> None:
+    assert cast_line("司会:それでは始めましょう。") is None
+
+
+@pytest.mark.parametrize(
+    ("text", "shape"),
+    [
+        ("KT:そうですね。", "KT"),
+        ("ひなこ:わかる。", "ひなこ"),
+        ("【木戸】はい。", "木戸"),
+        ("株式会社ミナト 城島:ええ。", "株式会社ミナト 城島"),
+    ],
+)
+def test_label_shapes(text: str, shape: str) -> None:
+    assert label_shape(text) == shape
+
+
+@pytest.mark.parametrize(
+    ("text", "mark"), [("(●)おはよう。", "(●)"), ("(柚) わかる。", "(柚)"), ("[B]そうかな。", "[B]")]
+)
+def test_markers(text: str, mark: str) -> None:
+    assert marker_of(text) == mark
+
+
+def test_marker_is_not_a_laugh() -> None:
+    assert marker_of("(笑)それはそう。") is None
+
+
+@pytest.mark.parametrize(
+    ("text", "pair"),
+    [
+        ("みどりさん→み(会社員)", ("みどり", "み")),
+        ("そうたくん→そ", ("そうた", "そ")),
+        ("あおい=あ(学生)", ("あおい", "あ")),
+    ],
+)
+def test_legend_keys(text: str, pair: tuple[str, str]) -> None:
+    assert legend_key(text) == pair
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["ー 入社の決め手は?", "------この1年をふりかえってどうですか。", "質問: 休みの日は何をしていますか?"],
+)
+def test_question_marker_forms(text: str) -> None:
+    assert question_marker(text) is not None
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("最後に、ひと言お願いします。", True),
+        ("それで、どうなったんですか?", True),
+        ("そこが面白いのではないでしょうか。", False),  # rhetorical
+        ("なるほど、よく分かりました。", False),
+    ],
+)
+def test_asks(text: str, expected: bool) -> None:
+    assert asks(text) is expected
+
+
+# --- block kinds in page text -------------------------------------------------------------
+
+
+@pytest.mark.parametrize("header", ["今回話したふたり", "出演者紹介", "PROFILE"])
+def test_profile_sections_by_header(header: str) -> None:
+    got = kinds(
+        "題",
+        header,
+        "日高 美帆(北辰市 観光課)",
+        "2019年入庁。観光案内所を担当。",
+        "はじまりは一本の電話",
+        "本文です。",
+    )
+    assert got[1:] == ["heading", "profile", "profile", "heading", "paragraph"]
+
+
+def test_group_photo_between_header_and_people_stays_an_image() -> None:
+    got = kinds(
+        "題",
+        "対談メンバー",
+        "窓際に立つふたり",
+        "写真左から",
+        "日高 美帆(観光課)",
+        "「案内所の担当です」",
+        "本題",
+        "本文です。",
+    )
+    assert got[1:] == ["heading", "image_alt", "caption", "profile", "profile", "heading", "paragraph"]
+
+
+@pytest.mark.parametrize(
+    ("alt", "caption"),
+    [
+        (
+            "工房で木を削る樋口さん",
+            "工房ミナトの樋口さん",
+        ),  # no picture word: two short lines naming a person
+        ("作業台の写真", "工房ミナト 樋口 朔さん(代表)"),  # a picture word
+        ("店先に立つふたり", "写真右、店主の樋口さん"),  # photo order
+    ],
+)
+def test_alt_and_caption_pairs(alt: str, caption: str) -> None:
+    got = kinds("題", "はじまり", alt, caption, "もともとは会社員でした。家具が好きで通っていました。")
+    assert got[2:4] == ["image_alt", "caption"]
+
+
+def test_picture_then_heading_is_not_a_caption() -> None:
+    assert kinds("題", "畑の画像 (2)", "これから", "来年は畑を広げます。")[1:3] == ["image_alt", "heading"]
+
+
+@pytest.mark.parametrize(
+    ("line", "kind"),
+    [
+        ("・・・・・", "boilerplate"),
+        ("＊　＊　＊", "boilerplate"),
+        ("2025/07/08", "boilerplate"),
+        ("※7月9日 地図を追記しました", "boilerplate"),
+    ],
+)
+def test_separators_dates_and_update_notes_are_chrome(line: str, kind: str) -> None:
+    assert kinds("題", "本文です。", line, "続きです。")[2] == kind
+
+
+def test_hard_wrapped_lines_and_emoji_endings_are_prose() -> None:
+    got = kinds(
+        "題",
+        "こんにちは🌱",
+        "朝いちばんの",
+        "電車に乗るのを",
+        "やめてみました🚲",
+        "続けるコツ",
+        "無理をしないことです。",
+    )
+    assert got[1:] == ["paragraph", "paragraph", "paragraph", "paragraph", "heading", "paragraph"]
+
+
+def test_link_card_title_after_a_url() -> None:
+    got = kinds(
+        "題", "本文です。", "https://example.com/page", "工房ミナト｜手に馴染む道具", "また来てください。"
+    )
+    assert got[2:4] == ["link", "link"]
+
+
+@pytest.mark.parametrize(
+    ("lines", "labelled"),
+    [
+        (("KT:最初は不安でした。", "MS:私もです。", "KT:でも、慣れました。"), 3),  # initials
+        (("城島:ええ。始めましょう。", "ひなこ:わかる。", "城島:ですよね。"), 3),  # a nickname beside a name
+        (
+            ("工房ミナト 城島:", "はじめは一人でした。", "カフェ・ソラ 日高:", "私たちもです。"),
+            2,
+        ),  # company + name, alone
+    ],
+)
+def test_recurring_label_prefixes_are_labels(lines: tuple[str, ...], labelled: int) -> None:
+    units = classify([Block(text="題"), *(Block(text=t) for t in lines)])
+    assert sum(1 for u in units if u.label) == labelled
+
+
+def test_notice_fields_are_not_labels() -> None:
+    units = classify([Block(text=t) for t in ("題", "持ち物:筆記用具", "服装:自由", "集合:駅前の広場")])
+    assert not any(u.label for u in units)
+
+
+def test_space_delimited_labels_need_a_person() -> None:
+    lines = ("題", "今回は、漁師の波多野さんにお話を聞きました。")
+    turns = (
+        "波多野 朝は3時に起きます。港に行って船の準備をします。",
+        "ゆき どうしてそんなに早いんですか。聞いてみたいです。",
+        "波多野 魚が動く時間に合わせているんです。昔からそうです。",
+    )
+    units = classify([Block(text=t) for t in (*lines, *turns)])
+    assert [u.label for u in units[2:]] == ["波多野 ", "ゆき ", "波多野 "]
+    # The same shape in prose without a person named is not a label.
+    units = classify(
+        [
+            Block(text=t)
+            for t in (
+                "題",
+                "今日 朝から雨が降っていて外に出られませんでした。",
+                "明日 晴れたら公園まで歩いてみるつもりです。",
+            )
+        ]
+    )
+    assert not any(u.label for u in units)
+
+
+@pytest.mark.parametrize(
+    "questions",
+    [
+        ("好きな色は?", "行ってみたい国は？", "最近の楽しみは?"),  # plain, one answer each
+        (
+            "いまのお仕事を教えてください。",
+            "大変なことは何ですか。",
+            "これからやりたいことはありますか?",
+        ),  # polite
+    ],
+)
+def test_unmarked_questions(questions: tuple[str, ...]) -> None:
+    lines = ["題", "自己紹介の代わりに答えてみます。"]
+    for q in questions:
+        lines += [q, "ちゃんと答えるとこうなります。理由もいろいろあります。"]
+    got = kinds(*lines)
+    assert [got[i] for i in range(2, len(lines), 2)] == ["question"] * 3
+
+
+def test_question_shaped_headings_in_an_essay_stay_headings() -> None:
+    got = kinds(
+        "題",
+        "なぜ辞めたの?",
+        "一段落目です。",
+        "二段落目です。",
+        "これからどうするの?",
+        "三段落目です。",
+        "四段落目です。",
+    )
+    assert got.count("question") == 0 and got.count("heading") == 2
+
+
+@pytest.mark.parametrize(
+    ("line", "expected"),
+    [
+        ("■まずは自己紹介をお願いします。", "question"),
+        ("■これからの目標は?", "question"),
+        ("■ご注意ください", "heading"),
+    ],
+)
+def test_square_mark_questions(line: str, expected: str) -> None:
+    assert kinds("題", line, "本文です。")[1] == expected
+
+
+def test_q_number_alone_and_arrow_answers() -> None:
+    fmt, rows = read(
+        "題",
+        "質問に答えてみました。",
+        "Q.1",
+        "よく行く場所",
+        "→近所の銭湯です。",
+        "Q.2",
+        "得意な料理",
+        "→肉じゃが。",
+    )
+    assert [r[0] for r in rows[2:]] == ["question", "question", "paragraph"] * 2
+    assert fmt == "essay" and rows[4][2] == rows[7][2] == "author"
+
+
+# --- pass 1: cast ---------------------------------------------------------------------------
+
+
+def test_cast_reads_profiles_cast_lines_and_legends() -> None:
+    _, segs, _ = build_segments(
+        classify(
+            [
+                Block(text=t)
+                for t in (
+                    "題",
+                    "出演者",
+                    "司会:北辰市 企画課 相沢 玲",
+                    "ゲスト:工房ミナト 代表 樋口 朔氏",
+                    "相沢:では、始めます。自己紹介をお願いします。",
+                    "樋口:工房ミナトの樋口です。",
+                    "相沢:ありがとうございます。",
+                )
+            ]
+        )
+    )
+    cast = read_cast(segs)
+    assert cast.hosts == {"相沢"}
+    assert {"profile", "label"} <= cast.how["樋口"]
+    assert cast.reg.by_family["樋口"].name == "樋口 朔"
+
+
+@pytest.mark.parametrize(
+    "intro",
+    [
+        "今回は、北辰市観光課の日高 美帆さんにお話を伺いました。",
+        "第3回のゲストは、家具職人の日高 美帆さんです。",
+        "日高 美帆さんへのインタビューをお届けします。",
+        "今回お話を伺ったのは、観光課の日高 美帆さんです。",
+    ],
+)
+def test_cast_reads_the_interviewee_from_the_intro(intro: str) -> None:
+    fmt, rows = read(
+        "題",
+        intro,
+        "――お仕事を教えてください。",
+        "観光案内所で働いています。",
+        "――やりがいは?",
+        "旅行者の笑顔です。",
+    )
+    assert fmt == "qa_unlabeled"
+    assert rows[3][1:] == ("日高 美帆", "interviewee") and rows[5][1:] == ("日高 美帆", "interviewee")
+
+
+# --- pass 2: format ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("lines", "fmt"),
+    [
+        (("題", "朝の散歩を始めて半年が経ちました。", "毎朝、川沿いを歩いています。"), "essay"),
+        (
+            ("題", "4月1日(月)から窓口の受付時間が変わります。", "お申し込みはオンラインでも受け付けます。"),
+            "announcement",
+        ),
+        (("題", "――仕事は?", "日高:案内所です。", "――やりがいは?", "日高:笑顔です。"), "qa_labeled"),
+        (
+            (
+                "【対談】ふたりの話",
+                "――出会いは?",
+                "日高:大学です。",
+                "樋口:そうでした。",
+                "日高:懐かしいですね。",
+            ),
+            "dialogue",
+        ),
+        (("題", "――きっかけは?", "日高:友人です。", "樋口:私も。", "相沢:私は違います。"), "roundtable"),
+        (
+            (
+                "題",
+                "Q.リモートはできますか?",
+                "A.はい、ご利用いただけます。",
+                "Q.副業は?",
+                "A.申請いただければ可能です。",
+            ),
+            "other",
+        ),
+    ],
+)
+def test_format_from_cue_statistics(lines: tuple[str, ...], fmt: str) -> None:
+    _, segs, _ = build_segments(classify([Block(text=t) for t in lines]))
+    got, confidence = decide_format(segs, read_cast(segs))
+    assert got == fmt and 0.0 < confidence <= 1.0
+
+
+def test_seminar_speakers_in_turn() -> None:
+    fmt, rows = read(
+        "題",
+        "先日の説明会の様子をお伝えします。",
+        "まちの仕事",
+        "観光課の日高です。案内所の仕事を紹介します。",
+        "旅行者の相談に毎日のっています。",
+        "ものづくりの仕事",
+        "工房ミナトの樋口です。家具をつくっています。",
+        "休憩のあと、来場者の相談に登壇者が一人ずつ応じました。",
+    )
+    assert fmt == "seminar"
+    assert [r[1:] for r in rows[3:5]] == [("日高", "interviewee")] * 2
+    assert rows[6][1:] == ("樋口", "interviewee")
+    assert rows[7][2] == "narrator"  # the report's own voice between and after the talks
+
+
+# --- pass 3: block sieves --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        ("会社を辞めて半年が経ちました。", "毎日、図書館に通っています。"),
+        ("こんにちは!", "今日は週末のパンづくりの話です。"),
+        ("朝いちばんの", "電車に乗るのをやめてみました。"),
+    ],
+)
+def test_essay_with_no_name_is_the_author_throughout(body: tuple[str, ...]) -> None:
+    fmt, rows = read("題", *body, "これから", "来月も続けます。")
+    assert fmt == "essay"
+    assert [r[1:] for r in rows if r[0] == "paragraph"] == [(None, "author")] * 3
+
+
+def test_named_essay_author_and_an_editor_intro_before_them() -> None:
+    fmt, rows = read(
+        "部署紹介 #3 物流センター",
+        "部署紹介シリーズの第3回です。今回は物流センターから。",
+        "物流センターで在庫の管理をしている杉浦といいます。",
+        "毎朝、棚の数を数えるところから一日が始まります。",
+    )
+    assert fmt == "essay"
+    assert rows[1][2] == "narrator" and rows[2][1:] == rows[3][1:] == ("杉浦", "author")
+
+
+def test_greeting_and_hook_before_a_late_self_intro_are_the_writers() -> None:
+    _, rows = read(
+        "題",
+        "皆さま、おはようございます。",
+        "昨日、はじめて自分で漬けた梅干しが食べごろになりました。",
+        "改めまして、昼は市場で働いて、夜は梅仕事をしている「ふくろう」といいます。",
+        "続きです。",
+    )
+    assert [r[1:] for r in rows[1:]] == [("ふくろう", "author")] * 4
+
+
+def test_host_who_asks_is_the_interviewer_with_a_name() -> None:
+    _, rows = read(
+        "題",
+        "◆出演者",
+        "司会:企画課 相沢 玲",
+        "ゲスト:工房ミナト 樋口 朔",
+        "相沢:まずは、自己紹介をお願いします。",
+        "樋口:工房ミナトの樋口です。家具をつくっています。",
+        "相沢:なるほど、よく分かりました。",
+    )
+    assert rows[4] == ("question", "相沢 玲", "interviewer")
+    assert rows[5][1:] == ("樋口 朔", "interviewee")
+    assert rows[6] == ("paragraph", "相沢 玲", "interviewer")  # a remark that asks nothing
+
+
+def test_caption_naming_someone_who_is_not_the_next_speaker() -> None:
+    _, rows = read(
+        "題",
+        "PROFILE",
+        "日高 美帆(ひだか みほ)",
+        "観光案内所の職員。2018年入庁。",
+        "――お仕事は?",
+        "案内所で旅行者の相談にのっています。",
+        "案内所の写真",
+        "案内所を支える先輩の沢井 健さん",
+        "――やりがいは?",
+        "旅行者の笑顔を見ることです。",
+    )
+    assert rows[7][:2] == ("caption", "沢井 健")
+    assert rows[9][1:] == ("日高 美帆", "interviewee")  # the caption did not take the floor
+
+
+def test_reporter_who_introduces_themself_is_the_narrator() -> None:
+    _, rows = read(
+        "【開催報告】川辺のマルシェ交流会",
+        "こんにちは!北辰市まちづくり課の広報担当、戸田です。",
+        "先月、川辺の公園で出店者の交流会を開きました。",
+        "野菜の話",
+        "日高農園の日高です。朝採りの野菜を並べています。",
+        "雨の日は、常連さんが声をかけてくれるのが励みです。",
+        "休憩のあと、来場者の相談に登壇者が一人ずつ応じました。",
+        "木工の話",
+        "工房ミナトの樋口です。椅子や棚を作っています。",
+    )
+    assert rows[1][2] == rows[2][2] == "narrator"
+    assert rows[4][1:] == rows[5][1:] == ("日高", "interviewee")
+    assert rows[6][2] == "narrator" and rows[8][1:] == ("樋口", "interviewee")
+
+
+def test_faq_answers_are_the_accounts_voice() -> None:
+    fmt, rows = read(
+        "題",
+        "はじめまして、カゼミチ人事部です。",
+        "Q.在宅勤務はできますか?",
+        "A.はい、週3日までご利用いただけます。",
+        "申請はオンラインで受け付けています。",
+        "Q.服装の決まりはありますか?",
+        "A.ありません。皆さま思い思いの服で働いています。",
+    )
+    assert fmt == "other"
+    assert [r[2] for r in rows[1:]] == [
+        "narrator",
+        "interviewer",
+        "narrator",
+        "narrator",
+        "interviewer",
+        "narrator",
+    ]
+    assert all(r[1] is None for r in rows)
+
+
+def test_reporter_remark_about_the_interviewee_is_not_theirs() -> None:
+    _, rows = read(
+        "題",
+        "こんにちは、広報の戸田です。今回は、駅前で和菓子屋を営む日高 美帆さんにお話を伺いました。",
+        "――お店を継いだきっかけは?",
+        "祖母が体を悪くして、誰かが続けないとと思ったんです。",
+        "――看板商品は?",
+        "栗の羊羹です。秋には予約でいっぱいになります。",
+        "日高さんの手の動きに見とれた取材でした。",
+    )
+    assert rows[3][1:] == rows[5][1:] == ("日高 美帆", "interviewee")  # 「栗の羊羹です」 names no one
+    assert rows[6][2] == "narrator"
+
+
+def test_marker_dialogue_with_a_legend_in_a_list() -> None:
+    fmt, rows = read(
+        "題",
+        "登場人物",
+        "・みどりさん (緑) 会社員",
+        "・そうたくん (草) 学生",
+        "(緑)最近どう?",
+        "(草)忙しいよ。",
+        "(緑)そうなんだ。",
+    )
+    assert fmt == "dialogue"
+    assert [r[1] for r in rows[4:]] == ["みどり", "そうた", "みどり"]
+    assert rows[2][0] == rows[3][0] == "profile"
+
+
+def test_self_dialogue_markers_are_the_author() -> None:
+    fmt, rows = read(
+        "題",
+        "総務のmomiです。迷っています。",
+        "登場人物",
+        "辞めたいわたし(◇)",
+        "残りたいわたし(□)",
+        "(◇)もう限界。",
+        "(□)まだいける。",
+    )
+    assert fmt == "essay"
+    assert [r[1:] for r in rows[5:]] == [("momi", "author")] * 2
+
+
+def test_colleague_interview_host_found_by_who_asks() -> None:
+    fmt, rows = read(
+        "入庁3年目、同じ課の仲間に聞く",
+        "はじめまして。北辰県広報課の森下と申します。今回は、同じ年に入った井出さんに話を聞きました。",
+        "森下:まずは、いまの仕事を教えてください。",
+        "井出:橋の点検を担当しています。",
+        "森下:やりがいは何ですか?",
+        "井出:直した橋を、毎朝たくさんの人が渡っていることです。",
+        "森下:受験生にひと言お願いします。",
+        "井出:説明会で、気軽に職員に声をかけてみてください。",
+    )
+    assert fmt == "qa_labeled"
+    assert rows[1][1:] == ("森下", "interviewer")  # the interviewer introduces themself
+    assert [r[0] for r in rows[2:]] == ["question", "paragraph"] * 3
+    assert {r[1] for r in rows[3::2]} == {"井出"}
+
+
+def test_short_entries_under_a_profile_header_are_not_an_image() -> None:
+    got = kinds("題", "◆参加者", "林(営業部)", "原(開発部)", "森(人事部)", "――決め手は?", "【林】社風です。")
+    assert got[2:5] == ["profile"] * 3
+
+
+def test_notice_field_lines_and_bullets_are_not_labels_or_headings() -> None:
+    units = classify(
+        [
+            Block(text=t)
+            for t in (
+                "講座のお知らせ",
+                "日時:10月12日(土)10時から",
+                "場所:市民会館",
+                "定員:30名",
+                "申し込みは電話で受け付けます。",
+                "・ホームページ:申込ページ",
+            )
+        ]
+    )
+    assert [u.kind for u in units[1:]] == ["paragraph", "paragraph", "paragraph", "paragraph", "list_item"]
+    assert not any(u.label for u in units)
+
+
+@pytest.mark.parametrize(
+    ("account", "writer"), [("くろまめ", "くろまめ"), ("北辰市広報課", None), ("日高 美帆", "日高 美帆")]
+)
+def test_personal_account_names_the_writer_of_an_unsigned_essay(account: str, writer: str | None) -> None:
+    _, segs, _ = build_segments(
+        classify([Block(text=t) for t in ("題", "散歩を始めて1年です。", "毎朝歩いています。")])
+    )
+    r = read_article(segs, account=account)
+    assert r.format == "essay"
+    assert [display_name(r.speakers, a.name) for a in r.attributions[1:]] == [writer, writer]
+
+
+def test_title_naming_the_interviewee_answers_unlabelled_questions() -> None:
+    fmt, rows = read(
+        "先輩に聞く 資産税課 村井 健さん",
+        "市役所の仕事を、先輩の言葉でお届けします。",
+        "ー入庁のきっかけは?",
+        "大学で地方財政を学んだことです。",
+        "ーいまのお仕事は?",
+        "家屋の評価を担当しています。",
+    )
+    assert fmt == "qa_unlabeled"
+    assert rows[3][1:] == rows[5][1:] == ("村井 健", "interviewee")
+
+
+def test_talk_headings_naming_their_speakers() -> None:
+    fmt, rows = read(
+        "説明会レポート",
+        "先日、学生向けの説明会を開きました。その一部をご紹介します。",
+        "総務部 部長 石川 誠",
+        "当社は創業50年の部品メーカーです。",
+        "入社後は、3か月の研修があります。",
+        "開発部 小林 葵",
+        "私は入社3年目です。センサーの設計を担当しています。",
+        "最後に、参加者からの質問に登壇者が答えました。",
+    )
+    assert fmt == "seminar"
+    assert [r[1] for r in rows[3:5]] == ["石川 誠"] * 2 and rows[6][1] == "小林 葵"
+    assert rows[1][2] == rows[7][2] == "narrator"
+
+
+def test_a_bare_name_alone_before_each_turn_is_a_label() -> None:
+    got = classify(
+        [
+            Block(text=t)
+            for t in (
+                "学生に聞く",
+                "ゼミの2人に話を聞きました。",
+                "取り組み",
+                "大谷",
+                "商店街の空き店舗を調べています。",
+                "北村",
+                "買い物を手伝う仕組みをつくっています。",
+                "大変なこと",
+                "大谷",
+                "予定合わせです。",
+            )
+        ]
+    )
+    assert [u.kind for u in got[2:]] == [
+        "heading",
+        "speaker_label",
+        "paragraph",
+        "speaker_label",
+        "paragraph",
+        "heading",
+        "speaker_label",
+        "paragraph",
+    ]
+    assert got[3].label == "大谷"
+
+
+@pytest.mark.parametrize(
+    ("q", "a"),
+    [
+        ("【Q】好きな食べ物は?", "【A】カレーです。"),
+        ("Q1 好きな食べ物は?", "A1. カレーです。"),
+        ("1. 好きな食べ物は何ですか?", "カレーです。"),
+    ],
+)
+def test_bracketed_and_numbered_questions(q: str, a: str) -> None:
+    lines = ["題", "よく聞かれる質問に答えます。"]
+    for k in range(3):
+        lines += [q.replace("好きな食べ物", f"好きなもの{k}"), a]
+    got = kinds(*lines)
+    assert [got[i] for i in range(2, len(lines), 2)] == ["question"] * 3
+    assert [got[i] for i in range(3, len(lines), 2)] == ["paragraph"] * 3
