@@ -397,7 +397,7 @@ def test_fetch_flow_completes_when_an_article_redirects_for_ever(
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId
 
-    from flows.fetch_note import fetch_note
+    from etl.flows.fetch_note import fetch_note
 
     raw = tmp_path / "raw"
     note.fail(api(KEYS[1]), Fault.redirect_loop(), always=True)
@@ -423,7 +423,7 @@ def test_fetch_flow_completes_when_an_article_redirects_for_ever(
 def test_offline_fetch_flow_fails_fast_and_says_so(
     prefect_backend: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from flows.fetch_note import fetch_note
+    from etl.flows.fetch_note import fetch_note
 
     make_invalid_names_unresolvable(monkeypatch)
     opts = {"base_url": "http://nonexistent.invalid", "delay_seconds": 0.01, "task_retry_delay_seconds": 0}
