@@ -51,7 +51,6 @@ from etl.warehouse import (
     Staging,
     Warehouse,
     partition_of,
-    partitions_of,
     to_table,
 )
 
@@ -201,24 +200,19 @@ class RunState:
             stage_budget=stage_budget,
         )
         warehouse.clear_staging()  # leftovers of a killed run; we hold the warehouse lock
-        cols = [
-            "article_id",
-            "source_path",
-            "source_format",
-            "published_at",
-            "content_sha256",
-            "pipeline_version",
-        ]
-        # Only the index columns: the article bodies are most of the table.
-        existing = warehouse.read("articles", cols)
-        if existing is not None:
-            # Months by Arrow, and no datetime built in Python: a time past year 9999 in
-            # Tokyo, written before dates were checked, must not stop the run rewriting it.
-            months = partitions_of(existing["published_at"])
-            for row, month in zip(existing.drop_columns(["published_at"]).to_pylist(), months, strict=True):
+        cols = ["article_id", "source_path", "source_format", "content_sha256", "pipeline_version"]
+        # Only the index columns: the article bodies are most of the table. Each article's
+        # partition is the folder its row is in, not one computed again from its date: a
+        # row written by an older rule for months (before times were stored as UTC) must
+        # be found, and dropped, where it is.
+        for part in warehouse.partitions("articles"):
+            existing = warehouse.read_partition("articles", part, cols)
+            if existing is None:
+                continue
+            for row in existing.to_pylist():
                 aid = row["article_id"]
                 state.known[row["source_path"]] = (row["content_sha256"], row["pipeline_version"])
-                state.index[aid] = (row["source_path"], row["source_format"], month)
+                state.index[aid] = (row["source_path"], row["source_format"], part)
                 state.by_path.setdefault(row["source_path"], []).append(aid)
         return state
 

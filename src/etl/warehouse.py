@@ -93,18 +93,6 @@ def partition_of(published_at: datetime | None) -> str:
         return published_at.strftime("%Y-%m")
 
 
-def partitions_of(published_at: pa.ChunkedArray | pa.Array) -> list[str]:
-    """:func:`partition_of` of a column of stored times, computed by Arrow: a stored time
-    Python's datetime cannot hold (year 10000, written before dates were checked) must not
-    stop a run from reading the table it is about to rewrite.
-
-    >>> partitions_of(pa.array([0, None], pa.timestamp("us", tz="UTC")))
-    ['1970-01', 'undated']
-    """
-    months = pc.strftime(published_at.cast(pa.timestamp("us", tz="Asia/Tokyo")), format="%Y-%m")
-    return [m if m is not None else UNDATED for m in months.to_pylist()]
-
-
 def _utc_rows(schema: pa.Schema, rows: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
     """Rows with every aware datetime of a timestamp column converted to UTC.
 
