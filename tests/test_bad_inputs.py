@@ -536,6 +536,18 @@ def test_good_inputs_written_and_counts_add_up(matrix: tuple[Path, RunSummary, P
     segments = pd.read_parquet(wh / "segments")
     assert not segments.text.str.contains("alert").any()
     assert not segments.segment_id.duplicated().any()
+    # No case is a defect of note-etl: every reject is typed.
+    assert [r for r in summary.rejects if r.error_type.startswith("internal_error")] == []
+    # Every input is in exactly one of the two tables, and nothing else is.
+    rejects = pd.read_parquet(wh / "rejects")
+    assert len(articles) + len(rejects) == summary.inputs_seen
+    assert not (set(articles.source_path) & set(rejects.source_path))
+    # Dates outside 1990 - now + 1 year are no dates.
+    far = articles[
+        articles.source_path.str.endswith(("far_future.json", "ancient.json", "time_far_future.html"))
+    ]
+    assert len(far) == 3 and far.published_at.isna().all()
+    assert not articles.body.str.contains("root:x:0:0").any()  # /etc/passwd was not read
 
 
 def test_directory_is_unreadable_as_a_file(tmp_path: Path) -> None:

@@ -498,7 +498,7 @@ def _jst_day(value: object) -> str:
             return value.astimezone(_JST).strftime("%Y-%m-%d")
         except (OverflowError, ValueError):
             return value.isoformat()[:10]
-    return str(value)[:10]
+    return str(value).replace("T", " ").split(" ")[0]
 
 
 def _swatch(color: str) -> str:
