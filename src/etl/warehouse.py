@@ -101,6 +101,8 @@ def _utc_rows(schema: pa.Schema, rows: Sequence[Mapping[str, Any]]) -> list[Mapp
     10:00 UTC. Handing it UTC values makes the stored instant right either way.
     """
     columns = [f.name for f in schema if pa.types.is_timestamp(f.type)]
+    if not columns:  # most tables (segments, sentences, ...) hold no times
+        return list(rows)
     out: list[Mapping[str, Any]] = []
     for row in rows:
         fix = {
