@@ -396,3 +396,31 @@ def test_readers_between_a_kill_and_the_next_run(tmp_path: Path, monkeypatch: py
     assert not segments.segment_id.duplicated().any()
     assert set(segments.article_id) == set(pd.read_parquet(wh / "articles").article_id)
     assert set(read_view(str(wh), "segments").article_id) == set(segments.article_id)
+
+
+def test_folder_that_cannot_be_listed_is_a_reject(tmp_path: Path) -> None:
+    """A sub-folder the process may not list was skipped without a word (its articles
+    silently missing); it is a reject naming the reason, and the run goes on. As root, the
+    run drops the capabilities that let it read anything (util-linux ``setpriv``)."""
+    import shutil
+
+    raw = tmp_path / "raw"
+    (raw / "locked").mkdir(parents=True)
+    (raw / "locked" / "hidden.txt").write_text(article("見えない記事"), encoding="utf-8")
+    (raw / "locked").chmod(0o000)
+    (raw / "ok.txt").write_text(article("読める記事"), encoding="utf-8")
+    cmd = [sys.executable, "-c", RUN, str(raw), str(tmp_path / "wh")]
+    if os.geteuid() == 0:
+        setpriv = shutil.which("setpriv")
+        assert setpriv, "util-linux setpriv is needed to drop root's file-read override"
+        cmd = [setpriv, "--bounding-set=-dac_override,-dac_read_search", *cmd]
+    try:
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=240)
+    finally:
+        (raw / "locked").chmod(0o755)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    out = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert out["written"] == 1 and out["seen"] == 2, out
+    ((path, error_type, message),) = out["rejects"]
+    assert (Path(path).name, error_type) == ("locked", "unreadable")
+    assert "cannot be listed" in message and "Permission denied" in message

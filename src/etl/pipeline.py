@@ -410,7 +410,9 @@ def discover_inputs(paths: Iterable[str]) -> list[str]:
         fs, fs_path = fsspec.core.url_to_fs(path)
         protocol = fs.protocol if isinstance(fs.protocol, str) else fs.protocol[0]
         prefix = "" if protocol in ("file", "local") else f"{protocol}://"
-        if fs.isdir(fs_path):
+        if not prefix and os.path.isdir(fs_path):
+            found.extend(_local_files(fs_path))
+        elif fs.isdir(fs_path):
             for file_path in fs.find(fs_path, withdirs=False):
                 name = PurePosixPath(file_path).name
                 if name.startswith(".") or name.endswith(".meta.json"):
@@ -420,6 +422,27 @@ def discover_inputs(paths: Iterable[str]) -> list[str]:
             # Kept even if missing: it then becomes an `unreadable` reject, not a silent gap.
             found.append(path)
     return sorted(dict.fromkeys(found))
+
+
+def _local_files(root: str) -> list[str]:
+    """The input files under a local folder, as :func:`discover_inputs` lists them.
+
+    A sub-folder that cannot be listed (no permission) is listed itself, so that it becomes
+    an ``unreadable`` reject instead of its files vanishing without a word; a symbolic link
+    to a folder is listed, not followed (it becomes a reject too).
+    """
+    out: list[str] = []
+
+    def unlisted(exc: OSError) -> None:
+        if exc.filename is not None:
+            out.append(os.fsdecode(exc.filename))
+
+    for folder, dirs, files in os.walk(root, onerror=unlisted):
+        out.extend(os.path.join(folder, d) for d in dirs if os.path.islink(os.path.join(folder, d)))
+        for name in files:
+            if not (name.startswith(".") or name.endswith(".meta.json")):
+                out.append(os.path.join(folder, name))
+    return out
 
 
 def _rank(source_format: str, source_path: str) -> tuple[int, str]:

@@ -106,6 +106,12 @@ def _read_local(path: str, max_bytes: int, roots: Sequence[str]) -> bytes:
     st = os.stat(path)  # follows symlinks: a loop or a dangling link is an OSError here
     kind = _kind(st.st_mode)
     if kind == "a directory":
+        try:
+            os.scandir(path).close()
+        except OSError as exc:
+            raise UnreadableInput(
+                f"a folder that cannot be listed: {exc.strerror or exc}; its files were not read"
+            ) from exc
         raise UnreadableInput("is a directory, not a file")
     if kind is not None:
         raise UnreadableInput(f"is {kind}, not a regular file: not read")

@@ -125,7 +125,8 @@ def process_batch(
         try:
             # The name written to the tables; the file is read by its own path.
             name = source_name(path)
-            format_of(name)
+            if "://" in path or not os.path.isdir(path):  # a folder's own reason comes first
+                format_of(name)
             data = read_bytes(path, max_bytes=analyzer.options.max_bytes, roots=roots)
             sha = hashlib.sha256(data).hexdigest()
             if not full_refresh and known.get(name) == (sha, PIPELINE_VERSION):
