@@ -17,27 +17,36 @@
 
 -- 1. The contract tables (DESIGN.md section 5), one view each. Partition folders are plain
 --    month names, not key=value, so hive partitioning stays off and adds no column.
+--    A run writes `articles` last, so an article's row marks it committed: the views of the
+--    other per-article tables keep only rows of committed articles, and a reader between a
+--    killed run and the next one never sees segments of an article that is not there yet
+--    (warehouse.py's docstring says what else such a reader may see).
 
 CREATE OR REPLACE VIEW articles AS
     SELECT * FROM read_parquet('${WAREHOUSE}/articles/**/*.parquet', hive_partitioning = false);
 
 CREATE OR REPLACE VIEW segments AS
-    SELECT * FROM read_parquet('${WAREHOUSE}/segments/**/*.parquet', hive_partitioning = false);
+    SELECT * FROM read_parquet('${WAREHOUSE}/segments/**/*.parquet', hive_partitioning = false)
+    WHERE article_id IN (SELECT article_id FROM articles);
 
 CREATE OR REPLACE VIEW sentences AS
-    SELECT * FROM read_parquet('${WAREHOUSE}/sentences/**/*.parquet', hive_partitioning = false);
+    SELECT * FROM read_parquet('${WAREHOUSE}/sentences/**/*.parquet', hive_partitioning = false)
+    WHERE article_id IN (SELECT article_id FROM articles);
 
 CREATE OR REPLACE VIEW speakers AS
-    SELECT * FROM read_parquet('${WAREHOUSE}/speakers/**/*.parquet', hive_partitioning = false);
+    SELECT * FROM read_parquet('${WAREHOUSE}/speakers/**/*.parquet', hive_partitioning = false)
+    WHERE article_id IN (SELECT article_id FROM articles);
 
 CREATE OR REPLACE VIEW segment_topics AS
-    SELECT * FROM read_parquet('${WAREHOUSE}/segment_topics/**/*.parquet', hive_partitioning = false);
+    SELECT * FROM read_parquet('${WAREHOUSE}/segment_topics/**/*.parquet', hive_partitioning = false)
+    WHERE article_id IN (SELECT article_id FROM articles);
 
 CREATE OR REPLACE VIEW topics AS
     SELECT * FROM read_parquet('${WAREHOUSE}/topics/**/*.parquet', hive_partitioning = false);
 
 CREATE OR REPLACE VIEW keyphrases AS
-    SELECT * FROM read_parquet('${WAREHOUSE}/keyphrases/**/*.parquet', hive_partitioning = false);
+    SELECT * FROM read_parquet('${WAREHOUSE}/keyphrases/**/*.parquet', hive_partitioning = false)
+    WHERE article_id IN (SELECT article_id FROM articles);
 
 CREATE OR REPLACE VIEW runs AS
     SELECT * FROM read_parquet('${WAREHOUSE}/runs/**/*.parquet', hive_partitioning = false);
@@ -197,7 +206,9 @@ ORDER BY a.published_at DESC NULLS LAST, a.article_id;
 CREATE OR REPLACE VIEW topic_trends AS
 SELECT
     t.month,
-    CASE WHEN t.month = 'undated' THEN NULL ELSE strptime(t.month || '-01', '%Y-%m-%d')::DATE END
+    -- try_strptime: a month past year 9999 (a date stored before dates were checked) is
+    -- NULL here rather than an error of the whole view.
+    CASE WHEN t.month = 'undated' THEN NULL ELSE try_strptime(t.month || '-01', '%Y-%m-%d')::DATE END
         AS month_start,
     t.subject,
     l.label_ja AS subject_label_ja,

@@ -7,7 +7,13 @@ try:
 except PackageNotFoundError:  # running from a source tree without installation
     __version__ = "0.0.0"
 
-#: Bumped whenever a change to the code changes the rows it writes for the same input.
-PIPELINE_VERSION = f"note-etl/{__version__}"
+#: Revision of the rows a release writes: bumped (and reset by a new release) whenever a
+#: change to the code changes the rows it writes for the same input, so the next run
+#: reprocesses every input. 1: published_at stored as its true UTC instant (it was stored
+#: 9 hours off, with the Tokyo wall-clock time read as UTC).
+ROWS_REVISION = 1
 
-__all__ = ["PIPELINE_VERSION", "__version__"]
+#: Written to every row; an input is reprocessed when the version that wrote it differs.
+PIPELINE_VERSION = f"note-etl/{__version__}+rows.{ROWS_REVISION}"
+
+__all__ = ["PIPELINE_VERSION", "ROWS_REVISION", "__version__"]

@@ -46,6 +46,12 @@ class DecodeError(InputError):
     error_type = "decode_error"
 
 
+class TruncatedInput(DecodeError):
+    """The text is valid up to its end, where the file stops in the middle of a character."""
+
+    error_type = "truncated"
+
+
 class UnsupportedFormat(InputError):
     """The file's extension names no format we parse."""
 
@@ -72,6 +78,8 @@ class ValidationFailed(InputError):
 
 class TaxonomyError(NoteEtlError):
     """The subject taxonomy file is invalid; the message names the file and the line."""
+
+    error_type = "taxonomy_error"
 
 
 class WarehouseError(NoteEtlError):

@@ -15,12 +15,11 @@ elements cannot raise ``RecursionError``.
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from types import MappingProxyType
 from typing import Any, Final, NamedTuple, TypeAlias
 from zoneinfo import ZoneInfo
@@ -28,6 +27,7 @@ from zoneinfo import ZoneInfo
 from lxml import etree
 
 from etl.errors import ParseError
+from etl.json_text import loads
 from etl.model import ArticleMeta, Block, BlockKind, ParsedDocument
 from etl.normalize import clean_text
 
@@ -174,13 +174,23 @@ def body_blocks(body: str | Element) -> list[Block]:
     return _walk([first_body] if first_body is not None else tops)
 
 
-def parse_timestamp(value: object) -> datetime | None:
+#: Publication dates outside [EARLIEST_DATE, now + LATEST_AHEAD] are junk (a template's
+#: 0001-01-01, a far-future 9999-12-31): note started in 2014, and a date a year ahead is
+#: no real publication. They are read as no date (the article is kept, undated).
+EARLIEST_DATE: Final = datetime(1990, 1, 1, tzinfo=_DEFAULT_TZ)
+LATEST_AHEAD: Final = timedelta(days=366)
+
+
+def parse_timestamp(value: object, *, now: datetime | None = None) -> datetime | None:
     """An aware datetime from an ISO 8601 string; naive times are Asia/Tokyo, junk is None.
+
+    Dates before 1990 or more than a year after ``now`` (default: the clock) are junk too,
+    logged with the reason.
 
     >>> parse_timestamp("2024-02-01T10:00:00").isoformat()
     '2024-02-01T10:00:00+09:00'
-    >>> parse_timestamp("昨日") is None
-    True
+    >>> parse_timestamp("昨日") is None, parse_timestamp("9999-12-31T23:59:59-12:00") is None
+    (True, True)
     """
     if not isinstance(value, str):
         return None
@@ -188,7 +198,23 @@ def parse_timestamp(value: object) -> datetime | None:
         parsed = datetime.fromisoformat(value.strip())
     except ValueError:
         return None
-    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=_DEFAULT_TZ)
+    parsed = parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=_DEFAULT_TZ)
+    latest = (now or datetime.now(UTC)) + LATEST_AHEAD
+    try:
+        # As UTC: 9999-12-31T23:59-12:00 is past datetime's last day there (OverflowError).
+        instant = parsed.astimezone(UTC)
+        in_range = EARLIEST_DATE <= instant <= latest
+    except (OverflowError, ValueError):
+        in_range = False
+    if not in_range:
+        log.warning(
+            "ignoring date %r: outside %s .. %s (no real publication date)",
+            value[:64],
+            EARLIEST_DATE.date(),
+            latest.date(),
+        )
+        return None
+    return parsed
 
 
 # --- parsing ---------------------------------------------------------------------------
@@ -744,7 +770,7 @@ def _jsonld_objects(scripts: list[Element]) -> list[dict[str, Any]]:
     for script in scripts:
         try:
             # A script is raw text to libxml2: no child elements, all text in .text.
-            data = json.loads(script.text or "")
+            data = loads(script.text or "")
         except (ValueError, RecursionError) as exc:
             # Metadata is a bonus: a broken script must not cost the article.
             log.debug("ignoring unreadable JSON-LD: %s", exc)

@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from etl.errors import EmptyArticle, ParseError
+from etl.json_text import loads
 from etl.model import ArticleMeta, Block, ParsedDocument
 from etl.normalize import clean_text
 from etl.parse_html import body_blocks, parse_timestamp
@@ -33,13 +34,17 @@ def parse_note_api(text: str) -> ParsedDocument:
     if not text.strip():
         raise ParseError("empty document")
     try:
-        payload = json.loads(text)
+        # Lone surrogates (\ud800) are replaced and absurdly long integers read as null:
+        # neither may fail the article when its rows are written.
+        payload = loads(text)
     except json.JSONDecodeError as exc:
         raise ParseError(
             f"invalid JSON at line {exc.lineno} column {exc.colno} (char {exc.pos}): {exc.msg}"
         ) from exc
     except RecursionError as exc:
         raise ParseError("invalid JSON: nested too deeply") from exc
+    except ValueError as exc:
+        raise ParseError(f"invalid JSON: {exc}") from exc
     if not isinstance(payload, dict):
         raise ParseError(
             f"not a note API answer: top level is a JSON {_json_type(payload)}, expected an object"

@@ -7,6 +7,8 @@ Everything here is a pure function of the input bytes and the options, except
 from __future__ import annotations
 
 import hashlib
+import os
+import stat
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -15,7 +17,7 @@ from typing import Any, Final
 
 from etl import PIPELINE_VERSION
 from etl.classify import classify
-from etl.errors import EmptyArticle, InputError, UnsupportedFormat
+from etl.errors import EmptyArticle, InputError, TaxonomyError, UnsupportedFormat
 from etl.facets import assign_facets
 from etl.keyphrases import Phrase, extract_phrases
 from etl.model import ParsedDocument, SourceFormat
@@ -50,6 +52,9 @@ class EtlOptions:
 
     max_bytes: int = DEFAULT_MAX_BYTES
     taxonomy_path: str | None = None
+    #: The folders (or files) a run was asked to read: a local input whose real path leaves
+    #: them (a symbolic link to /etc/passwd in raw/) is refused. Empty: no such check.
+    input_roots: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if self.max_bytes <= 0:
@@ -113,9 +118,7 @@ class Analyzer:
             raise exc.with_path(source_path) from exc
         rows = self.analyse(source_path, doc, hashlib.sha256(data).hexdigest())
         if fmt == "note_api":  # fetched API answers have a <key>.meta.json sidecar
-            from etl.fetch import sidecar_fetched_at
-
-            rows.tables["articles"][0]["fetched_at"] = sidecar_fetched_at(source_path)
+            rows.tables["articles"][0]["fetched_at"] = _fetched_at(source_path)
         return rows
 
     def analyse(self, source_path: str, doc: ParsedDocument, content_sha256: str) -> ArticleRows:
@@ -324,8 +327,47 @@ def process_path(analyzer: Analyzer, source_path: str) -> ArticleRows:
     '題'
     """
     format_of(source_path)  # an unknown extension is rejected before reading the file
-    raw = read_input(source_path, max_bytes=analyzer.options.max_bytes)
-    return analyzer.process_bytes(source_path, raw.data, text=raw.text)
+    raw = read_input(source_path, max_bytes=analyzer.options.max_bytes, roots=analyzer.options.input_roots)
+    return analyzer.process_bytes(source_name(source_path), raw.data, text=raw.text)
+
+
+def _fetched_at(source_path: str) -> datetime | None:
+    """``fetched_at`` from a fetched answer's sidecar; a sidecar that cannot be read is none.
+
+    The sidecar is metadata about the input, so nothing in it may cost the article: a local
+    sidecar that is not a regular file (a FIFO would block the read) is not opened, and a
+    broken one (100,000 nested ``[``, say) counts as absent.
+    """
+    from etl.fetch import sidecar_fetched_at, sidecar_path
+
+    meta = sidecar_path(source_path)
+    if "://" not in meta:
+        try:
+            if not stat.S_ISREG(os.stat(meta).st_mode):
+                return None
+        except (OSError, ValueError):
+            return None
+    try:
+        return sidecar_fetched_at(source_path)
+    except (RecursionError, ValueError, OverflowError, OSError, UnicodeError):
+        return None
+
+
+def source_name(path: str) -> str:
+    """The ``source_path`` written for an input: its path, with bytes that are not UTF-8
+    (a file name in Latin-1, kept by Python as lone surrogates) written as ``\\xNN``.
+
+    >>> print(source_name("raw/caf\\udce9.txt"), source_name("raw/記事.txt"))
+    raw/caf\\xe9.txt raw/記事.txt
+    """
+    try:
+        path.encode("utf-8")
+    except UnicodeEncodeError:
+        try:
+            return path.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+        except UnicodeEncodeError:  # a surrogate that no file name decoding makes
+            return path.encode("utf-8", "backslashreplace").decode("utf-8")
+    return path
 
 
 def reject_of(source_path: str, exc: Exception, content_sha256: str | None = None) -> Reject:
@@ -334,11 +376,24 @@ def reject_of(source_path: str, exc: Exception, content_sha256: str | None = Non
     >>> reject_of("raw/x.pdf", UnsupportedFormat("unknown extension '.pdf'")).error_type
     'unsupported_format'
     """
+    source_path = source_name(source_path)
     if isinstance(exc, InputError):
-        return Reject(source_path, content_sha256, exc.error_type, exc.reason)
+        return Reject(source_path, content_sha256, exc.error_type, _printable(exc.reason))
+    if isinstance(exc, TaxonomyError):
+        # A configuration fault met while processing one input (a taxonomy regex too slow
+        # for this text): typed, and not a defect of the input.
+        return Reject(source_path, content_sha256, exc.error_type, _printable(str(exc)))
     # An unexpected exception is a bug, but one article must not stop the run: record it
     # with its type so the bug is visible in `rejects` and the logs.
-    return Reject(source_path, content_sha256, f"internal_error:{type(exc).__name__}", str(exc) or repr(exc))
+    message = _printable(str(exc) or repr(exc))
+    return Reject(source_path, content_sha256, f"internal_error:{type(exc).__name__}", message)
+
+
+def _printable(message: str, limit: int = 2000) -> str:
+    # A reason is written to a UTF-8 column: lone surrogates (from a file name, say) must
+    # not make the rejects table itself unwritable. Long reasons are cut.
+    text = message.encode("utf-8", "backslashreplace").decode("utf-8")
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def discover_inputs(paths: Iterable[str]) -> list[str]:
@@ -359,7 +414,9 @@ def discover_inputs(paths: Iterable[str]) -> list[str]:
         fs, fs_path = fsspec.core.url_to_fs(path)
         protocol = fs.protocol if isinstance(fs.protocol, str) else fs.protocol[0]
         prefix = "" if protocol in ("file", "local") else f"{protocol}://"
-        if fs.isdir(fs_path):
+        if not prefix and os.path.isdir(fs_path):
+            found.extend(_local_files(fs_path))
+        elif fs.isdir(fs_path):
             for file_path in fs.find(fs_path, withdirs=False):
                 name = PurePosixPath(file_path).name
                 if name.startswith(".") or name.endswith(".meta.json"):
@@ -369,6 +426,27 @@ def discover_inputs(paths: Iterable[str]) -> list[str]:
             # Kept even if missing: it then becomes an `unreadable` reject, not a silent gap.
             found.append(path)
     return sorted(dict.fromkeys(found))
+
+
+def _local_files(root: str) -> list[str]:
+    """The input files under a local folder, as :func:`discover_inputs` lists them.
+
+    A sub-folder that cannot be listed (no permission) is listed itself, so that it becomes
+    an ``unreadable`` reject instead of its files vanishing without a word; a symbolic link
+    to a folder is listed, not followed (it becomes a reject too).
+    """
+    out: list[str] = []
+
+    def unlisted(exc: OSError) -> None:
+        if exc.filename is not None:
+            out.append(os.fsdecode(exc.filename))
+
+    for folder, dirs, files in os.walk(root, onerror=unlisted):
+        out.extend(os.path.join(folder, d) for d in dirs if os.path.islink(os.path.join(folder, d)))
+        for name in files:
+            if not (name.startswith(".") or name.endswith(".meta.json")):
+                out.append(os.path.join(folder, name))
+    return out
 
 
 def _rank(source_format: str, source_path: str) -> tuple[int, str]:

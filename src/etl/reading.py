@@ -11,13 +11,16 @@ candidate set is kept small and explicit here.
 from __future__ import annotations
 
 import codecs
+import os
 import re
+import stat
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Final
 
 import fsspec
 
-from etl.errors import DecodeError, InputTooLarge, UnreadableInput
+from etl.errors import DecodeError, InputError, InputTooLarge, TruncatedInput, UnreadableInput
 
 DEFAULT_MAX_BYTES: Final = 20 * 1024 * 1024
 
@@ -40,31 +43,103 @@ class RawInput:
     data: bytes
 
 
-def read_bytes(path: str, *, max_bytes: int = DEFAULT_MAX_BYTES) -> bytes:
+def read_bytes(path: str, *, max_bytes: int = DEFAULT_MAX_BYTES, roots: Sequence[str] = ()) -> bytes:
     """Read a local path or fsspec URI, refusing files over ``max_bytes`` before reading them.
+
+    Only regular files are read: a FIFO, a device or a socket is refused from its ``stat``
+    without being opened (opening a FIFO blocks until a writer comes). With ``roots``, a
+    local input whose real path (symlinks resolved) is outside every root is refused, so a
+    link in ``raw/`` cannot make the run store ``/etc/passwd``.
 
     >>> import tempfile, os
     >>> p = os.path.join(tempfile.mkdtemp(), "a.txt"); _ = open(p, "wb").write(b"abc")
     >>> read_bytes(p)
     b'abc'
     """
+    fs, fs_path = fsspec.core.url_to_fs(path)
+    protocol = fs.protocol if isinstance(fs.protocol, str) else fs.protocol[0]
     try:
-        fs, fs_path = fsspec.core.url_to_fs(path)
-        info = fs.info(fs_path)
-        if info.get("type") == "directory":
-            raise UnreadableInput("is a directory, not a file", source_path=path)
-        size = info.get("size")
-        if size is not None and size > max_bytes:
-            raise InputTooLarge(f"{size} bytes is over the limit of {max_bytes} bytes", source_path=path)
-        with fs.open(fs_path, "rb") as fh:
-            # Read one byte past the limit so a file that grew after info() is still caught.
-            data: bytes = fh.read(max_bytes + 1)
-    except (InputTooLarge, UnreadableInput):
-        raise
+        if protocol in ("file", "local"):
+            data = _read_local(fs_path, max_bytes, roots)
+        else:
+            data = _read_remote(fs, fs_path, max_bytes)
+    except InputError as exc:
+        raise exc.with_path(path) from exc
     except OSError as exc:
         raise UnreadableInput(f"cannot read: {exc.strerror or exc}", source_path=path) from exc
     if len(data) > max_bytes:
         raise InputTooLarge(f"over the limit of {max_bytes} bytes", source_path=path)
+    return data
+
+
+def _kind(mode: int) -> str | None:
+    """What a non-regular file is, in words (``None`` for a regular file)."""
+    if stat.S_ISREG(mode):
+        return None
+    for test, name in (
+        (stat.S_ISDIR, "a directory"),
+        (stat.S_ISFIFO, "a FIFO (named pipe)"),
+        (stat.S_ISSOCK, "a socket"),
+        (stat.S_ISCHR, "a character device"),
+        (stat.S_ISBLK, "a block device"),
+    ):
+        if test(mode):
+            return name
+    return "not a regular file"
+
+
+def is_within(path: str, roots: Sequence[str]) -> bool:
+    """Whether the real path of ``path`` (symlinks resolved) lies inside one of ``roots``.
+
+    >>> is_within("/etc/passwd", ["/tmp"]), is_within("/tmp", ["/tmp"])
+    (False, True)
+    """
+    real = os.path.realpath(path)
+    for root in roots:
+        base = os.path.realpath(root)
+        if real == base or real.startswith(base.rstrip(os.sep) + os.sep):
+            return True
+    return False
+
+
+def _read_local(path: str, max_bytes: int, roots: Sequence[str]) -> bytes:
+    st = os.stat(path)  # follows symlinks: a loop or a dangling link is an OSError here
+    kind = _kind(st.st_mode)
+    if kind == "a directory":
+        try:
+            os.scandir(path).close()
+        except OSError as exc:
+            raise UnreadableInput(
+                f"a folder that cannot be listed: {exc.strerror or exc}; its files were not read"
+            ) from exc
+        raise UnreadableInput("is a directory, not a file")
+    if kind is not None:
+        raise UnreadableInput(f"is {kind}, not a regular file: not read")
+    roots = [r for r in roots if "://" not in r or r.startswith("file://")]
+    if roots and not is_within(path, [r.removeprefix("file://") for r in roots]):
+        raise UnreadableInput(
+            f"is a symbolic link to {os.path.realpath(path)}, outside the input folders: not read"
+        )
+    if st.st_size > max_bytes:
+        raise InputTooLarge(f"{st.st_size} bytes is over the limit of {max_bytes} bytes")
+    # O_NONBLOCK: should the file be swapped for a FIFO after the stat, open() must not hang.
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    with os.fdopen(fd, "rb") as fh:
+        if _kind(os.fstat(fd).st_mode) is not None:
+            raise UnreadableInput("is not a regular file: not read")
+        # Read one byte past the limit so a file that grew after stat() is still caught.
+        return fh.read(max_bytes + 1)
+
+
+def _read_remote(fs: fsspec.AbstractFileSystem, path: str, max_bytes: int) -> bytes:
+    info = fs.info(path)
+    if info.get("type") == "directory":
+        raise UnreadableInput("is a directory, not a file")
+    size = info.get("size")
+    if size is not None and size > max_bytes:
+        raise InputTooLarge(f"{size} bytes is over the limit of {max_bytes} bytes")
+    with fs.open(path, "rb") as fh:
+        data: bytes = fh.read(max_bytes + 1)
     return data
 
 
@@ -90,6 +165,8 @@ def decode(data: bytes) -> tuple[str, str]:
             try:
                 return _check_text(data.decode(encoding), encoding), encoding
             except UnicodeDecodeError as exc:
+                # utf-8-sig counts positions after its BOM; utf-16 counts from the BOM.
+                _raise_if_truncated(exc, len(data) - (len(bom) if encoding == "utf-8-sig" else 0), encoding)
                 raise DecodeError(f"has a {encoding} byte order mark but invalid {encoding}: {exc}") from exc
     nuls = data.count(b"\x00")
     if nuls:
@@ -100,8 +177,8 @@ def decode(data: bytes) -> tuple[str, str]:
         data = data.replace(b"\x00", b"")
     try:
         return _check_text(data.decode("utf-8"), "utf-8"), "utf-8"
-    except UnicodeDecodeError:
-        pass
+    except UnicodeDecodeError as exc:
+        _raise_if_truncated(exc, len(data), "utf-8")
     candidates: list[tuple[float, str, str]] = []
     for encoding in ("cp932", "euc_jp"):
         try:
@@ -117,6 +194,23 @@ def decode(data: bytes) -> tuple[str, str]:
     return _check_text(text, encoding), encoding
 
 
+def _raise_if_truncated(exc: UnicodeDecodeError, size: int, encoding: str) -> None:
+    """Raise :class:`TruncatedInput` when the only fault is a character cut at the end.
+
+    Valid text up to its last few bytes, which start a character the file does not finish:
+    a copy or a download that stopped short, not a file in another encoding.
+    """
+    if (
+        exc.end == size
+        and exc.start >= size - 3
+        and exc.reason in ("unexpected end of data", "truncated data")
+    ):
+        raise TruncatedInput(
+            f"truncated: valid {encoding} up to byte {exc.start}, then the file ends in the middle "
+            f"of a character ({size - exc.start} of its bytes present)"
+        ) from exc
+
+
 def _check_text(text: str, encoding: str) -> str:
     controls = len(_CONTROL.findall(text))
     if controls and controls > max(3, len(text) // 100):
@@ -124,7 +218,7 @@ def _check_text(text: str, encoding: str) -> str:
     return text
 
 
-def read_input(path: str, *, max_bytes: int = DEFAULT_MAX_BYTES) -> RawInput:
+def read_input(path: str, *, max_bytes: int = DEFAULT_MAX_BYTES, roots: Sequence[str] = ()) -> RawInput:
     """Read and decode one input, naming the file in any error.
 
     >>> import tempfile, os
@@ -132,7 +226,7 @@ def read_input(path: str, *, max_bytes: int = DEFAULT_MAX_BYTES) -> RawInput:
     >>> read_input(p).encoding
     'euc_jp'
     """
-    data = read_bytes(path, max_bytes=max_bytes)
+    data = read_bytes(path, max_bytes=max_bytes, roots=roots)
     try:
         text, encoding = decode(data)
     except DecodeError as exc:

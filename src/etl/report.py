@@ -1,11 +1,61 @@
-"""Run summaries for people: the markdown and tables published as Prefect artifacts."""
+"""Run summaries for people: the markdown and tables published as Prefect artifacts.
+
+Titles, names, paths and reasons come from the inputs, so they are text, never markup:
+every value put in the markdown or a table cell goes through :func:`md_text` (HTML
+escaped, markdown punctuation backslash-escaped, ``|`` included, one line), and the only
+links are those :func:`md_link` makes, to ``http(s)`` addresses.
+"""
 
 from __future__ import annotations
 
+import html
+import re
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 from etl.run import RunSummary
+
+# Characters that start markup in CommonMark/GFM inline text (code, emphasis, links,
+# table cells, strikethrough, escapes); escaped, each means itself. `<`, `>` and `&` are
+# HTML-escaped instead. (`_` inside words, `.` or `-` cannot start anything there.)
+_MD_PUNCT: Final = re.compile(r"([\\`*\[\]|~!])")
+_LINE_BREAK: Final = re.compile("[\r\n\u2028\u2029]+")
+_URL_UNSAFE: Final = {"(": "%28", ")": "%29", " ": "%20", "<": "%3C", ">": "%3E", "\\": "%5C"}
+
+
+def md_text(value: object) -> str:
+    """A value as inert markdown text: no HTML, no link, no emphasis, one line.
+
+    >>> print(md_text('<img src=x onerror=alert(1)> [x](javascript:alert(1)) a|b'))
+    &lt;img src=x onerror=alert(1)&gt; \\[x\\](javascript:alert(1)) a\\|b
+    """
+    text = _LINE_BREAK.sub(" ", "" if value is None else str(value))
+    # HTML first (its & < > become entities), then markdown punctuation: an entity's own
+    # & and ; are not markdown punctuation, so nothing is escaped twice.
+    return _MD_PUNCT.sub(r"\\\1", html.escape(text, quote=False))
+
+
+def md_link(text: str, url: str, *, schemes: tuple[str, ...] = ("http", "https")) -> str:
+    """A markdown link when ``url``'s scheme is one of ``schemes`` (http(s)); otherwise the
+    text alone, escaped, so that no ``javascript:`` or ``data:`` link reaches the UI.
+
+    >>> md_link("report", "https://example.org/r.html"), md_link("x", "javascript:alert(1)")
+    ('[report](https://example.org/r.html)', 'x')
+    """
+    scheme = url.split(":", 1)[0].lower() if ":" in url else ""
+    if scheme not in schemes or any(ord(ch) < 32 for ch in url):
+        return md_text(text)
+    safe = "".join(_URL_UNSAFE.get(ch, ch) for ch in url)
+    return f"[{md_text(text)}]({safe})"
+
+
+def cell(value: object) -> object:
+    """A table artifact cell: numbers as they are, text as :func:`md_text`.
+
+    >>> print(cell(3), cell("<b>|</b>"))
+    3 &lt;b&gt;\\|&lt;/b&gt;
+    """
+    return value if isinstance(value, (int, float)) and not isinstance(value, bool) else md_text(value)
 
 
 def summary_tables(summary: RunSummary) -> dict[str, list[dict[str, Any]]]:
@@ -44,7 +94,9 @@ def summary_tables(summary: RunSummary) -> dict[str, list[dict[str, Any]]]:
         {"source_path": r.source_path, "error_type": r.error_type, "reason": r.error_message}
         for r in summary.rejects
     ]
-    return {"articles": articles, "speakers": speakers, "topics": topics, "rejects": rejects}
+    tables = {"articles": articles, "speakers": speakers, "topics": topics, "rejects": rejects}
+    # The UI renders cells as markdown too: each value escaped like the summary's.
+    return {name: [{k: cell(v) for k, v in row.items()} for row in rows] for name, rows in tables.items()}
 
 
 def report_link(path: str) -> str:
@@ -65,22 +117,24 @@ def summary_markdown(summary: RunSummary, *, report_path: str | None = None) -> 
     >>> s = RunSummary("r", "note_etl", datetime.now(UTC), datetime.now(UTC), "completed", 1, 1, 0, 0, "wh")
     >>> summary_markdown(s).splitlines()[0]
     '# note-etl run r'
-    >>> summary_markdown(s, report_path="/wh/report.html").splitlines()[8]
-    'Report: [/wh/report.html](file:///wh/report.html)'
+    >>> print(summary_markdown(s, report_path="/wh/report.html").splitlines()[8])
+    Report: [/wh/report.html](file:///wh/report.html)
     """
     lines = [
-        f"# note-etl run {summary.run_id}",
+        f"# note-etl run {md_text(summary.run_id)}",
         "",
         "| inputs seen | written | unchanged | rejected |",
         "|---:|---:|---:|---:|",
         f"| {summary.inputs_seen} | {summary.articles_written} | {summary.articles_unchanged} | {summary.inputs_rejected} |",
         "",
-        f"Warehouse: `{summary.warehouse}` (tables: articles, segments, sentences, speakers, "
+        f"Warehouse: {md_text(summary.warehouse)} (tables: articles, segments, sentences, speakers, "
         "segment_topics, topics, keyphrases, runs, rejects)",
         "",
     ]
     if report_path:
-        lines += [f"Report: [{report_path}]({report_link(report_path)})", ""]
+        # The one link not to an http(s) address: the report this run wrote, a local file.
+        link = md_link(report_path, report_link(report_path), schemes=("http", "https", "file"))
+        lines += [f"Report: {link}", ""]
     if summary.articles:
         lines += [
             "## Articles",
@@ -94,19 +148,23 @@ def summary_markdown(summary: RunSummary, *, report_path: str | None = None) -> 
                 for sp in summary.speakers
                 if sp["article_id"] == a["article_id"]
             }
-            speakers = ", ".join(f"{n} ({per.get(n, 0)})" for n in a["speakers"]) or "-"
+            speakers = ", ".join(f"{md_text(n)} ({per.get(n, 0)})" for n in a["speakers"]) or "-"
+            facets = md_text(", ".join(a["facets"])) or "-"
             lines.append(
-                f"| `{a['article_id']}` | {a['title'] or '-'} | {speakers} | {', '.join(a['facets']) or '-'} |"
+                f"| {md_text(a['article_id'])} | {md_text(a['title']) or '-'} | {speakers} | {facets} |"
             )
         lines.append("")
     if summary.subjects:
         lines += ["## Top subjects", ""]
-        lines += [f"- {k}: {v} segments" for k, v in list(summary.subjects.items())[:10]]
+        lines += [f"- {md_text(k)}: {v} segments" for k, v in list(summary.subjects.items())[:10]]
         lines.append("")
     if summary.top_keyphrases:
-        lines += ["## Top keyphrases", "", ", ".join(p for p, _ in summary.top_keyphrases[:15]), ""]
+        lines += ["## Top keyphrases", "", ", ".join(md_text(p) for p, _ in summary.top_keyphrases[:15]), ""]
     if summary.rejects:
         lines += ["## Rejects", "", "| file | error | reason |", "|---|---|---|"]
-        lines += [f"| `{r.source_path}` | {r.error_type} | {r.error_message} |" for r in summary.rejects]
+        lines += [
+            f"| {md_text(r.source_path)} | {md_text(r.error_type)} | {md_text(r.error_message)} |"
+            for r in summary.rejects
+        ]
         lines.append("")
     return "\n".join(lines)

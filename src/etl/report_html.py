@@ -506,8 +506,26 @@ def _e(value: object) -> str:
 
 def _when(value: object) -> str:
     if isinstance(value, datetime):
-        return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+        try:
+            return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+        except (OverflowError, ValueError):  # a time at the edge of datetime's range
+            return value.isoformat()
     return "-" if value is None else str(value)
+
+
+def _jst_day(value: object) -> str:
+    """The day of a stored time in Japan time, like the views' months; never fails.
+
+    DuckDB hands a time Python cannot hold (past the year 9999) over as text.
+    """
+    if value is None:
+        return "undated"
+    if isinstance(value, datetime):
+        try:
+            return value.astimezone(_JST).strftime("%Y-%m-%d")
+        except (OverflowError, ValueError):
+            return value.isoformat()[:10]
+    return str(value).replace("T", " ").split(" ")[0]
 
 
 def _swatch(color: str) -> str:
@@ -539,7 +557,7 @@ def _article_html(article: Mapping[str, Any], data: _Data, font: str) -> str:
     title = article["title"] or "(untitled)"
     published = article["published_at"]
     # Japan time, like the views' months: DuckDB hands timestamps over in the session's zone.
-    when = published.astimezone(_JST).strftime("%Y-%m-%d") if published else "undated"
+    when = _jst_day(published)
     meta = (
         f"{_e(when)} · {_e(article['source_format'])} · <code>{_e(aid)}</code> · "
         f"{article['content_segments']:,} content segments · {article['content_chars']:,} characters"

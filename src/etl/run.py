@@ -6,10 +6,12 @@ keeps them plain so the library works (and is tested) without an orchestrator.
 
 from __future__ import annotations
 
+import dataclasses
 import gc
 import hashlib
 import itertools
 import multiprocessing
+import os
 import uuid
 from collections import defaultdict, deque
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -19,6 +21,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+import fsspec
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -35,6 +38,7 @@ from etl.pipeline import (
     format_of,
     reject_of,
     resolve_duplicates,
+    source_name,
     stamp,
 )
 from etl.reading import decode, read_bytes
@@ -114,22 +118,27 @@ def process_batch(
     """
     known = known or {}
     out = BatchResult()
+    roots = analyzer.options.input_roots
     for path in paths:
         sha: str | None = None
+        name = path
         try:
-            format_of(path)
-            data = read_bytes(path, max_bytes=analyzer.options.max_bytes)
+            # The name written to the tables; the file is read by its own path.
+            name = source_name(path)
+            if "://" in path or not os.path.isdir(path):  # a folder's own reason comes first
+                format_of(name)
+            data = read_bytes(path, max_bytes=analyzer.options.max_bytes, roots=roots)
             sha = hashlib.sha256(data).hexdigest()
-            if not full_refresh and known.get(path) == (sha, PIPELINE_VERSION):
-                out.unchanged.append(path)
+            if not full_refresh and known.get(name) == (sha, PIPELINE_VERSION):
+                out.unchanged.append(name)
                 continue
             try:
                 text, _ = decode(data)
             except InputError as exc:
-                raise exc.with_path(path) from exc
-            out.articles.append(analyzer.process_bytes(path, data, text=text))
+                raise exc.with_path(name) from exc
+            out.articles.append(analyzer.process_bytes(name, data, text=text))
         except Exception as exc:  # one bad input must never stop the run; it is recorded
-            out.rejects.append(reject_of(path, exc, sha))
+            out.rejects.append(reject_of(name, exc, sha))
         finally:
             if on_done is not None:
                 on_done(path)
@@ -187,29 +196,24 @@ class RunState:
             run_id=run_id,
             flow_name=flow_name,
             started_at=started_at,
-            inputs=list(inputs),
+            # By the names the tables hold them under (a name that is not UTF-8, escaped).
+            inputs=[source_name(p) for p in inputs],
             stage_budget=stage_budget,
         )
         warehouse.clear_staging()  # leftovers of a killed run; we hold the warehouse lock
-        cols = [
-            "article_id",
-            "source_path",
-            "source_format",
-            "published_at",
-            "content_sha256",
-            "pipeline_version",
-        ]
-        # Only the index columns: the article bodies are most of the table.
-        existing = warehouse.read("articles", cols)
-        if existing is not None:
+        cols = ["article_id", "source_path", "source_format", "content_sha256", "pipeline_version"]
+        # Only the index columns: the article bodies are most of the table. Each article's
+        # partition is the folder its row is in, not one computed again from its date: a
+        # row written by an older rule for months (before times were stored as UTC) must
+        # be found, and dropped, where it is.
+        for part in warehouse.partitions("articles"):
+            existing = warehouse.read_partition("articles", part, cols)
+            if existing is None:
+                continue
             for row in existing.to_pylist():
                 aid = row["article_id"]
                 state.known[row["source_path"]] = (row["content_sha256"], row["pipeline_version"])
-                state.index[aid] = (
-                    row["source_path"],
-                    row["source_format"],
-                    partition_of(row["published_at"]),
-                )
+                state.index[aid] = (row["source_path"], row["source_format"], part)
                 state.by_path.setdefault(row["source_path"], []).append(aid)
         return state
 
@@ -232,7 +236,12 @@ def prepare_batch(batch: BatchResult, run_id: str) -> BatchResult:
     _keyphrase_rows(winners)
     for r in winners:
         stamp(r.tables, run_id)
-    valid, invalid, tables = validate_tables(winners)
+    try:
+        valid, invalid, tables = validate_tables(winners)
+    except Exception:
+        # Rows no check expected (a string Arrow cannot encode, say) must cost their own
+        # article, not the batch and the run: check the articles one by one.
+        valid, invalid, tables = _validate_each(winners)
     # An article whose pick fails the checks is rejected; its other inputs are duplicates
     # of it, as when the writer had resolved them first.
     failed = {r.article_id for r in winners} - {r.article_id for r in valid}
@@ -247,6 +256,28 @@ def prepare_batch(batch: BatchResult, run_id: str) -> BatchResult:
         }
         r.phrases = []
     return BatchResult(articles, [*batch.rejects, *invalid, *lost], batch.unchanged, tables)
+
+
+def _validate_each(
+    results: Sequence[ArticleRows],
+) -> tuple[list[ArticleRows], list[Reject], dict[str, pa.Table]]:
+    """:func:`validate_tables` article by article; an article that raises becomes a reject."""
+    valid: list[ArticleRows] = []
+    invalid: list[Reject] = []
+    pieces: dict[str, list[pa.Table]] = defaultdict(list)
+    for r in results:
+        try:
+            kept, rejects, tables = validate_tables([r])
+        except Exception as exc:
+            invalid.append(reject_of(r.source_path, exc, r.content_sha256))
+            continue
+        valid.extend(kept)
+        invalid.extend(rejects)
+        for name, table in tables.items():
+            pieces[name].append(table)
+    empty = validate_tables([])[2]
+    tables = {name: pa.concat_tables([t, *pieces[name]]) for name, t in empty.items()}
+    return valid, invalid, tables
 
 
 def commit_batch(warehouse: Warehouse, batch: BatchResult, state: RunState) -> None:
@@ -390,11 +421,19 @@ def finish_run(warehouse: Warehouse, state: RunState, taxonomy: Taxonomy) -> Run
         for rj in state.rejects
     ]
     old_paths = {k[0] for k in previous}
-    rejects_changed = any(row["run_id"] == state.run_id for row in reject_rows) or bool(
-        old_paths & (set(state.written) | set(state.unchanged))
+    # A reject of a file that is gone (deleted, or deleted while a run read it) goes too:
+    # it describes no input any more.
+    gone = {p for p in old_paths - set(state.inputs) if not _input_exists(p)}
+    rejects_changed = (
+        any(row["run_id"] == state.run_id for row in reject_rows)
+        or bool(old_paths & (set(state.written) | set(state.unchanged)))
+        or bool(gone)
     )
     warehouse.replace_rows(
-        "rejects", {"all": to_table("rejects", reject_rows)}, {"all": set(state.inputs)}, key="source_path"
+        "rejects",
+        {"all": to_table("rejects", reject_rows)},
+        {"all": set(state.inputs) | gone},
+        key="source_path",
     )
     warehouse.write_whole("topics", _topics_table(taxonomy, state.run_id))
 
@@ -438,6 +477,17 @@ def finish_run(warehouse: Warehouse, state: RunState, taxonomy: Taxonomy) -> Run
     # on (the flow draws its report next, with DuckDB and matplotlib, outside Arrow).
     pa.default_memory_pool().release_unused()
     return summary
+
+
+def _input_exists(path: str) -> bool:
+    """Whether an input path still names something (a dangling link counts: it is there)."""
+    if "://" not in path:
+        return os.path.lexists(path)
+    try:
+        fs, fs_path = fsspec.core.url_to_fs(path)
+        return bool(fs.exists(fs_path))
+    except Exception:  # an unreachable store: keep the reject rather than guess
+        return True
 
 
 def _rows_of_batch(table: pa.Table, seq: int, final_batch: Mapping[str, int]) -> pa.Table:
@@ -781,6 +831,8 @@ def run_local(
     1
     """
     options = options or EtlOptions()
+    if not options.input_roots:
+        options = dataclasses.replace(options, input_roots=tuple(paths))
     started = datetime.now(UTC)
     analyzer = Analyzer(options)
     warehouse = Warehouse(warehouse_root)

@@ -3,16 +3,25 @@
 Users edit the file without touching code, so every mistake must point at the place to fix:
 each :class:`~etl.errors.TaxonomyError` reads ``<file>:<line>: <what is wrong>``. The file is
 parsed with ``yaml.compose`` (not ``safe_load``) because only the node tree keeps line numbers.
+
+Patterns run on every segment of every article, so one that backtracks catastrophically
+(``(a|aa)+$``, ``(\\d+)*[a-z]$``) would hang the run. They are compiled with the ``regex``
+module (the syntax of ``re``) and guarded twice: loading tries each on adversarial texts
+built from its own characters and refuses one that is slow on any, and every search has
+a time limit (:class:`GuardedPattern`), so a pattern slow only on some article fails that
+article with a ``taxonomy_error`` naming the file and the entry, never the run.
 """
 
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Final
+from typing import Any, Final
 
+import regex
 import yaml
 
 from etl.errors import TaxonomyError
@@ -29,6 +38,122 @@ _TOPIC_KEYS: Final = frozenset(
 # Ids are written to the subject tables and used in queries: keep them plain identifiers.
 _ID_RE: Final = re.compile(r"[a-z][a-z0-9_]*\Z")
 
+#: Seconds one search of one text may take. A linear pattern takes microseconds on a
+#: paragraph and milliseconds on a 1 MB one; a backtracking one takes years on 5 KB.
+MATCH_TIMEOUT: Final = 2.0
+#: Seconds a pattern may take on one probe text (5,000 characters) when the file is loaded.
+PROBE_TIMEOUT: Final = 0.05
+_PROBE_CHARS: Final = 5000
+# Characters a probe repeats besides the pattern's own literals: the kinds of text segments
+# hold (Latin, digits, kana, kanji, spaces).
+_PROBE_BASE: Final = ("a", "A", "1", "あ", "ア", "漢", " ", "a1", "あア")
+# Endings that make a match fail at the last character, forcing every alternative.
+_PROBE_ENDS: Final = ("", "!", "\x00", "\n")
+
+
+class PatternTimeout(TaxonomyError):
+    """A taxonomy pattern took longer than :data:`MATCH_TIMEOUT` on one text."""
+
+
+class GuardedPattern:
+    """A compiled taxonomy regex whose searches stop after ``timeout`` seconds.
+
+    ``where`` names the file and entry, for the error a timeout raises.
+
+    >>> p = GuardedPattern("データを(?:活用|利用)", "topics.yaml:3: topic 'data'")
+    >>> p.search("データを活用する").group(0), p.pattern
+    ('データを活用', 'データを(?:活用|利用)')
+    """
+
+    __slots__ = ("_compiled", "pattern", "timeout", "where")
+
+    pattern: str
+    where: str
+    timeout: float
+    _compiled: Any
+
+    def __init__(self, source: str, where: str, timeout: float = MATCH_TIMEOUT) -> None:
+        # Immutable, like the rest of a Taxonomy: attributes are set once, here.
+        object.__setattr__(self, "pattern", source)
+        object.__setattr__(self, "where", where)
+        object.__setattr__(self, "timeout", timeout)
+        # VERSION0: the behaviour of `re`, which the file's documentation promises.
+        object.__setattr__(self, "_compiled", regex.compile(source, flags=regex.VERSION0))
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError(f"GuardedPattern is immutable: cannot set {name!r}")
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (GuardedPattern, (self.pattern, self.where, self.timeout))
+
+    def _timed_out(self, text: str) -> PatternTimeout:
+        return PatternTimeout(
+            f"{self.where}: regex {self.pattern!r} took over {self.timeout:g} s on a text of "
+            f"{len(text):,} characters (catastrophic backtracking?); rewrite it without nested "
+            "repetition such as (a+)+ or (a|aa)*"
+        )
+
+    def search(self, text: str) -> Any:
+        """Like ``re.Pattern.search``."""
+        try:
+            return self._compiled.search(text, timeout=self.timeout)
+        except TimeoutError:
+            raise self._timed_out(text) from None
+
+    def fullmatch(self, text: str) -> Any:
+        """Like ``re.Pattern.fullmatch``."""
+        try:
+            return self._compiled.fullmatch(text, timeout=self.timeout)
+        except TimeoutError:
+            raise self._timed_out(text) from None
+
+    def finditer(self, text: str) -> Iterator[Any]:
+        """Like ``re.Pattern.finditer`` (the time limit covers the whole iteration)."""
+        try:
+            yield from self._compiled.finditer(text, timeout=self.timeout)
+        except TimeoutError:
+            raise self._timed_out(text) from None
+
+    def __repr__(self) -> str:
+        return f"GuardedPattern({self.pattern!r})"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, GuardedPattern) and other.pattern == self.pattern
+
+    def __hash__(self) -> int:
+        return hash(self.pattern)
+
+
+def _probes(source: str) -> Iterator[str]:
+    """Texts on which a backtracking pattern is slow: long runs of the characters it names
+    (and of common ones), each ended so that a match fails at the last character."""
+    literals = [ch for ch in dict.fromkeys(source) if ch.isalnum() or ch in " -_/.,:"][:16]
+    units = [*_PROBE_BASE, *literals]
+    if len(literals) > 1:
+        units.append("".join(literals))
+    for unit in units:
+        run = unit * (_PROBE_CHARS // len(unit))
+        for end in _PROBE_ENDS:
+            yield run + end
+
+
+def backtracks(pattern: GuardedPattern) -> str | None:
+    """A probe text on which ``pattern`` is too slow (over :data:`PROBE_TIMEOUT`), or ``None``.
+
+    >>> backtracks(GuardedPattern("(a|aa)+$", "x")) is not None, backtracks(GuardedPattern("データ", "x"))
+    (True, None)
+    """
+    compiled = pattern._compiled  # the bare search: a probe's timeout is no error here
+    deadline = time.monotonic() + 10 * PROBE_TIMEOUT * 40
+    for probe in _probes(pattern.pattern):
+        try:
+            compiled.search(probe, timeout=PROBE_TIMEOUT)
+        except TimeoutError:
+            return probe
+        if time.monotonic() > deadline:  # slow overall, though no single probe timed out
+            return probe
+    return None
+
 
 @dataclass(frozen=True, slots=True)
 class Topic:
@@ -44,8 +169,8 @@ class Topic:
     label_en: str
     parent_id: str | None
     keywords: tuple[str, ...]
-    patterns: tuple[re.Pattern[str], ...]
-    negative_patterns: tuple[re.Pattern[str], ...]
+    patterns: tuple[GuardedPattern, ...]
+    negative_patterns: tuple[GuardedPattern, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -258,15 +383,26 @@ class _Loader:
         topic = Topic(topic_id, label_ja, label_en, parent_id, tuple(keywords), patterns, negative)
         return topic, id_node, parent_node
 
-    def regexes(self, node: yaml.Node, what: str, where: str) -> Iterator[re.Pattern[str]]:
+    def regexes(self, node: yaml.Node, what: str, where: str) -> Iterator[GuardedPattern]:
         for source, item in self.strings(node, what, where):
+            place = f"{self.source}:{_line(item)}: {where}"
             try:
-                compiled = re.compile(source)
-            except re.error as exc:
+                re.compile(source)  # the file promises Python's syntax: refuse anything else
+                compiled = GuardedPattern(source, place)
+            except (re.error, regex.error) as exc:
                 raise self.error(item, f"{where}: bad regex {source!r} in {what}: {exc}") from exc
             # A pattern that matches "" would tag (or, negative, suppress) every text.
             if compiled.search("") is not None:
                 raise self.error(item, f"{where}: regex {source!r} in {what} matches the empty string")
+            probe = backtracks(compiled)
+            if probe is not None:
+                shown = probe[:12] + ("…" if len(probe) > 12 else "")
+                raise self.error(
+                    item,
+                    f"{where}: regex {source!r} in {what} backtracks catastrophically (over "
+                    f"{PROBE_TIMEOUT:g} s on {len(probe):,} characters of {shown!r}); rewrite it "
+                    "without nested repetition such as (a+)+ or (a|aa)*",
+                )
             yield compiled
 
     def check_parents(self, topics: list[Topic], parent_nodes: dict[str, yaml.Node]) -> None:

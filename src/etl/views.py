@@ -26,11 +26,13 @@ from typing import Final
 
 import duckdb
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from etl.errors import WarehouseError
 from etl.package_data import data_file
 from etl.schemas import TABLES
-from etl.warehouse import PART_FILE, Warehouse
+from etl.warehouse import ARTICLE_TABLES, PART_FILE, Warehouse
 
 #: The SQL of the views, shipped with the package.
 SQL_PATH: Final = data_file("views.sql")
@@ -79,10 +81,20 @@ def _root(warehouse: Warehouse) -> str:
     return warehouse.fs_root if warehouse.is_local else warehouse.root
 
 
+def glob_escape(path: str) -> str:
+    """``path`` with DuckDB's glob characters made literal (each in a one-character class),
+    so a warehouse in ``whg[1]`` reads its own files, not those of ``whg1``.
+
+    >>> glob_escape("/data/whg[1]/a*?")
+    '/data/whg[[]1[]]/a[*][?]'
+    """
+    return "".join(f"[{ch}]" if ch in "[]*?" else ch for ch in path)
+
+
 def _substitute(sql: str, root: str) -> str:
-    # The root lands inside a single-quoted SQL literal; comments keep the placeholder, as
-    # they explain it.
-    quoted = root.replace("'", "''")
+    # The root lands inside a single-quoted SQL literal, and in a glob; comments keep the
+    # placeholder, as they explain it.
+    quoted = glob_escape(root).replace("'", "''")
     return "\n".join(
         line if line.lstrip().startswith("--") else line.replace(PLACEHOLDER, quoted)
         for line in sql.splitlines()
@@ -118,6 +130,13 @@ def _empty_view(con: duckdb.DuckDBPyConnection, view: str, table: str) -> str:
     return f"CREATE OR REPLACE VIEW {view} AS SELECT {select} WHERE false"
 
 
+def _committed(warehouse: Warehouse, table: pa.Table) -> pa.Table:
+    """Rows of articles whose ``articles`` row is written (as the SQL views filter them)."""
+    articles = warehouse.read("articles", ["article_id"])
+    ids = articles["article_id"] if articles is not None else pa.array([], pa.string())
+    return table.filter(pc.is_in(table["article_id"], value_set=pa.array(ids.to_pylist(), pa.string())))
+
+
 def _define(con: duckdb.DuckDBPyConnection, warehouse: Warehouse) -> list[str]:
     """Create every view on ``con``; returns the contract tables that had no rows."""
     empty = []
@@ -132,6 +151,8 @@ def _define(con: duckdb.DuckDBPyConnection, warehouse: Warehouse) -> list[str]:
             if table is None:
                 empty.append(stmt.table)
                 table = TABLES[stmt.table].empty_table()
+            elif stmt.table in ARTICLE_TABLES and stmt.table != "articles":
+                table = _committed(warehouse, table)
             con.register(stmt.view, table)
         elif _has_rows(warehouse, stmt.table):
             con.execute(_substitute(stmt.sql, root))
@@ -221,6 +242,7 @@ __all__ = [
     "VIEWS",
     "ViewsDb",
     "connect",
+    "glob_escape",
     "read_view",
     "views_sql",
     "write_views_db",

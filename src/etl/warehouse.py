@@ -13,6 +13,17 @@ temporary file in the same folder and renaming it over ``part-0.parquet`` (``os.
 is atomic on POSIX; on object stores one PUT of the final key is atomic). Readers see the
 old or the new partition, never a mix, and one file per partition means no compaction is
 ever needed. Readers ignore files starting with ``.`` or ``_``.
+
+What a reader may see: a partition is atomic, a run is not. A run merges its partitions
+table by table, ``articles`` last (``rejects``, ``topics`` and ``runs`` after it), so
+between two commits (or after a run killed half-way, until the next run) a reader of the
+Parquet files may see, for the articles of that run, rows of the tables merged so far
+beside the old ``articles`` row, or none: segments of an article that has no ``articles``
+row yet, or new segments of an edited article beside its old title. The views
+(``sql/views.sql``, :mod:`etl.views`) keep only rows of articles whose ``articles`` row is
+written, so their readers never see the first kind. The next run repairs both: an article
+whose ``articles`` row is missing or older (another content hash) is processed again and
+its partitions rewritten; nothing is lost, and nothing needs cleaning by hand.
 """
 
 from __future__ import annotations
@@ -23,8 +34,9 @@ import os
 import tempfile
 import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Final
+from zoneinfo import ZoneInfo
 
 import fsspec
 import pyarrow as pa
@@ -52,31 +64,68 @@ MERGE_CHUNK_BYTES: Final = 16 * 2**20
 ROW_GROUP_ROWS: Final = 32 * 1024
 DEFAULT_LOCK_TIMEOUT: Final = 600.0  # a full backfill of a large account takes minutes
 UNDATED: Final = "undated"
+#: Publication months (partitions, views, report) are months in Japan time: note publishes
+#: in JST.
+JST: Final = ZoneInfo("Asia/Tokyo")
 
 #: Rows to merge, loaded when needed (staged rows are read again for each range).
 Source = Callable[[], pa.Table]
 
 
 def partition_of(published_at: datetime | None) -> str:
-    """The partition folder of an article: its publication month, or ``undated``.
+    """The partition folder of an article: its publication month in Japan time, or ``undated``.
+
+    Japan time whatever the offset the source wrote, as the views and the report count
+    months: an article of 2024-02-29 20:00 -05:00 (2024-03-01 10:00 in Tokyo) is March's.
+    A naive time is UTC (what the tables hold).
 
     >>> from datetime import datetime, timezone
-    >>> partition_of(datetime(2024, 2, 1, tzinfo=timezone.utc)), partition_of(None)
-    ('2024-02', 'undated')
+    >>> partition_of(datetime(2024, 2, 29, 15, tzinfo=timezone.utc)), partition_of(None)
+    ('2024-03', 'undated')
     """
-    return published_at.strftime("%Y-%m") if published_at else UNDATED
+    if published_at is None:
+        return UNDATED
+    if published_at.tzinfo is None:
+        published_at = published_at.replace(tzinfo=UTC)
+    try:
+        return published_at.astimezone(JST).strftime("%Y-%m")
+    except (OverflowError, ValueError):  # past datetime's range in Tokyo: the year 10000
+        return published_at.strftime("%Y-%m")
+
+
+def _utc_rows(schema: pa.Schema, rows: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+    """Rows with every aware datetime of a timestamp column converted to UTC.
+
+    pyarrow drops a datetime's offset instead of converting it when the environment holds
+    ``PYARROW_IGNORE_TIMEZONE`` (pandera's import sets it): 10:00+09:00 would be stored as
+    10:00 UTC. Handing it UTC values makes the stored instant right either way.
+    """
+    columns = [f.name for f in schema if pa.types.is_timestamp(f.type)]
+    if not columns:  # most tables (segments, sentences, ...) hold no times
+        return list(rows)
+    out: list[Mapping[str, Any]] = []
+    for row in rows:
+        fix = {
+            c: v.astimezone(UTC)
+            for c in columns
+            if isinstance(v := row.get(c), datetime) and v.tzinfo is not None and v.utcoffset()
+        }
+        out.append({**row, **fix} if fix else row)
+    return out
 
 
 def to_table(name: str, rows: Sequence[Mapping[str, Any]]) -> pa.Table:
     """Rows as an Arrow table of the contract schema (extra keys are an error).
+
+    Times are stored as the UTC instant they name, whatever their offset.
 
     >>> to_table("runs", []).num_rows
     0
     """
     schema = TABLES[name]
     try:
-        return pa.Table.from_pylist(list(rows), schema=schema)
-    except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
+        return pa.Table.from_pylist(_utc_rows(schema, rows), schema=schema)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError) as exc:
         raise WarehouseError(f"rows for table {name!r} do not fit its schema: {exc}") from exc
 
 

@@ -205,10 +205,11 @@ def note_etl(
     """
     if workers < 1 or batch_size < 1:
         raise ValueError(f"workers and batch_size must be at least 1 (got {workers}, {batch_size})")
-    options = EtlOptions(max_bytes=max_bytes, taxonomy_path=taxonomy)
+    roots = paths or ["raw"]
+    # input_roots: a symbolic link in raw/ that leads out of the roots is not read.
+    options = EtlOptions(max_bytes=max_bytes, taxonomy_path=taxonomy, input_roots=tuple(roots))
     started = datetime.now(UTC)
     run_id = str(flow_run.get_id() or f"local-{started:%Y%m%dT%H%M%S}")
-    roots = paths or ["raw"]
     inputs = discover_task(roots)
     # One run at a time per warehouse: a second run waits here, then finds the work done.
     with frozen_heap(), Warehouse(warehouse).lock():
