@@ -210,7 +210,7 @@ def test_log_lines_go_above_the_progress_bar(monkeypatch: pytest.MonkeyPatch) ->
     monkeypatch.setattr(root, "handlers", [handler])
     with _logs_above_the_bar(), tqdm(total=10, file=sys.stderr, desc="note-etl", mininterval=0) as bar:
         bar.update(3)
-        logging.getLogger("prefect.task_runs").warning("rejected raw/x.txt: empty input")
+        logging.getLogger("note_etl_test").warning("rejected raw/x.txt: empty input")
         bar.update(3)
     out = err.getvalue()
     at = out.index("rejected raw/x.txt")
