@@ -7,6 +7,7 @@ drip bytes, nonsense Retry-After values, hosts that do not resolve, and robots.t
 from __future__ import annotations
 
 import json
+import os
 import random
 import time
 from collections.abc import Iterator
@@ -364,3 +365,34 @@ def test_the_deadline_covers_httpx_own_transports_and_env_proxies(monkeypatch: p
         assert is_bounded(http._transport)
         proxied = {str(p.pattern): t for p, t in http._mounts.items() if t is not None}
         assert "https://" in proxied and is_bounded(proxied["https://"])  # the proxy is kept
+
+
+def test_fetch_summary_markdown_and_rows_are_inert(tmp_path: Path) -> None:
+    """Reasons and keys come from servers: the fetch artifacts show them as text."""
+    from etl.fetch import AccountReport, FetchOutcome, FetchReport
+    from etl.markdown import cell
+
+    account = AccountReport("acct")
+    account.outcomes.append(
+        FetchOutcome("acct", "n0123456789ab", "failed", reason="<script>x</script> | [a](javascript:1)")
+    )
+    text = FetchReport([account]).markdown()
+    assert "<script>" not in text and "[a](javascript:" not in text
+    assert "\\|" in text
+    rows = [{k: cell(v) for k, v in row.items()} for row in FetchReport([account]).rows()]
+    assert all("<script>" not in str(v) for row in rows for v in row.values())
+
+
+def test_broken_sidecars_count_as_absent(tmp_path: Path) -> None:
+    """Nested brackets, a FIFO or a huge file named like a sidecar never fail or block."""
+    from etl.fetch import read_sidecar, sidecar_path
+
+    deep = tmp_path / "n0000000000aa.json"
+    Path(sidecar_path(str(deep))).write_text("[" * 100_000, encoding="utf-8")
+    assert read_sidecar(str(deep)) is None
+    fifo = tmp_path / "n0000000000bb.json"
+    os.mkfifo(sidecar_path(str(fifo)))
+    assert read_sidecar(str(fifo)) is None
+    big = tmp_path / "n0000000000cc.json"
+    Path(sidecar_path(str(big))).write_text('{"a": "' + "x" * (2 << 20) + '"}', encoding="utf-8")
+    assert read_sidecar(str(big)) is None

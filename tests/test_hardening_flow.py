@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 from prefect.testing.utilities import prefect_test_harness
 
-from flows.note_etl import note_etl
+from etl.flows.note_etl import note_etl
 
 
 @pytest.fixture(scope="module", autouse=True)

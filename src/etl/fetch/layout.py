@@ -14,7 +14,9 @@ Account names and article keys become path parts, so both are checked whole
 from __future__ import annotations
 
 import json
+import os
 import re
+import stat
 from datetime import UTC, datetime
 from typing import Any, Final
 
@@ -23,6 +25,8 @@ SIDECAR_SUFFIX: Final = ".meta.json"
 # before it becomes part of a file path.
 _URLNAME_RE: Final = re.compile(r"[A-Za-z0-9_-]{1,64}")
 _KEY_RE: Final = re.compile(r"n[0-9a-z]{4,40}")
+# A sidecar is a few hundred bytes of metadata; anything far larger is not one of ours.
+_SIDECAR_MAX_BYTES: Final = 1 << 20
 
 
 def is_article_key(value: object) -> bool:
@@ -101,10 +105,16 @@ def read_sidecar(path: str) -> dict[str, Any] | None:
             with fsspec.open(meta, "rb") as fh:
                 data = fh.read()
         else:
+            # Only a regular file: opening a FIFO named like a sidecar would block the run.
+            if not stat.S_ISREG(os.stat(meta).st_mode):
+                return None
             with open(meta, "rb") as fh:
-                data = fh.read()
+                data = fh.read(_SIDECAR_MAX_BYTES + 1)
+            if len(data) > _SIDECAR_MAX_BYTES:
+                return None
         value = json.loads(data)
-    except (OSError, ValueError):
+    except (OSError, ValueError, RecursionError):
+        # RecursionError: a sidecar of thousands of nested brackets is broken, not fatal.
         return None
     return value if isinstance(value, dict) else None
 

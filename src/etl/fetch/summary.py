@@ -11,6 +11,7 @@ from typing import Any
 
 from etl.fetch.article import STATUSES, FetchOutcome, Status
 from etl.fetch.errors import RobotsDisallowed
+from etl.markdown import md_text
 
 _ROBOTS = RobotsDisallowed.error_type
 
@@ -142,17 +143,17 @@ class FetchReport:
         for a in self.accounts:
             failed = a.count("failed") + (1 if a.listing_error and a.listing_error_type != _ROBOTS else 0)
             counts = " | ".join(str(failed if s == "failed" else a.count(s)) for s in STATUSES)
-            lines.append(f"| {a.urlname} | {a.listed} | {counts} |")
+            lines.append(f"| {md_text(a.urlname)} | {a.listed} | {counts} |")
         lines += ["", f"{self.requests} HTTP requests.", ""]
         errors = [a for a in self.accounts if a.listing_error]
         if errors:
             lines += ["## Listing errors", ""]
-            lines += [f"- {a.urlname}: {a.listing_error}" for a in errors]
+            lines += [f"- {md_text(a.urlname)}: {md_text(a.listing_error)}" for a in errors]
             lines.append("")
         if self.robots_blocked:
             lines += ["## Blocked by robots.txt", ""]
             lines += [
-                f"- {a.urlname}: {a.robots_blocked} blocked by {a.robots_url or 'robots.txt'}"
+                f"- {md_text(a.urlname)}: {a.robots_blocked} blocked by {md_text(a.robots_url or 'robots.txt')}"
                 for a in self.accounts
                 if a.robots_blocked
             ]
@@ -161,12 +162,13 @@ class FetchReport:
         if problems:
             lines += ["## Not fetched", "", "| article | status | reason | attempts |", "|---|---|---|---:|"]
             lines += [
-                f"| {o.urlname}/{o.key} | {o.status} | {o.reason or ''} | {o.attempts} |" for o in problems
+                f"| {md_text(f'{o.urlname}/{o.key}')} | {o.status} | {md_text(o.reason)} | {o.attempts} |"
+                for o in problems
             ]
             lines.append("")
         written = [o for a in self.accounts for o in a.outcomes if o.status in ("new", "changed")]
         if written:
             lines += ["## Written to raw/", ""]
-            lines += [f"- `{o.path}` ({o.status}, {o.bytes} bytes)" for o in written]
+            lines += [f"- {md_text(o.path)} ({o.status}, {o.bytes} bytes)" for o in written]
             lines.append("")
         return "\n".join(lines)

@@ -30,6 +30,7 @@ from etl.fetch import (
     fetch_article,
     list_articles,
 )
+from etl.markdown import cell
 
 
 def _transient(task: Any, task_run: TaskRun, state: State[Any]) -> bool:
@@ -70,7 +71,8 @@ def fetch_article_task(client: NoteClient, urlname: str, key: str, raw: str) -> 
 def publish_fetch_task(report: FetchReport) -> None:
     """Markdown and table artifacts of the fetch, shown in the Prefect UI."""
     create_markdown_artifact(report.markdown(), key="note-fetch-summary", description=report.line)
-    rows = report.rows()
+    # The UI renders cells as markdown: server-given reasons and keys stay text.
+    rows = [{k: cell(v) for k, v in row.items()} for row in report.rows()]
     if rows:
         create_table_artifact(rows, key="note-fetch-articles", description="articles fetched or not fetched")
 
