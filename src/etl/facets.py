@@ -293,12 +293,16 @@ def _paragraph_tag(
     if editorial and (previous is None or previous.facet == "intro"):
         return FacetTag("intro", "position", 0.8, ("editorial text before the first heading",))
     if intro is not None:
-        # Someone introducing themselves: their background, unless the rest of the paragraph
-        # says otherwise (the job title in 「人事担当の小林です」 is not a current-work cue).
-        rest = _after_first_sentence(seg.text)
-        own = content_facet(rest, cfg) if rest else None
-        if own is not None and own[0] not in ("career", "message") and len(own[1]) >= 2:
-            return FacetTag(own[0], "content", 0.7, ("self-introduction", *own[1]))
+        # Someone introducing themselves: their background if they tell any, else what their
+        # words are about, else their background when they write their own piece and their
+        # present work when they speak at a talk or an interview (「…課の桑原です。今日は…」).
+        background = content_facet(seg.text, cfg, ("career",))
+        if background is not None:  # 「…の小林です。入社して4年、…を担当しています」
+            return FacetTag("career", "content", 0.75, ("self-introduction", *background[1]))
+        if content is not None and content[0] != "message":
+            return FacetTag(content[0], "content", 0.7, ("self-introduction", *content[1]))
+        if att.role == "interviewee":
+            return FacetTag("current_work", "content", 0.6, ("self-introduction",))
         return FacetTag("career", "content", 0.7, ("self-introduction",))
     if previous is not None and previous.facet not in (None, "intro", "other"):
         if content is not None and content[0] != previous.facet and _strong(content):
