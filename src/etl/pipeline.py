@@ -17,7 +17,7 @@ from etl import PIPELINE_VERSION
 from etl.classify import classify
 from etl.errors import EmptyArticle, InputError, UnsupportedFormat
 from etl.facets import assign_facets
-from etl.keyphrases import Phrase, extract_phrases
+from etl.keyphrases import Phrase, article_keyphrases, extract_phrases, fold_near_duplicates
 from etl.model import ParsedDocument, SourceFormat
 from etl.reading import DEFAULT_MAX_BYTES, read_input
 from etl.schemas import SCHEMA_VERSION
@@ -204,6 +204,7 @@ class Analyzer:
                     "subjects": subjects,
                 }
             )
+        phrases = fold_near_duplicates(phrases)  # 長野県内 counts as 長野県 when both occur
         sentence_rows = []
         for sent in sentences:
             seg_row = seg_rows[sent.segment_ordinal]
@@ -255,6 +256,7 @@ class Analyzer:
             "speakers": [sp.name for sp in speakers],
             "facets": article_facets,
             "subjects": article_subjects,
+            "keyphrases": article_keyphrases(p for _, p in phrases),
             "body": body,
             "schema_version": SCHEMA_VERSION,
             "processed_at": now,

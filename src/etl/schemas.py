@@ -11,7 +11,7 @@ from typing import Final
 
 import pyarrow as pa
 
-SCHEMA_VERSION: Final = "2"
+SCHEMA_VERSION: Final = "3"
 
 _TS = pa.timestamp("us", tz="UTC")
 _STR_LIST = pa.list_(pa.string())
@@ -45,6 +45,7 @@ ARTICLES: Final = _schema(
     _f("speakers", _STR_LIST, False),
     _f("facets", _STR_LIST, False),
     _f("subjects", _STR_LIST, False),
+    _f("keyphrases", _STR_LIST, False),  # schema 3: the article's top ten, best first
     _f("body", pa.large_string(), False),
     _f("schema_version", pa.string(), False),
     _f("processed_at", _TS, False),
@@ -176,6 +177,7 @@ TABLES: Final[dict[str, pa.Schema]] = {
 #: written before a column existed stays readable; the next run that touches it rewrites it.
 ADDED_COLUMNS: Final[dict[str, dict[str, object]]] = {
     "keyphrases": {"marked": 0},  # schema 2
+    "articles": {"keyphrases": []},  # schema 3
 }
 
 ARTICLE_TABLES: Final = ("articles", "segments", "sentences", "speakers", "segment_topics", "keyphrases")
