@@ -394,7 +394,7 @@ def article_keyphrases(phrases: Iterable[Phrase], n: int = ARTICLE_TOP) -> list[
     seen: set[str] = set()
     for p in ranked:
         key = unicodedata.normalize("NFKC", p.phrase).casefold()
-        if key in seen or (not p.marked and _counts_something(p.phrase)):
+        if key in seen or (not p.marked and counts_something(p.phrase)):
             continue
         seen.add(key)
         out.append(p.phrase)
@@ -403,8 +403,12 @@ def article_keyphrases(phrases: Iterable[Phrase], n: int = ARTICLE_TOP) -> list[
     return out
 
 
-def _counts_something(phrase: str) -> bool:
-    """Whether a phrase holds a number with its counter (週3日, 朝5時, 職員2人)."""
+def counts_something(phrase: str) -> bool:
+    """Whether a phrase holds a number with its counter (週3日, 朝5時, 職員2人).
+
+    >>> counts_something("朝5時"), counts_something("5G")
+    (True, False)
+    """
     tokens = tokenize(phrase)
     return any(
         a.pos2 == "数詞" and (b.pos3 == "助数詞可能" or b.pos1 == "接尾辞" or b.pos2 == "数詞")
