@@ -22,6 +22,7 @@ from typing import Final
 import yaml
 
 from etl.errors import TaxonomyError
+from etl.model import FACETS
 from etl.morph import tokenize
 from etl.taxonomy import _EMPTY, _line, _Loader
 
@@ -152,19 +153,26 @@ class FacetConfig:
 
 
 @lru_cache(maxsize=8)
-def _load_cached(path: str) -> FacetConfig:
+def _load_cached(path: str, _stamp: tuple[int, int]) -> FacetConfig:
     return _load(Path(path), explicit=path != str(DEFAULT_FACETS_PATH))
 
 
 def load_facet_config(path: str | Path | None = None) -> FacetConfig:
     """Load and validate a facet file; ``None`` means the project's ``config/facets.yaml``.
 
-    Cached per path: every article asks for it.
+    Cached per path and modification time: every article asks for it, and an edited file
+    is read again.
 
     >>> load_facet_config().version
     '1'
     """
-    return _load_cached(str(Path(path) if path is not None else DEFAULT_FACETS_PATH))
+    file = Path(path) if path is not None else DEFAULT_FACETS_PATH
+    try:
+        st = file.stat()
+        stamp = (st.st_mtime_ns, st.st_size)
+    except OSError:
+        stamp = (0, 0)  # _load reports the unreadable file
+    return _load_cached(str(file), stamp)
 
 
 def _load(file: Path, *, explicit: bool) -> FacetConfig:
@@ -239,6 +247,9 @@ class _FacetLoader(_Loader):
         facet_id = self.text(id_node, "id")
         if not _ID_RE.match(facet_id):
             raise self.error(id_node, f"facet id {facet_id!r} must be lower_snake_case ([a-z][a-z0-9_]*)")
+        if facet_id not in FACETS:
+            # The warehouse views keep one column per facet: a new id needs a code change there.
+            raise self.error(id_node, f"facet id {facet_id!r} is not one of {', '.join(FACETS)}")
         where = f"facet {facet_id!r}"
         if "label_ja" not in fields:
             raise self.error(entry, f"{where} has no label_ja")
