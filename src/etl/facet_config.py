@@ -31,7 +31,7 @@ DEFAULT_FACETS_PATH: Final = Path(__file__).resolve().parents[2] / "config" / "f
 
 _TOP_KEYS: Final = frozenset({"facets_version", "facets", "work_story"})
 _FACET_KEYS: Final = frozenset({"id", "label_ja", "label_en", "work_only", "heading", "content"})
-_CUE_KEYS: Final = frozenset({"lemmas", "weak", "patterns"})
+_CUE_KEYS: Final = frozenset({"lemmas", "weak", "patterns", "negative_patterns"})
 _WORK_KEYS: Final = frozenset({"lemmas", "patterns", "min_distinct"})
 _ID_RE: Final = re.compile(r"[a-z][a-z0-9_]*\Z")
 
@@ -59,15 +59,21 @@ class CueSet:
     patterns: tuple[re.Pattern[str], ...]
     lemma_bases: tuple[tuple[str, ...], ...]
     weak: frozenset[str] = frozenset()  # lemmas that decide only where no other cue does
+    negative: tuple[re.Pattern[str], ...] = ()  # a text one of these matches has none of the cues
 
     @classmethod
     def build(
-        cls, lemmas: tuple[str, ...], patterns: tuple[re.Pattern[str], ...], weak: tuple[str, ...] = ()
+        cls,
+        lemmas: tuple[str, ...],
+        patterns: tuple[re.Pattern[str], ...],
+        weak: tuple[str, ...] = (),
+        negative: tuple[re.Pattern[str], ...] = (),
     ) -> CueSet:
         """A cue set with each lemma's dictionary forms worked out once."""
         every = tuple(unicodedata.normalize("NFKC", x) for x in (*lemmas, *weak))
         bases = tuple(_bases(lemma)[0] for lemma in every)
-        return cls(every, patterns, bases, frozenset(unicodedata.normalize("NFKC", x) for x in weak))
+        weak_set = frozenset(unicodedata.normalize("NFKC", x) for x in weak)
+        return cls(every, patterns, bases, weak_set, negative)
 
     def __bool__(self) -> bool:
         return bool(self.lemmas or self.patterns)
@@ -78,6 +84,8 @@ class CueSet:
         A lemma found both literally and by dictionary form at one place counts once.
         """
         norm = unicodedata.normalize("NFKC", text)
+        if any(rx.search(norm) for rx in self.negative):
+            return []
         hits: dict[tuple[int, str], CueHit] = {}
         for lemma in self.lemmas:
             pos = norm.find(lemma)
@@ -300,4 +308,5 @@ class _FacetLoader(_Loader):
                 raise self.error(item, f"{where}: empty lemma in weak")
             weak.append(lemma.strip())
         patterns = tuple(self.regexes(fields.get("patterns", _EMPTY), "patterns", where))
-        return CueSet.build(tuple(lemmas), patterns, tuple(weak)), fields
+        negative = tuple(self.regexes(fields.get("negative_patterns", _EMPTY), "negative_patterns", where))
+        return CueSet.build(tuple(lemmas), patterns, tuple(weak), negative), fields

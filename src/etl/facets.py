@@ -39,6 +39,7 @@ _PART_SPLIT: Final = re.compile(r"[、,・/／|｜]|\s+")
 _HEADING_LIKE_MAX: Final = 32
 _CONTENT_KINDS: Final = frozenset({"paragraph", "list_item", "quote"})
 _LABEL_MAX: Final = 20
+_PAGE_TITLE: Final = re.compile(r"\S\s*[｜|]\s*\S")
 _IMAGE_LINE: Final = re.compile(r"(?:画像|写真|スライド|イラスト|画面|図)\s*(?:\(?\d+\)?)?$")
 _NAME_LINE_MAX: Final = 30
 
@@ -105,8 +106,8 @@ def content_facet(
 ) -> tuple[str, tuple[str, ...]] | None:
     """The facet a paragraph's own words point to, with those words (``None``: no cue).
 
-    The facet with the most distinct cues wins; on a tie the one whose cue comes last
-    (「転職してからは、…。いまは…」 has moved on to the present).
+    The facet with the most distinct cues wins; on a tie a message (advice to the reader),
+    else the one whose cue comes last (「転職してからは、…。いまは…」 has moved on to the present).
 
     >>> content_facet("2015年に入社し、営業を経て、現在は人事を担当しています。")[0]
     'career'
@@ -114,7 +115,7 @@ def content_facet(
     ('message', ('ぜひ',))
     """
     cfg = config or load_facet_config()
-    best: tuple[int, int, str, tuple[str, ...]] | None = None
+    best: tuple[tuple[int, bool, int], str, tuple[str, ...]] | None = None
     for f in cfg.facets:
         if allowed is not None and f.id not in allowed:
             continue
@@ -122,10 +123,11 @@ def content_facet(
         if not hits:
             continue
         words = tuple(dict.fromkeys(h.words for h in hits))
-        key = (len(words), hits[-1].start)
-        if best is None or key > best[:2]:
-            best = (key[0], key[1], f.id, words)
-    return (best[2], best[3]) if best else None
+        # Words addressed to the reader win a tie: advice is a message wherever it stands.
+        key = (len(words), f.id == "message", hits[-1].start)
+        if best is None or key > best[0]:
+            best = (key, f.id, words)
+    return (best[1], best[2]) if best else None
 
 
 def is_work_story(texts: Sequence[str], config: FacetConfig | None = None) -> bool:
@@ -173,6 +175,8 @@ def _not_a_section(seg: Segment) -> bool:
     if len(text) <= _LABEL_MAX and text.endswith(":"):
         return True
     if _IMAGE_LINE.search(text):  # an image's alt text: 「…の苗画像 (1)」「画像2」「…説明するスライド」
+        return True
+    if _PAGE_TITLE.search(text):  # a link card's page title: 「北浜町移住ポータル｜…」
         return True
     if len(text) > _NAME_LINE_MAX:
         return False
@@ -308,7 +312,7 @@ def _paragraph_tag(
         if content is not None and content[0] != previous.facet and _strong(content):
             return FacetTag(content[0], "content", 0.6, content[1])
         return FacetTag(previous.facet, "inherited", 0.6, previous.evidence)
-    if content is not None:
+    if content is not None and (seen_heading is False or _strong(content)):
         return FacetTag(content[0], "content", 0.6, content[1])
     return FacetTag("other", "content", 0.3, ())
 
@@ -320,5 +324,11 @@ def _after_first_sentence(text: str) -> str:
 
 
 def _strong(content: tuple[str, tuple[str, ...]]) -> bool:
-    """Whether content cues are enough to leave the facet inherited from the paragraph before."""
-    return len(content[1]) >= 2 or any(w.lstrip("。").startswith(("現在", "いま", "今")) for w in content[1])
+    """Whether content cues are enough to decide on their own, or to leave an inherited facet.
+
+    Two cues, an opening in the present (「現在は…」), or words addressed to the reader
+    (「ぜひ」「教えてください」), which are a message wherever they stand.
+    """
+    if len(content[1]) >= 2 or content[0] == "message":
+        return True
+    return any(w.lstrip("。").startswith(("現在", "いま", "今")) for w in content[1])
