@@ -110,6 +110,14 @@ def test_lemmas_match_dictionary_forms(tmp_path: Path) -> None:
         ("味見も大事な仕事なんですね。", ["current_work"]),  # なんです is not なんで
         ("必要なサービスを、必要な方へ。デジタル技術で", []),  # a slogan, not an address
         ("迷ったら、やる", []),
+        ("「まず面白がる」が合言葉", []),  # a quotation is not a cue
+        ("「「聞きやすさ」がチームを強くする」", ["culture"]),  # one quotation as a whole
+        ("白樺町ってどんなまち?", ["intro"]),
+        ("なぜワークサンプルがあるの?", []),  # "why" about a state, not a choice
+        ("なぜ農家に?", ["motivation"]),
+        ("それでも、戻ってくることにした。", ["motivation"]),
+        ("お世話になった人たちへ", []),  # people thanked, not readers addressed
+        ("公務員を目指している人へ", ["message"]),
     ],
 )
 def test_heading_forms(heading: str, facets: list[str]) -> None:
@@ -187,3 +195,13 @@ def test_segment_topics_say_which_cue_decided(tmp_path: Path) -> None:
     assert facet_rows[0][:2] == ("intro", "position")
     assert facet_rows[1] == ("motivation", "heading", ["きっかけ"])
     assert [m for _, m, _ in facet_rows[2:]] == ["question", "question"]
+
+
+def test_a_question_asking_for_a_self_introduction_is_answered_with_a_background() -> None:
+    got = tags(
+        "新しい社員の仕事を紹介します",
+        "入社の年に配属された職員を紹介します。",
+        "――まずは自己紹介をお願いします。",
+        "大学で建築を学びました。",
+    )
+    assert [t.facet for t in got[2:]] == ["career", "career"]

@@ -33,6 +33,7 @@ from etl.segment import Segment
 from etl.speakers import Attribution
 
 # Where a heading or question lists several topics: 「経歴、現在の業務」「魅力・やりがい」.
+_QUOTED: Final = re.compile(r"「[^「」]*」|『[^『』]*』")
 _PART_SPLIT: Final = re.compile(r"[、,・/／|｜]|\s+")
 # A paragraph this short without a full stop that names a facet reads as a heading that the
 # block classifier took for a paragraph (「なぜ農家に?」「入試課ってどんな部署?」).
@@ -80,7 +81,7 @@ def heading_facets(text: str, config: FacetConfig | None = None) -> list[tuple[s
     ['career', 'current_work']
     """
     cfg = config or load_facet_config()
-    norm = unicodedata.normalize("NFKC", text)
+    norm = _unquoted(unicodedata.normalize("NFKC", text).strip())
     order = {f.id: i for i, f in enumerate(cfg.facets)}
     # Message cues outrank the rest on a tie: addressed to readers is what a heading is for.
     rank = {fid: (0 if fid == "message" else 1, i) for fid, i in order.items()}
@@ -99,6 +100,17 @@ def heading_facets(text: str, config: FacetConfig | None = None) -> list[tuple[s
         if best[1] not in [f for f, _ in out]:
             out.append((best[1], best[0].words))
     return out
+
+
+def _unquoted(text: str) -> str:
+    """A heading with its quotations blanked out (same length, so positions stay).
+
+    「「まず面白がる」が合言葉」 is a slogan about a motto, not about what is 面白い; a heading
+    that is one quotation as a whole is read inside its quotes.
+    """
+    if len(text) > 2 and text[0] in "「『" and text[-1] in "」』" and text.count(text[0]) == 1:
+        return " " + text[1:-1] + " "
+    return _QUOTED.sub(lambda m: " " * len(m.group(0)), text)
 
 
 def content_facet(
@@ -235,7 +247,9 @@ def assign_facets(
         if kind == "question":
             named = heading_facets(seg.text, cfg)
             if named:
-                question = FacetTag(named[-1][0], "question", 0.85, (named[-1][1],))
+                # 「自己紹介をお願いします」 is answered with where the person comes from.
+                facet = "career" if named[-1][0] == "intro" else named[-1][0]
+                question = FacetTag(facet, "question", 0.85, (named[-1][1],))
             elif section:
                 question = FacetTag(section[0][0], "heading", 0.6, (section[0][1],))
             elif previous is not None and previous.facet not in (None, "intro"):
