@@ -167,3 +167,11 @@ def test_seed_article_keyphrases_name_its_services(article_rows: list[dict[str, 
     phrases = seed["keyphrases"]
     assert isinstance(phrases, list)
     assert {"デジタル庁", "ガバメントクラウド", "政策データダッシュボード"} <= set(phrases), phrases
+
+
+def test_schema_2_articles_read_with_empty_keyphrases(tmp_path: Path) -> None:
+    from .test_schemas import _write_without
+
+    warehouse = _write_without(tmp_path, "articles", "keyphrases")
+    table = warehouse.read_partition("articles", "undated")
+    assert table is not None and table["keyphrases"].to_pylist() == [[], []]
