@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from typing import Final
@@ -34,6 +35,7 @@ _FACET_KEYS: Final = frozenset({"id", "label_ja", "label_en", "work_only", "head
 _CUE_KEYS: Final = frozenset({"lemmas", "weak", "patterns", "negative_patterns"})
 _WORK_KEYS: Final = frozenset({"lemmas", "patterns", "min_distinct"})
 _ID_RE: Final = re.compile(r"[a-z][a-z0-9_]*\Z")
+_INFLECTING: Final = frozenset({"動詞", "形容詞", "助動詞"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +62,10 @@ class CueSet:
     lemma_bases: tuple[tuple[str, ...], ...]
     weak: frozenset[str] = frozenset()  # lemmas that decide only where no other cue does
     negative: tuple[re.Pattern[str], ...] = ()  # a text one of these matches has none of the cues
+    # Built once: every lemma in one regex (longest first, so 最後に wins over 最後 at a
+    # place), and the inflecting lemmas by their first dictionary form.
+    literal: re.Pattern[str] | None = None
+    by_first_base: Mapping[str, tuple[tuple[str, tuple[str, ...]], ...]] = field(default_factory=dict)
 
     @classmethod
     def build(
@@ -70,10 +76,20 @@ class CueSet:
         negative: tuple[re.Pattern[str], ...] = (),
     ) -> CueSet:
         """A cue set with each lemma's dictionary forms worked out once."""
-        every = tuple(unicodedata.normalize("NFKC", x) for x in (*lemmas, *weak))
+        every = tuple(dict.fromkeys(unicodedata.normalize("NFKC", x) for x in (*lemmas, *weak)))
         bases = tuple(_bases(lemma)[0] for lemma in every)
         weak_set = frozenset(unicodedata.normalize("NFKC", x) for x in weak)
-        return cls(every, patterns, bases, weak_set, negative)
+        literal = None
+        if every:
+            alternatives = "|".join(re.escape(x) for x in sorted(every, key=len, reverse=True))
+            literal = re.compile(f"(?=({alternatives}))")
+        index: dict[str, list[tuple[str, tuple[str, ...]]]] = {}
+        for lemma, want in zip(every, bases, strict=True):
+            # Only a word that inflects (勤める: 勤めて, 勤めた) can occur in another spelling.
+            if want and any(t.pos1 in _INFLECTING or t.base != t.surface for t in tokenize(lemma)):
+                index.setdefault(want[0], []).append((lemma, want))
+        by_first = {k: tuple(v) for k, v in index.items()}
+        return cls(every, patterns, bases, weak_set, negative, literal, by_first)
 
     def __bool__(self) -> bool:
         return bool(self.lemmas or self.patterns)
@@ -81,28 +97,28 @@ class CueSet:
     def find(self, text: str) -> list[CueHit]:
         """Every cue in ``text`` (NFKC-normalised here), in order of position.
 
-        A lemma found both literally and by dictionary form at one place counts once.
+        At one place the longest lemma counts; a lemma found both literally and by
+        dictionary form counts once.
         """
         norm = unicodedata.normalize("NFKC", text)
         if any(rx.search(norm) for rx in self.negative):
             return []
         hits: dict[tuple[int, str], CueHit] = {}
-        for lemma in self.lemmas:
-            pos = norm.find(lemma)
-            while pos >= 0:
-                hits.setdefault((pos, lemma), CueHit(pos, pos + len(lemma), lemma, lemma in self.weak))
-                pos = norm.find(lemma, pos + 1)
-        if any(len(b) for b in self.lemma_bases):
+        if self.literal is not None:
+            for m in self.literal.finditer(norm):
+                lemma, pos = m.group(1), m.start()
+                hits[(pos, lemma)] = CueHit(pos, pos + len(lemma), lemma, lemma in self.weak)
+        if self.by_first_base:
             text_bases, offsets = _bases(norm)
-            for lemma, want in zip(self.lemmas, self.lemma_bases, strict=True):
-                n = len(want)
-                if not n:
-                    continue
-                for i in range(len(text_bases) - n + 1):
-                    if text_bases[i : i + n] == want:
-                        start, end = offsets[i][0], offsets[i + n - 1][1]
-                        if not any(k[1] == lemma and abs(k[0] - start) <= 1 for k in hits):
-                            hits[(start, lemma)] = CueHit(start, end, norm[start:end], lemma in self.weak)
+            starts = {k[0] for k in hits}
+            for i, base in enumerate(text_bases):
+                for lemma, want in self.by_first_base.get(base, ()):
+                    n = len(want)
+                    if text_bases[i : i + n] != want:
+                        continue
+                    start, end = offsets[i][0], offsets[i + n - 1][1]
+                    if not ({start - 1, start, start + 1} & starts):
+                        hits[(start, lemma)] = CueHit(start, end, norm[start:end], lemma in self.weak)
         for rx in self.patterns:
             for m in rx.finditer(norm):
                 if m.end() > m.start():
