@@ -263,13 +263,8 @@ def assign_facets(
             out.append(FacetTag(None, "none", 0.0, ()))
             continue
         in_message = bool(section) and section[0][0] == "message"
-        if (
-            has_speakers
-            and seen_heading
-            and att.role == "narrator"
-            and kind == "paragraph"
-            and not in_message
-        ):
+        aside = has_speakers and seen_heading and att.role == "narrator" and kind == "paragraph"
+        if aside and not in_message and question is None:  # a question decides its answers
             tag = FacetTag("other", "position", 0.5, ("editorial aside",))
         else:
             tag = _paragraph_tag(seg, att, cfg, section, question, previous, seen_heading)
