@@ -89,3 +89,25 @@ def test_seed_top_keyphrases_in_the_warehouse(sample_warehouse: Path) -> None:
     top = list(seed.sort_values(ascending=False, kind="stable").index[:15])
     assert {"デジタル庁", "ガバメントクラウド", "政策データダッシュボード"} <= set(top), top
     assert not {"こと", "もの", "ため", "私"} & set(seed.index)
+
+
+@pytest.fixture(scope="module")
+def samples_and_cues(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """The seed, the samples and the cue fixtures in one warehouse, and all their gold files."""
+    raw = tmp_path_factory.mktemp("raw_all")
+    shutil.copy(SEED, raw / SEED.name)
+    for path in [*(SAMPLES / "text").glob("*.txt"), *(SAMPLES / "cues" / "text").glob("*.txt")]:
+        shutil.copy(path, raw / path.name)
+    gold = tmp_path_factory.mktemp("gold_all")
+    for path in [*(SAMPLES / "gold").glob("*.json"), *(SAMPLES / "cues" / "gold").glob("*.json")]:
+        shutil.copy(path, gold / path.name)
+    wh = tmp_path_factory.mktemp("wh_all")
+    run_local([str(raw)], str(wh))
+    return gold, wh
+
+
+def test_facet_floors(sample_warehouse: Path, samples_and_cues: tuple[Path, Path]) -> None:
+    assert _score(SAMPLES / "gold", sample_warehouse)["facet_acc"] == 1.0
+    gold, wh = samples_and_cues
+    s = _score(gold, wh)
+    assert s["facet_acc"] is not None and s["facet_acc"] >= 0.90

@@ -1,5 +1,5 @@
 """Command line: ``note-etl run [PATH ...] [--warehouse DIR]``, ``note-etl fetch``, ``note-etl serve``,
-``note-etl views``, ``note-etl report``."""
+``note-etl views``, ``note-etl report``, ``note-etl topics suggest``."""
 
 from __future__ import annotations
 
@@ -127,6 +127,25 @@ def _parser() -> argparse.ArgumentParser:
         default=50,
         help="articles drawn as strips, most recent first (default: 50)",
     )
+    # -- topics suggest: proposed taxonomy entries for the corpus ----------------------------
+    topics = sub.add_parser("topics", help="work with the subject taxonomy")
+    topics_sub = topics.add_subparsers(dest="topics_command", required=True)
+    suggest = topics_sub.add_parser(
+        "suggest",
+        help="propose taxonomy entries for the articles in a warehouse (nothing is applied)",
+        description="Group the warehouse's strongest keyphrases by the articles they share and print "
+        "them as topics.yaml entries, each with its keywords and example articles. Edit the YAML, then "
+        "pass it with `note-etl run --taxonomy FILE` or copy entries into config/topics.yaml.",
+    )
+    suggest.add_argument("--warehouse", default="warehouse", help="warehouse root folder or fsspec URI")
+    suggest.add_argument(
+        "--taxonomy", default=None, help="taxonomy whose phrases are left out (default: config/topics.yaml)"
+    )
+    suggest.add_argument("--max-topics", type=int, default=15, help="entries to propose (default: 15)")
+    suggest.add_argument(
+        "--min-articles", type=int, default=2, help="articles a phrase must occur in (default: 2)"
+    )
+    suggest.add_argument("--out", default=None, help="write the YAML here instead of printing it")
     return ap
 
 
@@ -158,7 +177,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     from etl.local_server import ServerStartError
     from etl.settings import SettingsError
 
-    commands = {"run": _run, "fetch": _fetch, "serve": _serve, "views": _views, "report": _report}
+    commands = {
+        "run": _run,
+        "fetch": _fetch,
+        "serve": _serve,
+        "views": _views,
+        "report": _report,
+        "topics": _topics_suggest,
+    }
     try:
         return commands[args.command](args)
     except (UsageError, SettingsError, TaxonomyError) as exc:
@@ -551,6 +577,31 @@ def _report(args: argparse.Namespace) -> int:
         print(f"note-etl: report: {exc}", file=sys.stderr)
         return EXIT_FAILED
     print(f"report -> {path}")
+    return 0
+
+
+def _topics_suggest(args: argparse.Namespace) -> int:
+    """``note-etl topics suggest``: print proposed taxonomy entries for the warehouse's articles."""
+    from pathlib import Path
+
+    from etl.errors import NoteEtlError
+    from etl.taxonomy import load_taxonomy
+    from etl.topic_suggest import suggest_from_warehouse, suggestions_yaml
+
+    try:
+        taxonomy = load_taxonomy(args.taxonomy)
+        found = suggest_from_warehouse(
+            args.warehouse, taxonomy, min_articles=args.min_articles, max_topics=args.max_topics
+        )
+    except NoteEtlError as exc:
+        print(f"note-etl: topics suggest: {exc}", file=sys.stderr)
+        return 1
+    text = suggestions_yaml(found, source=args.warehouse)
+    if args.out:
+        Path(args.out).write_text(text, encoding="utf-8")
+        print(f"{len(found)} proposed topics -> {args.out}")
+    else:
+        sys.stdout.write(text)
     return 0
 
 

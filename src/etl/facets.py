@@ -1,185 +1,343 @@
 """Facets: which part of the story a segment belongs to (intro, career, motivation, ...).
 
-Evidence, strongest first: the question an answer replies to; a self-introduction
-(background, so career); the section heading; the content of the paragraph; and last the
-facet of the paragraph before it in the same section. Headings that are slogans match no
-facet pattern and so give no evidence.
+The cues live in ``config/facets.yaml`` (:mod:`etl.facet_config`); this module decides
+which evidence counts, strongest first:
 
-Japanese is head-final: in 「入社したきっかけ」 the question is about the きっかけ, so a
-question takes the facet of its LAST match. A heading lists topics in order
-(「これまでの経歴、現在の業務について」), so its paragraphs default to the FIRST match and
-move to a later one only on a strong opening cue (「現在は…」).
+1. a question decides its answers (``method`` ``question``);
+2. a heading decides its section (``heading``); a heading naming several facets
+   (「これまでの経歴、現在の業務について」) lets each paragraph's content choose among them;
+3. before any heading and under a slogan heading that names no facet, a paragraph's own
+   content cues decide (``content``), and a paragraph without cues keeps the facet of the
+   paragraph before it in the section (``inherited``); the editorial text before the first
+   heading is the intro (``position``).
+
+Japanese is head-final: in 「入社したきっかけ」 the phrase is about the きっかけ, so in each part
+of a heading or question (split at 、・/) the cue that ends last wins. An article that is not
+a work or career story (a walk diary, a product dialogue) gets ``other`` for the facets
+marked ``work_only``.
 """
 
 from __future__ import annotations
 
+import itertools
 import re
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Final
 
 from etl.cues import find_self_intro
+from etl.facet_config import CueHit, FacetConfig, load_facet_config
+from etl.morph import tokenize
 from etl.segment import Segment
 from etl.speakers import Attribution
 
-# (facet, pattern) for headings and questions. Kept in one table so users can read it.
-FACET_PATTERNS: Final[tuple[tuple[str, re.Pattern[str]], ...]] = tuple(
-    (facet, re.compile(pattern))
-    for facet, pattern in (
-        ("intro", r"プロフィール|参加者|登壇者|出演者|ゲスト|はじめに|自己紹介|メンバー紹介"),
-        (
-            "career",
-            r"経歴|これまで|入庁前|入社前|学生時代|前職|キャリア|生い立ち|出会い|歩み|から[、,].{1,12}へ$",
-        ),
-        (
-            "current_work",
-            r"現在|いま(?:の|は|取り組)|のいま$|今の|業務内容|担当業務|仕事内容|業務について|どんな仕事|どのような(?:業務|仕事)|運用|担当して",
-        ),
-        ("motivation", r"きっかけ|理由|なぜ|志望|目指し|志した|惹かれ|決め手|選んだ|転職した|入った訳"),
-        ("appeal", r"魅力|やりがい|特色|面白さ|おもしろさ|醍醐味|楽しさ|強み"),
-        ("culture", r"雰囲気|印象|チーム|職場|文化|社風|連携|働き方|一緒に働|人間関係|カルチャー"),
-        (
-            "message",
-            r"最後に|さいごに|メッセージ|ひと言|一言|今後の|目標|これから|展望|将来|学生へ|皆さんへ|目指す方|考えている方|予定",
-        ),
-    )
-)
-# Opening cues strong enough to override the section's default facet.
-STRONG_OPENING: Final[tuple[tuple[str, re.Pattern[str]], ...]] = (
-    ("current_work", re.compile(r"^(?:現在|いま|今)は")),
-)
-# Content cues, for paragraphs with neither a question nor a heading facet.
-CONTENT_CUES: Final[tuple[tuple[str, re.Pattern[str]], ...]] = (
-    (
-        "career",
-        re.compile(r"\d{4}年(?:に|から|度)|入庁し|入社し|入庁\d+年|新卒で|学生時代|卒業|修了|専攻|前職|経て"),
-    ),
-    (
-        "current_work",
-        re.compile(r"(?:^|。)(?:現在|いま|今)は|担当しています|携わっています|取り組んでいます"),
-    ),
-    ("motivation", re.compile(r"きっかけ|志望|理由は|目指した")),
-    ("appeal", re.compile(r"魅力|やりがい")),
-    ("message", re.compile(r"ぜひ|お待ちしています|一緒に働ける|皆さんも|してみてください")),
-)
+# Where a heading or question lists several topics: 「経歴、現在の業務」「魅力・やりがい」.
+_QUOTED: Final = re.compile(r"「[^「」]*」|『[^『』]*』")
+_PART_SPLIT: Final = re.compile(r"[、,・/／|｜]|\s+")
+# A paragraph this short without a full stop that names a facet reads as a heading that the
+# block classifier took for a paragraph (「なぜ農家に?」「入試課ってどんな部署?」).
+_HEADING_LIKE_MAX: Final = 32
+_CONTENT_KINDS: Final = frozenset({"paragraph", "list_item", "quote"})
+_LABEL_MAX: Final = 20
+_PAGE_TITLE: Final = re.compile(r"\S\s*[｜|]\s*\S")
+_IMAGE_LINE: Final = re.compile(r"(?:画像|写真|スライド|イラスト|画面|図)\s*(?:\(?\d+\)?)?$")
+_NAME_LINE_MAX: Final = 30
 
 
 @dataclass(frozen=True, slots=True)
 class FacetTag:
-    """A segment's facet with the method that decided it and the words that showed it."""
+    """A segment's facet with the method that decided it and the words that showed it.
+
+    ``method``: heading | question | content | inherited | position | none.
+    """
 
     facet: str | None
-    method: str  # heading | keyword | inherited
+    method: str
     score: float
     evidence: tuple[str, ...]
 
 
-def facet_matches(text: str) -> list[tuple[int, str, str]]:
-    """Every facet pattern hit in ``text`` as ``(position, facet, matched words)``.
+def facet_matches(text: str, config: FacetConfig | None = None) -> list[tuple[int, str, str]]:
+    """Every heading cue in ``text`` as ``(position, facet, matched words)``, by position.
 
-    >>> [(p, f) for p, f, _ in facet_matches("これまでの経歴、現在の業務について")]
-    [(0, 'career'), (5, 'career'), (8, 'current_work'), (11, 'current_work')]
+    >>> facet_matches("これまでの経歴、現在の業務について")[:3]
+    [(0, 'career', 'これまで'), (5, 'career', '経歴'), (8, 'current_work', '現在')]
     """
-    hits = [(m.start(), facet, m.group(0)) for facet, rx in FACET_PATTERNS for m in rx.finditer(text)]
+    cfg = config or load_facet_config()
+    hits = [(h.start, f.id, h.words) for f in cfg.facets for h in f.heading.find(text)]
     return sorted(hits)
 
 
-def _content_facet(text: str, allowed: Sequence[str] | None = None) -> tuple[str, str] | None:
-    for facet, rx in CONTENT_CUES:
-        if allowed is not None and facet not in allowed:
+def heading_facets(text: str, config: FacetConfig | None = None) -> list[tuple[str, str]]:
+    """The facets a heading or question names, in order, each with the words that named it.
+
+    In each part of the text the cue that ends last decides (ties: the facet listed first in
+    the file wins, so 「これから…を目指す方へ」 is a message, not a career step).
+
+    >>> heading_facets("入社したきっかけ")
+    [('motivation', 'きっかけ')]
+    >>> [f for f, _ in heading_facets("これまでの経歴、現在の業務について")]
+    ['career', 'current_work']
+    """
+    cfg = config or load_facet_config()
+    norm = _unquoted(unicodedata.normalize("NFKC", text).strip())
+    order = {f.id: i for i, f in enumerate(cfg.facets)}
+    # Message cues outrank the rest on a tie: addressed to readers is what a heading is for.
+    rank = {fid: (0 if fid == "message" else 1, i) for fid, i in order.items()}
+    hits: list[tuple[CueHit, str]] = [(h, f.id) for f in cfg.facets for h in f.heading.find(norm)]
+    if not hits:
+        return []
+    if any(not h.weak for h, _ in hits):  # 「採用は、チーム全員の仕事」: チーム, not 仕事
+        hits = [(h, fid) for h, fid in hits if not h.weak]
+    bounds = [0, *(m.end() for m in _PART_SPLIT.finditer(norm)), len(norm) + 1]
+    out: list[tuple[str, str]] = []
+    for lo, hi in itertools.pairwise(bounds):
+        inside = [(h, fid) for h, fid in hits if lo <= h.end - 1 < hi]
+        if not inside:
             continue
-        m = rx.search(text)
-        if m:
-            return facet, m.group(0)
-    return None
+        best = max(inside, key=lambda hf: (hf[0].end, -rank[hf[1]][0], -rank[hf[1]][1]))
+        if best[1] not in [f for f, _ in out]:
+            out.append((best[1], best[0].words))
+    return out
 
 
-def assign_facets(segments: Sequence[Segment], attributions: Sequence[Attribution]) -> list[FacetTag]:
+def _unquoted(text: str) -> str:
+    """A heading with its quotations blanked out (same length, so positions stay).
+
+    「「まず面白がる」が合言葉」 is a slogan about a motto, not about what is 面白い; a heading
+    that is one quotation as a whole is read inside its quotes.
+    """
+    if len(text) > 2 and text[0] in "「『" and text[-1] in "」』" and text.count(text[0]) == 1:
+        return " " + text[1:-1] + " "
+    return _QUOTED.sub(lambda m: " " * len(m.group(0)), text)
+
+
+def content_facet(
+    text: str, config: FacetConfig | None = None, allowed: Sequence[str] | None = None
+) -> tuple[str, tuple[str, ...]] | None:
+    """The facet a paragraph's own words point to, with those words (``None``: no cue).
+
+    The facet with the most distinct cues wins; on a tie a message (advice to the reader),
+    else the one whose cue comes last (「転職してからは、…。いまは…」 has moved on to the present).
+
+    >>> content_facet("2015年に入社し、営業を経て、現在は人事を担当しています。")[0]
+    'career'
+    >>> content_facet("ぜひ一度、遊びに来てください。")
+    ('message', ('ぜひ',))
+    """
+    cfg = config or load_facet_config()
+    best: tuple[tuple[int, bool, int], str, tuple[str, ...]] | None = None
+    for f in cfg.facets:
+        if allowed is not None and f.id not in allowed:
+            continue
+        hits = f.content.find(text)
+        if not hits:
+            continue
+        words = tuple(dict.fromkeys(h.words for h in hits))
+        # Words addressed to the reader win a tie: advice is a message wherever it stands.
+        key = (len(words), f.id == "message", hits[-1].start)
+        if best is None or key > best[0]:
+            best = (key, f.id, words)
+    return (best[1], best[2]) if best else None
+
+
+def is_work_story(texts: Sequence[str], config: FacetConfig | None = None) -> bool:
+    """Whether an article is about people's work or careers (its work vocabulary).
+
+    >>> is_work_story(["2019年に入庁し、防災を担当しています。職場の雰囲気は…"])
+    True
+    >>> is_work_story(["朝の散歩を100日続けました。"])
+    False
+    """
+    cfg = config or load_facet_config()
+    if not cfg.work_story:
+        return True
+    seen: set[str] = set()
+    for text in texts:
+        seen.update(h.words for h in cfg.work_story.find(text))
+        if len(seen) >= cfg.work_min_distinct:
+            return True
+    return len(seen) >= cfg.work_min_distinct
+
+
+def _heading_like(seg: Segment, config: FacetConfig) -> list[tuple[str, str]]:
+    text = seg.text.strip()
+    if len(text) > _HEADING_LIKE_MAX or "。" in text or seg.label:
+        return []
+    if text.endswith(("、", ",")):
+        return []
+    named = heading_facets(text, config)
+    # Only a specific cue makes a short line a heading: 「研究で身につけたことを、仕事に」 is not.
+    return named if named and not _only_weak(text, config) else []
+
+
+def _only_weak(text: str, config: FacetConfig) -> bool:
+    hits = [h for f in config.facets for h in f.heading.find(text)]
+    return all(h.weak for h in hits)
+
+
+def _not_a_section(seg: Segment) -> bool:
+    """A heading line that names a person rather than a part of the story.
+
+    A speaker's label set as a heading (「高瀬：」), or a caption or profile line
+    (「浅野 陽介さん(株式会社グリーンフロー)」): the section and the question go on.
+    """
+    text = unicodedata.normalize("NFKC", seg.text).strip()
+    if len(text) <= _LABEL_MAX and text.endswith(":"):
+        return True
+    if _IMAGE_LINE.search(text):  # an image's alt text: 「…の苗画像 (1)」「画像2」「…説明するスライド」
+        return True
+    if _PAGE_TITLE.search(text):  # a link card's page title: 「北浜町移住ポータル｜…」
+        return True
+    if len(text) > _NAME_LINE_MAX:
+        return False
+    return any(t.is_person_name for t in tokenize(text))
+
+
+def assign_facets(
+    segments: Sequence[Segment], attributions: Sequence[Attribution], config: FacetConfig | None = None
+) -> list[FacetTag]:
     """Facet of every segment (``None`` for kinds that carry none, such as links).
 
     >>> from etl.classify import classify
     >>> from etl.model import Block
     >>> from etl.segment import build_segments
     >>> from etl.speakers import attribute_speakers
-    >>> _, segs, _ = build_segments(classify([Block(text="題"), Block(text="紹介します。"),
-    ...     Block(text="入社のきっかけ"), Block(text="――なぜですか？"), Block(text="楽しいからです。")]))
+    >>> _, segs, _ = build_segments(classify([Block(text="題"), Block(text="新しい社員を紹介します。"),
+    ...     Block(text="入社のきっかけ"), Block(text="――なぜですか？"), Block(text="仕事が楽しいからです。")]))
     >>> [t.facet for t in assign_facets(segs, attribute_speakers(segs)[0])]
     [None, 'intro', 'motivation', 'motivation', 'motivation']
     """
+    cfg = config or load_facet_config()
+    work = is_work_story(
+        [s.text for s in segments if s.kind in _CONTENT_KINDS or s.kind in ("heading", "question")], cfg
+    )
+    work_only = {f.id for f in cfg.facets if f.work_only}
+
+    # In an article where people speak, the editorial voice after the intro (a reporter's
+    # bridge or closing lines) is an aside, not part of anyone's story.
+    has_speakers = any(a.role == "interviewee" for a in attributions)
+
+    def gate(tag: FacetTag) -> FacetTag:
+        if not work and (tag.facet in work_only or (tag.facet == "message" and tag.method == "content")):
+            # Outside work stories only a heading or a question addressed to readers is a message.
+            return FacetTag("other", tag.method, min(tag.score, 0.5), (*tag.evidence, "not a work story"))
+        return tag
+
     out: list[FacetTag] = []
-    heading_candidates: list[tuple[str, str]] = []  # (facet, words) of the current section
+    section: list[tuple[str, str]] = []  # facets the current heading names, with its words
     question: FacetTag | None = None
     previous: FacetTag | None = None  # last paragraph's tag in this section
-    seen_content = False
+    seen_heading = False
     for seg, att in zip(segments, attributions, strict=True):
         kind = seg.kind
-        if kind == "heading":
-            hits = facet_matches(seg.text)
-            seen_facets: list[tuple[str, str]] = []
-            for _, facet, words in hits:
-                if facet not in [f for f, _ in seen_facets]:
-                    seen_facets.append((facet, words))
-            heading_candidates = seen_facets
-            question, previous = None, None
-            seen_content = True
-            if seen_facets:
-                out.append(FacetTag(seen_facets[0][0], "heading", 0.9, (seen_facets[0][1],)))
+        if kind == "heading" or (kind == "paragraph" and (named := _heading_like(seg, cfg))):
+            named = heading_facets(seg.text, cfg) if kind == "heading" else named
+            if kind == "heading" and not named and _not_a_section(seg):
+                out.append(FacetTag("other", "heading", 0.3, ()))
+                continue
+            section, question, previous = named, None, None
+            seen_heading = True
+            if named:
+                out.append(gate(FacetTag(named[0][0], "heading", 0.9, (named[0][1],))))
             else:
                 out.append(FacetTag("other", "heading", 0.3, ()))
             continue
         if kind == "question":
-            hits = facet_matches(seg.text)
-            if hits:
-                _, facet, words = hits[-1]
-                question = FacetTag(facet, "keyword", 0.85, (words,))
-            elif heading_candidates:
-                question = FacetTag(heading_candidates[0][0], "inherited", 0.6, ())
+            named = heading_facets(seg.text, cfg)
+            if named:
+                # 「自己紹介をお願いします」 is answered with where the person comes from.
+                facet = "career" if named[-1][0] == "intro" else named[-1][0]
+                question = FacetTag(facet, "question", 0.85, (named[-1][1],))
+            elif section:
+                question = FacetTag(section[0][0], "heading", 0.6, (section[0][1],))
+            elif previous is not None and previous.facet not in (None, "intro"):
+                question = FacetTag(previous.facet, "inherited", 0.5, previous.evidence)
             else:
-                question = FacetTag("other", "inherited", 0.3, ())
+                question = FacetTag("other", "question", 0.3, ())
+            question = gate(question)
             out.append(question)
-            seen_content = True
             continue
-        if kind not in ("paragraph", "list_item", "quote"):
+        if kind not in _CONTENT_KINDS:
             out.append(FacetTag(None, "none", 0.0, ()))
             continue
-        tag: FacetTag
-        if att.role == "narrator" and not seen_content and kind == "paragraph":
-            tag = FacetTag("intro", "keyword", 0.8, ())
-        elif question is not None:
-            tag = FacetTag(question.facet, "inherited", min(question.score, 0.8), question.evidence)
-        elif find_self_intro(seg.text) is not None:
-            tag = FacetTag("career", "keyword", 0.7, ("self-introduction",))
-            seen_content = True
-        elif heading_candidates:
-            allowed = [f for f, _ in heading_candidates]
-            strong = next(
-                ((f, m.group(0)) for f, rx in STRONG_OPENING if f in allowed and (m := rx.search(seg.text))),
-                None,
-            )
-            if strong:
-                tag = FacetTag(strong[0], "keyword", 0.8, (strong[1],))
-            else:
-                tag = FacetTag(heading_candidates[0][0], "heading", 0.85, (heading_candidates[0][1],))
+        in_message = bool(section) and section[0][0] == "message"
+        aside = has_speakers and seen_heading and att.role == "narrator" and kind == "paragraph"
+        if aside and not in_message and question is None:  # a question decides its answers
+            tag = FacetTag("other", "position", 0.5, ("editorial aside",))
         else:
-            content = _content_facet(seg.text)
-            if (
-                previous is not None
-                and previous.facet not in (None, "intro")
-                and not (
-                    content
-                    and any(
-                        content[0] == f and content[1].lstrip("。").startswith(("現在", "いま", "今"))
-                        for f, _ in STRONG_OPENING
-                    )
-                )
-            ):
-                tag = FacetTag(previous.facet, "inherited", 0.6, ())
-            elif content:
-                tag = FacetTag(content[0], "keyword", 0.6, (content[1],))
-            else:
-                tag = FacetTag("other", "keyword", 0.3, ())
+            tag = _paragraph_tag(seg, att, cfg, section, question, previous, seen_heading)
+        tag = gate(tag)
         if kind == "paragraph":
-            seen_content = seen_content or att.role != "narrator"
             previous = tag
         out.append(tag)
     return out
+
+
+def _paragraph_tag(
+    seg: Segment,
+    att: Attribution,
+    cfg: FacetConfig,
+    section: list[tuple[str, str]],
+    question: FacetTag | None,
+    previous: FacetTag | None,
+    seen_heading: bool,
+) -> FacetTag:
+    if question is not None:
+        return FacetTag(question.facet, "question", min(question.score, 0.8), question.evidence)
+    if section and section[0][0] == "intro" and att.role != "narrator":
+        section = []  # a speaker's own words after the cast list: placed by their content
+    if len(section) == 1:
+        return FacetTag(section[0][0], "heading", 0.85, (section[0][1],))
+    if section:  # the heading names several facets: the paragraph's words choose
+        allowed = [f for f, _ in section]
+        content = content_facet(seg.text, cfg, allowed)
+        if content is not None and (previous is None or content[0] != previous.facet):
+            return FacetTag(content[0], "content", 0.75, content[1])
+        if previous is not None and previous.facet in allowed:
+            return FacetTag(previous.facet, "inherited", 0.7, previous.evidence)
+        return FacetTag(section[0][0], "heading", 0.8, (section[0][1],))
+    # No heading facet: before the first heading, or under a slogan.
+    intro = find_self_intro(seg.text) if seg.kind == "paragraph" else None
+    content = content_facet(seg.text, cfg)
+    reporter_background = intro is not None and content is not None and content[0] == "career"
+    editorial = not seen_heading and att.role == "narrator" and not reporter_background
+    if editorial and (previous is None or previous.facet == "intro"):
+        return FacetTag("intro", "position", 0.8, ("editorial text before the first heading",))
+    if intro is not None:
+        # Someone introducing themselves: their background if they tell any, else what their
+        # words are about, else their background when they write their own piece and their
+        # present work when they speak at a talk or an interview (「…課の桑原です。今日は…」).
+        background = content_facet(seg.text, cfg, ("career",))
+        if background is not None:  # 「…の小林です。入社して4年、…を担当しています」
+            return FacetTag("career", "content", 0.75, ("self-introduction", *background[1]))
+        if content is not None and content[0] != "message":
+            return FacetTag(content[0], "content", 0.7, ("self-introduction", *content[1]))
+        if att.role == "interviewee":
+            return FacetTag("current_work", "content", 0.6, ("self-introduction",))
+        return FacetTag("career", "content", 0.7, ("self-introduction",))
+    if previous is not None and previous.facet not in (None, "intro", "other"):
+        if content is not None and content[0] != previous.facet and _strong(content):
+            return FacetTag(content[0], "content", 0.6, content[1])
+        return FacetTag(previous.facet, "inherited", 0.6, previous.evidence)
+    if content is not None and (seen_heading is False or _strong(content)):
+        return FacetTag(content[0], "content", 0.6, content[1])
+    return FacetTag("other", "content", 0.3, ())
+
+
+def _after_first_sentence(text: str) -> str:
+    """``text`` without its first sentence (the self-introduction itself)."""
+    cut = text.find("。")
+    return text[cut + 1 :] if cut >= 0 else ""
+
+
+def _strong(content: tuple[str, tuple[str, ...]]) -> bool:
+    """Whether content cues are enough to decide on their own, or to leave an inherited facet.
+
+    Two cues, an opening in the present (「現在は…」), or words addressed to the reader
+    (「ぜひ」「教えてください」), which are a message wherever they stand.
+    """
+    if len(content[1]) >= 2 or content[0] == "message":
+        return True
+    return any(w.lstrip("。").startswith(("現在", "いま", "今")) for w in content[1])

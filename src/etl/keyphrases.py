@@ -7,6 +7,7 @@ text, so ＧＳＳ and GSS are one phrase across articles.
 
 from __future__ import annotations
 
+import itertools
 import math
 import re
 import unicodedata
@@ -25,6 +26,10 @@ _STOP_TEXT: Final = """
     皆 皆さん 皆さま 皆様 方々 私 私たち 僕 我々 われわれ 自分 自分たち 自身 ご自身 本人
     今 今回 今後 現在 当時 最近 以前 以降 以上 以下 以外 場合 必要 一方 他 ほか その他 各種
     一つ ひとつ 一人 それぞれ 全て すべて 多く 一部 通り 程度 感じ 次 先 最初 最後 たくさん
+    みなさん みなさま 皆さま みんな わたし わたしたち ぼく 弊社 当社 こちら
+    今日 本日 先日 前回 次回 今年 昨年 去年 来年 毎日 毎年 実際 本当 正直 個人的
+    上記 本題 一緒 お疲れ様 お疲れさま お客様 お客さま お知らせ お話 話 質問 回答 記事
+    投稿 画像 写真 リンク 追記 笑
     a an and by for in of on or the to with
 """
 #: Formal and abstract nouns that are never a subject on their own (only whole phrases are
@@ -42,8 +47,45 @@ MAX_PARTS: Final = 3
 MARKED_BOOST: Final = 2.0
 # A noun that on its own is adverbial (現在, 一方) or adjectival (必要, 安全) is not a topic.
 _WEAK_SINGLE: Final = frozenset({"副詞可能", "形状詞可能"})
-# Honorific prefixes (ご紹介, お知らせ) are politeness, not content: ご紹介 is 紹介.
+# Honorific prefixes before a verbal noun are politeness, not content: ご紹介 is 紹介. Before
+# any other noun the prefix is part of the word (お疲れ様, お知らせ): dropping it would leave
+# a stem that is no word at all (疲れ様), so the prefix stays and the stop list judges the word.
 _HONORIFIC: Final = frozenset({"お", "ご", "御"})
+# Formal nouns at the edge of a run are grammar, not part of a name: 「そのため応募」 is 応募.
+_FORMAL_EDGE: Final = frozenset(
+    {
+        "こと",
+        "もの",
+        "ため",
+        "よう",
+        "ところ",
+        "ほう",
+        "とき",
+        "わけ",
+        "はず",
+        "うち",
+        "まま",
+        "ほか",
+        "たび",
+        "ごと",
+        "なか",
+        "あと",
+        "つもり",
+        "せい",
+        "おかげ",
+        "くらい",
+        "ぐらい",
+        "ほど",
+        "など",
+    }
+)
+# Suffixes that address or name a person (みなさん, 担当者様): people, not topics.
+_PERSON_SUFFIX: Final = frozenset({"さん", "様", "さま", "氏", "君", "くん", "ちゃん", "殿", "各位"})
+# Suffixes that only place a thing (長野県内, 市内全域): the same subject as the bare phrase,
+# so an article's 長野県内 is counted as 長野県 when both occur.
+_PLACE_SUFFIX: Final = frozenset(
+    {"内", "中", "全体", "全域", "全般", "周辺", "側", "向け", "以外", "外", "等"}
+)
 # "LANやPC等" lists examples; 等 closes the list and is not part of the last one.
 _TRAILING_DROP: Final = frozenset({"等"})
 
@@ -90,6 +132,8 @@ def _keep(tokens: Sequence[Token], phrase: str) -> bool:
         return False  # 数千万, 百
     if len(tokens) == 1 and tokens[0].pos3 in _WEAK_SINGLE:
         return False
+    if tokens[-1].surface in _PERSON_SUFFIX and tokens[-1].pos1 == "接尾辞":
+        return False
     # A date or quantity in front (2023年12月, 3人, 1年目) makes a phrase about when/how
     # many, not about what; 5G or 3D地図 (number + a plain noun) are kept.
     if core[0].pos2 != "数詞" or len(core) < 2:
@@ -120,9 +164,13 @@ def _runs(tokens: Sequence[Token]) -> Iterable[tuple[list[Token], int, int]]:
     run: list[Token] = []
     start = 0
     prefixes: list[Token] = []  # held until we know a noun follows (各 + 府省庁)
+    honorific: Token | None = None  # お/ご right before this token
     for i, tok in enumerate(tokens):
         pos1 = tok.pos1  # fields, not the Token properties: this loop sees every morpheme
         if pos1 == "名詞" and tok.pos3 != "人名":
+            if honorific is not None and tok.pos3 != "サ変可能":
+                prefixes.insert(0, honorific)  # お知らせ, お疲れ様: the prefix is part of the word
+            honorific = None
             if not run:
                 start = i - len(prefixes)
             run.extend(prefixes)
@@ -131,20 +179,61 @@ def _runs(tokens: Sequence[Token]) -> Iterable[tuple[list[Token], int, int]]:
         elif pos1 == "接頭辞":
             if tok.surface not in _HONORIFIC:
                 prefixes.append(tok)
+                continue
+            # 登壇者ご紹介: the honorific starts a new word, so the compound ends before it.
+            if run:
+                yield _trimmed(run, start, tokens[start - 1] if start > 0 else None)
+            run, prefixes, honorific = [], [], tok
+            continue
         elif run and not prefixes and _extends(tokens, i, run[-1]):
             run.append(tok)
         else:
+            honorific = None
             # Person names break a run too: speakers have their own table, and
             # "オバマ大統領" is about the office, not a subject called オバマ.
             if run:
-                yield _trimmed(run, start)
+                yield _trimmed(run, start, tokens[start - 1] if start > 0 else None)
             run, prefixes = [], []
     if run:
-        yield _trimmed(run, start)
+        yield _trimmed(run, start, tokens[start - 1] if start > 0 else None)
 
 
-def _trimmed(run: list[Token], start: int) -> tuple[list[Token], int, int]:
+# Parts of speech of a kana token that do not end a word where the next one starts.
+_NOT_A_BOUNDARY: Final = frozenset({"感動詞", "副詞", "形状詞", "連体詞", "接頭辞"})
+
+
+def _plain_noun(tok: Token) -> bool:
+    """A noun spelled without Latin letters or digits, and not a counter (年, 人, 件)."""
+    return (
+        tok.pos1 in ("名詞", "接尾辞")
+        and tok.pos2 != "数詞"
+        and not tok.pos3.startswith("助数詞")
+        and not any(ch.isascii() and ch.isalnum() for ch in tok.surface)
+    )
+
+
+def _hiragana(s: str) -> bool:
+    return all("\u3041" <= ch <= "\u309f" for ch in s)
+
+
+def _trimmed(run: list[Token], start: int, before: Token | None = None) -> tuple[list[Token], int, int]:
+    # 「あおばやし」 read as あ + お + ばやし: a run that starts in kana right after a kana
+    # word other than a particle begins inside a word the dictionary does not know.
+    if before is not None and _hiragana(before.surface) and before.pos1 in _NOT_A_BOUNDARY:
+        while len(run) > 1 and (_hiragana(run[0].surface) or run[0].pos1 == "接頭辞"):
+            run, start = run[1:], start + 1
+        if len(run) == 1 and _hiragana(run[0].surface):
+            run = []
+    # A list number before a noun (①書類選考 is 1書類選考 in NFKC) or after it (出演者1:).
+    if len(run) > 1 and run[0].pos2 == "数詞" and run[1].pos2 != "数詞" and _plain_noun(run[1]):
+        run, start = run[1:], start + 1
+    if len(run) > 1 and run[-1].pos2 == "数詞" and run[-2].pos2 != "数詞" and _plain_noun(run[-2]):
+        run = run[:-1]
     while len(run) > 1 and run[-1].pos1 == "接尾辞" and run[-1].surface in _TRAILING_DROP:
+        run = run[:-1]
+    while len(run) > 1 and run[0].surface in _FORMAL_EDGE and run[0].pos1 == "名詞":
+        run, start = run[1:], start + 1
+    while len(run) > 1 and run[-1].surface in _FORMAL_EDGE and run[-1].pos1 == "名詞":
         run = run[:-1]
     return run, start - 1, start + len(run)
 
@@ -223,6 +312,108 @@ def merge_phrases(groups: Iterable[Sequence[Phrase]]) -> list[Phrase]:
             parts[p.base_form] = max(parts.get(p.base_form, 1), p.parts)
             marked[p.base_form] = marked.get(p.base_form, 0) + p.marked
     return [Phrase(spelling[b], b, n, parts[b], marked[b]) for b, n in counts.items()]
+
+
+#: Phrases in an article's ``keyphrases`` column.
+ARTICLE_TOP: Final = 10
+# Prefixes that only select among things (各府省庁, 全職員, 本研究科): the same subject.
+_SELECT_PREFIX: Final = frozenset({"各", "全", "本", "同", "両", "当"})
+
+
+def near_duplicates(phrases: Iterable[Phrase]) -> dict[str, str]:
+    """Base forms to fold into a shorter phrase of the same text: ``{longer: shorter}``.
+
+    A phrase that is another one plus a suffix that only places it (長野県内, 市内全域) or a
+    prefix that only selects (各府省庁) names the same subject; folded only when the shorter
+    phrase occurs too, so 県内 alone stays.
+
+    >>> near_duplicates([Phrase("長野県内", "長野県内", 1), Phrase("長野県", "長野県", 2)])
+    {'長野県内': '長野県'}
+    """
+    items = list(phrases)
+    bases = {p.base_form for p in items}
+    out: dict[str, str] = {}
+    for p in items:
+        tokens = [t for t in tokenize(p.phrase) if not t.pos1.startswith("補助記号")]
+        lo, hi = 0, len(tokens)
+        while hi - lo > 1 and tokens[hi - 1].pos1 == "接尾辞" and tokens[hi - 1].surface in _PLACE_SUFFIX:
+            hi -= 1
+        while hi - lo > 1 and tokens[lo].pos1 == "接頭辞" and tokens[lo].surface in _SELECT_PREFIX:
+            lo += 1
+        if (lo, hi) == (0, len(tokens)):
+            continue
+        core = "".join(t.base for t in tokens[lo:hi])
+        if core in bases and core != p.base_form:
+            out[p.base_form] = core
+    return out
+
+
+def fold_near_duplicates(rows: Sequence[tuple[str, Phrase]]) -> list[tuple[str, Phrase]]:
+    """An article's ``(segment_id, phrase)`` rows with near-duplicates folded (see above).
+
+    Rows that become the same phrase in one segment are added up.
+
+    >>> rows = [("s1", Phrase("長野県内", "長野県内", 1, 3)), ("s1", Phrase("長野県", "長野県", 1, 2))]
+    >>> fold_near_duplicates(rows)
+    [('s1', Phrase(phrase='長野県', base_form='長野県', count=2, parts=2, marked=0))]
+    """
+    folded = near_duplicates(p for _, p in rows)
+    if not folded:
+        return list(rows)
+    spelling = {p.base_form: p.phrase for _, p in rows}
+    acc: dict[tuple[str, str], list[int]] = {}
+    for segment_id, p in rows:
+        base = folded.get(p.base_form, p.base_form)
+        entry = acc.setdefault((segment_id, base), [0, 0, 0])
+        parts = compound_parts(spelling[base]) if base != p.base_form else p.parts
+        entry[0] += p.count
+        entry[1] = max(entry[1], parts)
+        entry[2] += p.marked
+    return [(sid, Phrase(spelling[b], b, n, parts, marked)) for (sid, b), (n, parts, marked) in acc.items()]
+
+
+def article_keyphrases(phrases: Iterable[Phrase], n: int = ARTICLE_TOP) -> list[str]:
+    """The article's top ``n`` phrases, best first, each once (spellings as written).
+
+    Ranked within the article alone, so the column does not change when other articles
+    arrive: :func:`weight` with a constant IDF (repetition, compound length, marked terms).
+    Near-duplicates are folded first; spellings equal after NFKC and case folding count once;
+    a quantity inside a phrase (人口5万人, 週3日, 入社5年目) makes it a fact, not a subject,
+    unless the writer set it off as a term (「人生100年時代」).
+
+    >>> article_keyphrases([Phrase("データ", "データ", 3), Phrase("ガバメントクラウド", "ガバメントクラウド", 2, 2)])
+    ['ガバメントクラウド', 'データ']
+    """
+    merged = merge_phrases([list(phrases)])
+    folded = fold_near_duplicates([("", p) for p in merged])
+    ranked = sorted(
+        (p for _, p in folded),
+        key=lambda p: -weight(p.count, 1, 1, p.parts, p.marked),
+    )
+    out: list[str] = []
+    seen: set[str] = set()
+    for p in ranked:
+        key = unicodedata.normalize("NFKC", p.phrase).casefold()
+        if key in seen or (not p.marked and counts_something(p.phrase)):
+            continue
+        seen.add(key)
+        out.append(p.phrase)
+        if len(out) == n:
+            break
+    return out
+
+
+def counts_something(phrase: str) -> bool:
+    """Whether a phrase holds a number with its counter (週3日, 朝5時, 職員2人).
+
+    >>> counts_something("朝5時"), counts_something("5G")
+    (True, False)
+    """
+    tokens = tokenize(phrase)
+    return any(
+        a.pos2 == "数詞" and (b.pos3 == "助数詞可能" or b.pos1 == "接尾辞" or b.pos2 == "数詞")
+        for a, b in itertools.pairwise(tokens)
+    )
 
 
 def document_frequencies(per_doc: Mapping[str, Sequence[Phrase]]) -> dict[str, int]:

@@ -19,7 +19,7 @@ from etl import PIPELINE_VERSION
 from etl.classify import classify
 from etl.errors import EmptyArticle, InputError, TaxonomyError, UnsupportedFormat
 from etl.facets import assign_facets
-from etl.keyphrases import Phrase, extract_phrases
+from etl.keyphrases import Phrase, article_keyphrases, extract_phrases, fold_near_duplicates
 from etl.model import ParsedDocument, SourceFormat
 from etl.reading import DEFAULT_MAX_BYTES, read_input
 from etl.schemas import SCHEMA_VERSION
@@ -209,6 +209,7 @@ class Analyzer:
                     "subjects": subjects,
                 }
             )
+        phrases = fold_near_duplicates(phrases)  # 長野県内 counts as 長野県 when both occur
         sentence_rows = []
         for sent in sentences:
             seg_row = seg_rows[sent.segment_ordinal]
@@ -262,6 +263,7 @@ class Analyzer:
             "subjects": article_subjects,
             "format": reading.format,
             "format_confidence": reading.format_confidence,
+            "keyphrases": article_keyphrases(p for _, p in phrases),
             "body": body,
             "schema_version": SCHEMA_VERSION,
             "processed_at": now,

@@ -47,6 +47,7 @@ ARTICLES: Final = _schema(
     _f("subjects", _STR_LIST, False),
     _f("format", pa.string(), False),
     _f("format_confidence", pa.float32(), False),
+    _f("keyphrases", _STR_LIST, False),  # schema 3: the article's top ten, best first
     _f("body", pa.large_string(), False),
     _f("schema_version", pa.string(), False),
     _f("processed_at", _TS, False),
@@ -178,7 +179,7 @@ TABLES: Final[dict[str, pa.Schema]] = {
 #: written before a column existed stays readable; the next run that touches it rewrites it.
 ADDED_COLUMNS: Final[dict[str, dict[str, object]]] = {
     "keyphrases": {"marked": 0},  # schema 2
-    "articles": {"format": "other", "format_confidence": 0.0},  # schema 3
+    "articles": {"format": "other", "format_confidence": 0.0, "keyphrases": []},  # schema 3
 }
 
 ARTICLE_TABLES: Final = ("articles", "segments", "sentences", "speakers", "segment_topics", "keyphrases")

@@ -148,7 +148,12 @@ def schemas() -> dict[str, pa.DataFrameSchema]:
                 "dimension": pa.Column(str, pa.Check.isin(["facet", "subject"])),
                 "topic_id": pa.Column(str, pa.Check.str_length(min_value=1)),
                 "score": pa.Column(float, _UNIT),
-                "method": pa.Column(str, pa.Check.isin(["heading", "keyword", "inherited", "model"])),
+                "method": pa.Column(
+                    str,
+                    pa.Check.isin(
+                        ["heading", "question", "content", "inherited", "position", "keyword", "model"]
+                    ),
+                ),
             },
             checks=[pa.Check(_same_article, error="segment of the same article")],
         ),
