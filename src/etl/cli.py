@@ -227,6 +227,7 @@ def _terminal_logging(*, verbose: bool) -> None:
 
 def _run(args: argparse.Namespace) -> int:
     """``note-etl run``: check the command's paths, run the flow, print one summary."""
+    from etl.facet_config import load_facet_config
     from etl.taxonomy import load_taxonomy
 
     for path in args.paths:
@@ -240,6 +241,7 @@ def _run(args: argparse.Namespace) -> int:
     _check_warehouse_target(args.warehouse)
 
     load_taxonomy(args.taxonomy)  # a broken taxonomy is one line naming file and line, before any work
+    load_facet_config()  # likewise the facet lexicon, which users edit too
 
     def warm_up() -> None:
         import etl.flows.note_etl  # noqa: F401  (seconds of imports, while the server starts)
