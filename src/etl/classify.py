@@ -80,6 +80,11 @@ _PROFILE_HEADING_RE: Final = re.compile(
     r"(?:プロフィール|参加者|登壇者|出演者|ゲスト|話し手|profile|メンバー紹介)", re.I
 )
 _QUOTE_RE: Final = re.compile(r"^[>＞]\s*")
+# A numbered section heading: 「第2部 …」「第3回」「Part 2」「2. …」「【1】」.
+_SECTION_HEAD_RE: Final = re.compile(
+    r"^(?:第[0-9０-９一二三四五六七八九十]+[部章回話幕]|(?:Part|PART|Session|SESSION)\s*[0-9０-９]+|"
+    r"[0-9０-９]{1,2}[.．、)）]\s*\S|【[0-9０-９一二三四五六七八九十]+】)"
+)
 HEADING_MAX: Final = 40  # note headings seen in practice are at most ~35 characters
 PROFILE_LINE_MAX: Final = 300
 
@@ -117,9 +122,17 @@ _DATE_LINE_RE: Final = re.compile(
     r"^(?:\d{4}[/.\-年]\s*\d{1,2}[/.\-月]\s*\d{1,2}日?(?:\s*[(（][月火水木金土日][)）])?|\d{4}年\d{1,2}月)$"
 )
 # A note added after publication: 「※3月2日 …を追記しました」「(追記:…)」.
-_UPDATE_NOTE_RE: Final = re.compile(r"^(?:※|[(（]?追記|★追記).{0,60}(?:追記|更新|修正|訂正)")
+_UPDATE_NOTE_RE: Final = re.compile(
+    r"^(?:(?:※|[(（]?追記|★追記).{0,60}(?:追記|更新|修正|訂正)"
+    # 「※注:…」「★追記:…」「☆注記:…」: an editor's note with its own tag word and a colon.
+    r"|[※★☆＊*]\s*(?:注|注記|追記)\s*[:：])"
+)
 # A line that ends a clause mid-sentence (a hard-wrapped paragraph line).
 _WRAPPED_RE: Final = re.compile(r"(?:[をが]|けど|けれど|ので|のに|ても)$")
+# Section headings that end in a particle: 「はじめに」「おわりに」 are not wrapped lines.
+_CLOSING_HEADING_RE: Final = re.compile(
+    r"[◆■●▼【\[]?\s*(?:はじめに|初めに|おわりに|終わりに|さいごに|最後に|まとめに)[】\]]?"
+)
 _PARTICLE_END_RE: Final = re.compile(r"(?:[をがにでとのも]|けど|けれど|ので|のに|ても|て|たら|ながら)$")
 _GREETING_LINE_RE: Final = re.compile(
     r"^(?:(?:皆|みな)(?:さん|様|さま)、?)?(?:こんにちは|こんばんは|はじめまして|初めまして|おはようございます|お久しぶりです)"
@@ -215,6 +228,7 @@ def classify(blocks: tuple[Block, ...] | list[Block]) -> list[Unit]:
                     mention_count[inner.group(0)] = mention_count.get(inner.group(0), 0) + 1
 
     space_labels = _space_labels(kinds, texts)
+    slash_labels = _slash_labels(kinds, texts)
     recurring = {k: c for k, c in shape_count.items() if _recurring_label(k, shape_count)}
     conversation = sum(recurring.values()) >= 2 and len(shape_count) >= 2 and sum(shape_count.values()) >= 3
 
@@ -225,6 +239,10 @@ def classify(blocks: tuple[Block, ...] | list[Block]) -> list[Unit]:
         sm = _SPACE_LABEL_RE.match(t)
         if sm is not None and sm.group("name") in space_labels and _space_turn(t, sm):
             kinds[i], labels[i], texts[i] = "paragraph", sm.group(0), t[sm.end() :]
+            continue
+        sl = _SLASH_LABEL_RE.match(t)
+        if sl is not None and sl.group("name") in slash_labels:
+            kinds[i], labels[i], texts[i] = "paragraph", sl.group(0).rstrip(), t[sl.end() :]
             continue
         if _is_link_text(t) or (
             i
@@ -387,6 +405,7 @@ def classify(blocks: tuple[Block, ...] | list[Block]) -> list[Unit]:
             nxt_kind in (None, "paragraph")
             and i + 1 < n
             and labels[i + 1] is None
+            and not _CLOSING_HEADING_RE.fullmatch(t)
             and (
                 (_WRAPPED_RE.search(t) and not _heading_like(nxt_text))
                 or (
@@ -440,7 +459,9 @@ def _followed_by_heading_like(kinds: list[BlockKind | None], texts: list[str], i
     return j < len(kinds) and kinds[j] is None and _heading_like(texts[j])
 
 
-_BARE_NAME_RE: Final = re.compile(r"^(?:[一-龥々ヶ]{1,4}|[ぁ-んァ-ヶー]{2,6}|[A-Za-z]{1,10})(?:さん)?$")
+_BARE_NAME_RE: Final = re.compile(
+    r"^(?:(?P<job>[一-龥々ヶァ-ヶー]{1,8})[ \u3000])?(?:[一-龥々ヶ]{1,4}|[ぁ-んァ-ヶー]{2,6}|[A-Za-z]{1,10})(?:さん)?$"
+)
 
 
 def _mark_bare_name_labels(
@@ -469,6 +490,8 @@ def _mark_bare_name_labels(
     named = any(surnames_in(t.removesuffix("さん")) for t in hits)
     if not named or not ((len(hits) >= 2 and turns >= 3) or turns >= 4):
         return
+    if any(" " in t or "\u3000" in t for t in hits) and max(len(v) for v in hits.values()) < 2:
+        return  # 「開発部 小林」 once each: talk headings, not turns; a label recurs
     for t, rows in hits.items():
         for i in rows:
             kinds[i], labels[i], texts[i] = "speaker_label", t, ""
@@ -623,6 +646,31 @@ def _space_labels(kinds: list[BlockKind | None], texts: list[str]) -> set[str]:
     return set()
 
 
+# 「あき/そうなんですよ。」: a short name and a slash opening a turn (decided by recurrence).
+_SLASH_LABEL_RE: Final = re.compile(r"^(?P<name>[^\s\d/／:：「」『』。、！？!?(（)）・]{1,8})[/／]\s*(?=\S)")
+
+
+def _slash_labels(kinds: list[BlockKind | None], texts: list[str]) -> set[str]:
+    """Names that open several sentences followed by a slash: labels written 「名前/…」.
+
+    Two or more distinct names, three or more turns, one name at least twice; the rest of
+    each line is a sentence (a 「名前/肩書」 profile line is not a turn).
+
+    >>> sorted(_slash_labels([None] * 3, ["あき/そうなんですよ。", "ゆう/へえ、知らなかった。", "あき/でしょう。"]))
+    ['あき', 'ゆう']
+    """
+    counts: dict[str, int] = {}
+    for i, t in enumerate(texts):
+        m = _SLASH_LABEL_RE.match(t)
+        if kinds[i] is None and m and _terminated(t) and len(t) - m.end() >= 4:
+            name = m.group("name")
+            if match_key(name) not in NOT_A_NAME:
+                counts[name] = counts.get(name, 0) + 1
+    if len(counts) >= 2 and sum(counts.values()) >= 3 and max(counts.values()) >= 2:
+        return {n for n, c in counts.items() if c >= 2 or sum(counts.values()) >= 4}
+    return set()
+
+
 def _profile_entry(text: str) -> bool:
     """A line that names a person, a year or a legend marker belongs to a profile.
 
@@ -678,6 +726,8 @@ def _mark_profiles(
                 break
             if kinds[j] == "heading" and blocks[j].kind == "heading":
                 break  # a heading the markup declared ends the profile
+            if seen_entry and _SECTION_HEAD_RE.match(t):
+                break  # 「第1部 …(…さん)」「2. …」: the talks begin, even when the heading names someone
             entry = legend or kinds[j] == "profile" or _profile_entry(t)
             if (
                 seen_entry

@@ -49,6 +49,7 @@ from typing import Final
 from etl.cues import (
     HOST_WORDS,
     INTERVIEWER_WORDS,
+    WRITER_WORDS,
     SelfIntro,
     answer_marker,
     asks,
@@ -90,6 +91,11 @@ _REPORTING_RE: Final = re.compile(
     r"(?:おふたり|お二人|お三方|登壇者|パネリスト|参加者|来場者|視聴者から|会場(?:から|の皆|との)|"
     r"[2-9２-９二三四五]人(?:が|の|に|とも)|[2-9２-９]名(?:が|の))"
 )
+# A paragraph opening with a transition between talks, in the report's own voice.
+_BRIDGE_RE: Final = re.compile(
+    r"^(?:続いて|つづいて|次に|最後に|休憩を挟んで|休憩のあと|その後|ここからは|後半は|前半は)[、,]?"
+)
+_THIRD_PERSON_RE: Final = re.compile(r"[一-龥々ぁ-んァ-ヶー]{1,8}(?:さん|氏|先生)(?:に|が|は|から|の|を)")
 _NOTICE_RE: Final = re.compile(
     r"(?:お知らせ|\d{1,2}月\d{1,2}日[(（][月火水木金土日]|から(?:開始|始ま|受付|スタート)|開始します|"
     r"始まります|受け付け|申し込み|申込|できるようになりました|できるようになります|ご利用|ご案内)"
@@ -290,12 +296,16 @@ def read_cast(segments: Sequence[Segment], *, account: str | None = None) -> Cas
             cast.answer_markers += 1
             continue
         parsed = find_label(label + (seg.text or "x"), known)
-        raw = parsed.name if parsed else core_name(label.strip("【】:： "))
+        raw = parsed.name if parsed else core_name(label.strip("【】:：/／ "))
+        if parsed is None and (" " in label.strip() or "\u3000" in label.strip()):
+            # 「新人 早見」 alone before a turn: the job first, the family name last.
+            by_shape = name_by_shape(label.strip("【】:：/／ "))
+            raw = by_shape.family if by_shape else raw
         if cast.markers.get(raw):
             raw = cast.markers[raw]  # a legend key: 「み:」 is みどり
         family = reg.family_of(raw)
         host = raw in INTERVIEWER_WORDS or family in cast.hosts
-        full_raw = re.sub(r"[(（].*?[)）]", "", label.strip("【】:：")).strip()
+        full_raw = re.sub(r"[(（].*?[)）]", "", label.strip("【】:：/／")).strip()
         shaped = name_by_shape(full_raw)
         reg.add(
             family,
@@ -347,7 +357,9 @@ def read_cast(segments: Sequence[Segment], *, account: str | None = None) -> Cas
             headings_seen += 1
             continue
         if kind in ("question", "speaker_label", "profile") or (seg.label and kind == "paragraph"):
-            first_cue_seen = True
+            # A writer's byline before the text (「本日の担当:…」) is no interview cue.
+            entry = cast_line(seg.text) if kind == "profile" else None
+            first_cue_seen = first_cue_seen or entry is None or entry[0] not in WRITER_WORDS
         if kind != "paragraph" or (seg.label and marker_of(seg.label) is None):
             continue
         paragraphs_seen += 1
@@ -855,7 +867,11 @@ def _is_answer_label(label: str) -> bool:
 def _reporting(text: str, cast: Cast) -> bool:
     """An event report speaking of its speakers in the third person, in its own voice."""
     # Speakers call each other 〜さん too; only the report's words for the group tell.
-    return bool(_REPORTING_RE.search(strip_quotes(text)))
+    plain = strip_quotes(text)
+    if _REPORTING_RE.search(plain):
+        return True
+    # 「続いて、…さんに…を伺いました。」: a bridge handing the floor to the next speaker.
+    return bool(_BRIDGE_RE.match(plain) and _THIRD_PERSON_RE.search(plain))
 
 
 def attribute_speakers(segments: Sequence[Segment]) -> tuple[list[Attribution], list[Speaker]]:
