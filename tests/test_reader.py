@@ -755,3 +755,153 @@ def test_bracketed_and_numbered_questions(q: str, a: str) -> None:
     got = kinds(*lines)
     assert [got[i] for i in range(2, len(lines), 2)] == ["question"] * 3
     assert [got[i] for i in range(3, len(lines), 2)] == ["paragraph"] * 3
+
+
+# --- generalisation: notes, slash labels, job + name labels, bylines, seminar zones ------
+
+CHROME = ("みんなにも読んでほしいですか?",)
+
+
+@pytest.mark.parametrize(
+    "note",
+    ["※注:雨天の場合は体育館で行います。", "★追記:申込の締切を延長しました。", "☆注記:価格は税込です。"],
+)
+def test_editor_notes_with_a_tag_word_are_boilerplate(note: str) -> None:
+    got = kinds("題", "今年も市民農園の募集を始めます。", note, "ご応募をお待ちしています。")
+    assert got == ["title", "paragraph", "boilerplate", "paragraph"]
+
+
+@pytest.mark.parametrize(
+    ("a", "b", "slash"),
+    [("みお", "そうた", "/"), ("ケイ", "ナナ", "／"), ("春野", "秋元", "/")],
+)
+def test_slash_labels_that_recur_are_turns(a: str, b: str, slash: str) -> None:
+    fmt, rows = read(
+        "同期ふたりの雑談",
+        f"{a}{slash}新しい部署に移って、もう一か月たったよ。",
+        f"{b}{slash}まだ半分くらいかな。覚えることが多くて。",
+        f"{a}{slash}わかる。最初の一か月は長いよね。",
+        f"{b}{slash}でも先輩がやさしいから助かってる。",
+        *CHROME,
+    )
+    assert fmt == "dialogue"
+    assert [r[1] for r in rows[1:5]] == [a, b, a, b]
+    assert all(r[2] == "interviewee" for r in rows[1:5])
+
+
+def test_a_slash_profile_line_is_not_a_turn() -> None:
+    got = kinds("題", "書いている人", "まるやま/経理部", "数字と猫が好きです。")
+    assert got[2] == "profile"
+
+
+@pytest.mark.parametrize(
+    ("a", "fa", "b", "fb"),
+    [
+        ("店長 木戸", "木戸", "新人 浅見", "浅見"),
+        ("部長 尾形", "尾形", "主任 萩野", "萩野"),
+        ("先輩 宇野", "宇野", "後輩 里中", "里中"),
+    ],
+)
+def test_job_and_family_name_alone_before_each_turn_are_labels(a: str, fa: str, b: str, fb: str) -> None:
+    fmt, rows = read(
+        "はじめての決算",
+        a,
+        "決算の月は、毎日少しずつ伝票を片づけておくのがこつです。",
+        b,
+        "私は今回が初めてで、書類の多さに驚きました。",
+        a,
+        "慣れると流れが見えてきますよ。",
+        b,
+        "次はもっと早く終わらせたいです。",
+        *CHROME,
+    )
+    assert fmt == "dialogue"
+    assert [r[0] for r in rows[1:3]] == ["speaker_label", "paragraph"]
+    assert [r[1] for r in rows[1:9]] == [fa, fa, fb, fb, fa, fa, fb, fb]
+
+
+@pytest.mark.parametrize(
+    ("text", "family"),
+    [("総務部 白井", "白井"), ("広報課 奥田", "奥田"), ("店長 久住", "久住")],
+)
+def test_a_unit_or_job_before_a_family_name_is_not_the_family(text: str, family: str) -> None:
+    person = name_by_shape(text)
+    assert person is not None and person.family == family
+    assert name_by_shape("岡部 玲").family == "岡部"  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize(
+    ("byline", "intro", "name"),
+    [
+        ("本日の担当:総務部 白井", "こんにちは、総務部の白井です。", "白井"),
+        ("今回の書き手:企画課 大槻", "こんにちは。企画課の大槻です。", "大槻"),
+        ("担当:経理部 椎名", "どうも、経理部の椎名です。", "椎名"),
+    ],
+)
+def test_a_writer_byline_names_the_essay_writer(byline: str, intro: str, name: str) -> None:
+    fmt, rows = read(
+        "ベランダ菜園の記録",
+        byline,
+        intro + "今日は春から続けている菜園の話をします。",
+        "最初は苗を2株だけ買ってきました。",
+        "収穫の日",
+        "7月のはじめに、ようやく赤い実がなりました。",
+        *CHROME,
+    )
+    assert fmt == "essay"
+    assert rows[1][0] == "profile"
+    assert [(r[1], r[2]) for r in rows[2:4]] == [(name, "author")] * 2
+    assert rows[5][1:] == (name, "author")
+
+
+@pytest.mark.parametrize("header", ["書いている人", "この記事を書いた人", "◆筆者紹介"])
+def test_a_profile_header_at_the_end_of_an_essay(header: str) -> None:
+    got = kinds(
+        "題",
+        "週末は川沿いを走っています。",
+        "今日は10km走りました。",
+        header,
+        "はしもと/広報課",
+        "走るのと写真が好きです。",
+    )
+    assert got[3:] == ["heading", "profile", "profile"]
+
+
+@pytest.mark.parametrize(
+    ("talk", "bridge"),
+    [
+        ("第1部 店の一日(野村 千尋さん)", "続いて、平井さんに三代続く店の話を伺いました。"),
+        ("Part 1 店の一日", "次に、平井さんが地域とのつながりについて話しました。"),
+        ("1. 店の一日", "休憩を挟んで、平井さんの講演です。"),
+    ],
+)
+def test_seminar_profile_ends_at_a_numbered_section_and_a_bridge_is_the_narrator(
+    talk: str, bridge: str
+) -> None:
+    fmt, rows = read(
+        "商店街トークイベントを開催しました",
+        "先日、市内の店主を招いたトークイベントを開催しました。",
+        "登壇者",
+        "野村 千尋(のむら商店 店主)",
+        "2015年に開業。",
+        "平井 大和(平井書店 代表)",
+        "祖父の代から続く店の三代目。",
+        talk,
+        "のむら商店の野村です。うちは開店前の1時間で、その日の品ぞろえを決めています。",
+        "棚を毎日少しずつ変えると、常連さんが気づいてくれるんです。",
+        bridge,
+        "会場の様子",
+        "登壇中の平井さん(平井書店)",
+        "祖父が店を開いたころは、雑誌がよく売れていたそうです。",
+        "おわりに",
+        "参加者からは、次回の開催を望む声が多く寄せられました。",
+        *CHROME,
+    )
+    assert fmt == "seminar"
+    assert [r[0] for r in rows[3:7]] == ["profile"] * 4
+    assert rows[7][0] in ("heading", "list_item")  # the talks begin: no longer a profile
+    assert rows[8][2] == "interviewee" and str(rows[8][1]).startswith("野村")
+    assert rows[10][1:] == (None, "narrator")
+    assert rows[13][2] == "interviewee" and str(rows[13][1]).startswith("平井")
+    assert rows[14][0] == "heading"
+    assert rows[15][1:] == (None, "narrator")

@@ -13,6 +13,7 @@ from typing import Final
 
 from etl.cues import (
     CREDIT_RE,
+    JOB_TITLE_RE,
     NOT_A_NAME,
     PROFILE_HEADER_RE,
     PROFILE_HEADER_SEARCH_RE,
@@ -487,7 +488,12 @@ def _mark_bare_name_labels(
         ):
             hits.setdefault(t, []).append(i)
     turns = sum(len(v) for v in hits.values())
-    named = any(surnames_in(t.removesuffix("さん")) for t in hits)
+    # A job before the name (「店長 木戸」) says a person as surely as the dictionary does.
+    named = any(
+        surnames_in(t.removesuffix("さん"))
+        or ((m := _BARE_NAME_RE.match(t)) and JOB_TITLE_RE.fullmatch(m["job"] or ""))
+        for t in hits
+    )
     if not named or not ((len(hits) >= 2 and turns >= 3) or turns >= 4):
         return
     if any(" " in t or "\u3000" in t for t in hits) and max(len(v) for v in hits.values()) < 2:

@@ -757,7 +757,7 @@ def name_by_shape(text: str) -> NamedPerson | None:
         return None
     paren = re.search(r"[(（](?P<note>[^)）]+)[)）]", plain)
     note = paren.group("note") if paren else None
-    if _org_unit(m.group("family")) or _JOB_TITLE_RE.fullmatch(m.group("family")):
+    if _org_unit(m.group("family")) or JOB_TITLE_RE.fullmatch(m.group("family")):
         # 「総務部 白井」: an organisation's unit, then the person's family name alone.
         given = m.group("given")
         return NamedPerson(given, given, note) if re.fullmatch(r"[一-龥々ヶ]{1,4}", given) else None
@@ -765,7 +765,7 @@ def name_by_shape(text: str) -> NamedPerson | None:
 
 
 # A job before a family name (「店長 久我」「新人 早見」「編集長 森」): not the family name.
-_JOB_TITLE_RE: Final = re.compile(
+JOB_TITLE_RE: Final = re.compile(
     r"店長|店主|新人|先輩|後輩|部長|課長|係長|社長|会長|室長|所長|局長|主任|代表|編集長|副編集長|"
     r"担当|司会|記者|編集|ライター|スタッフ|職員|社員|院長|園長|校長|館長|師匠|弟子|監督|コーチ"
 )
