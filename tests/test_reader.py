@@ -905,3 +905,54 @@ def test_seminar_profile_ends_at_a_numbered_section_and_a_bridge_is_the_narrator
     assert rows[13][2] == "interviewee" and str(rows[13][1]).startswith("平井")
     assert rows[14][0] == "heading"
     assert rows[15][1:] == (None, "narrator")
+
+
+@pytest.mark.parametrize(
+    ("a", "fa", "b", "fb"),
+    [
+        ("宗田(猟師)", "宗田", "乙川(料理人)", "乙川"),
+        ("岸本さん(農家)", "岸本", "滝沢さん(パン職人)", "滝沢"),
+        ("村瀬（司書）", "村瀬", "葛西（編集者）", "葛西"),
+    ],
+)
+def test_a_name_with_a_note_alone_before_each_turn_is_a_label(a: str, fa: str, b: str, fb: str) -> None:
+    fmt, rows = read(
+        "山の恵みを語る",
+        a,
+        "鹿が増えすぎて、畑の被害が年々ひどくなっているんです。",
+        b,
+        "処理が早いので、臭みがまったくないんですよ。",
+        a,
+        "獲ってから1時間以内に血抜きをするのが大事なんです。",
+        b,
+        "うちの店では、ローストにして出すのがいちばん人気です。",
+        *CHROME,
+    )
+    assert fmt == "dialogue"
+    assert [r[0] for r in rows[1:3]] == ["speaker_label", "paragraph"]
+    assert [r[1] for r in rows[2:9:2]] == [fa, fb, fa, fb]
+
+
+@pytest.mark.parametrize(
+    "bridge",
+    [
+        "最後に、審査員から講評がありました。",
+        "続いて、会場との質疑応答が行われました。",
+        "休憩のあと、2組目の発表に移りました。",
+    ],
+)
+def test_a_bridge_reporting_in_the_past_is_the_narrator(bridge: str) -> None:
+    fmt, rows = read(
+        "政策提案発表会レポート",
+        "今月、若手職員による政策提案の発表会が開かれました。",
+        "第1部 空き家を使った居場所づくり(小野 萌さん)",
+        "私たちのチームは、町内に増えている空き家に注目しました。",
+        "第2部 バス停を待合所に(桑田 亮さん)",
+        "バスを待つ時間を、少しでも快適にしたいと思いました。",
+        bridge,
+        *CHROME,
+    )
+    assert fmt == "seminar"
+    assert rows[3][2] == "interviewee" and str(rows[3][1]).startswith("小野")
+    assert rows[5][2] == "interviewee" and str(rows[5][1]).startswith("桑田")
+    assert rows[6][1:] == (None, "narrator")

@@ -461,7 +461,8 @@ def _followed_by_heading_like(kinds: list[BlockKind | None], texts: list[str], i
 
 
 _BARE_NAME_RE: Final = re.compile(
-    r"^(?:(?P<job>[一-龥々ヶァ-ヶー]{1,8})[ \u3000])?(?:[一-龥々ヶ]{1,4}|[ぁ-んァ-ヶー]{2,6}|[A-Za-z]{1,10})(?:さん)?$"
+    r"^(?:(?P<job>[一-龥々ヶァ-ヶー]{1,8})[ \u3000])?(?:[一-龥々ヶ]{1,4}|[ぁ-んァ-ヶー]{2,6}|[A-Za-z]{1,10})(?:さん)?"
+    r"(?:[(（](?P<note>[^()（）]{1,12})[)）])?$"
 )
 
 
@@ -490,7 +491,7 @@ def _mark_bare_name_labels(
     turns = sum(len(v) for v in hits.values())
     # A job before the name (「店長 木戸」) says a person as surely as the dictionary does.
     named = any(
-        surnames_in(t.removesuffix("さん"))
+        surnames_in(re.sub(r"(?:さん)?[(（].*$|さん$", "", t))
         or ((m := _BARE_NAME_RE.match(t)) and JOB_TITLE_RE.fullmatch(m["job"] or ""))
         for t in hits
     )

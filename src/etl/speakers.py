@@ -96,6 +96,7 @@ _BRIDGE_RE: Final = re.compile(
     r"^(?:続いて|つづいて|次に|最後に|休憩を挟んで|休憩のあと|その後|ここからは|後半は|前半は)[、,]?"
 )
 _THIRD_PERSON_RE: Final = re.compile(r"[一-龥々ぁ-んァ-ヶー]{1,8}(?:さん|氏|先生)(?:に|が|は|から|の|を)")
+_OWN_VOICE_RE: Final = re.compile(r"私|わたし|僕|ぼく|うち|我々|われわれ|自分|弊社|当社")
 _NOTICE_RE: Final = re.compile(
     r"(?:お知らせ|\d{1,2}月\d{1,2}日[(（][月火水木金土日]|から(?:開始|始ま|受付|スタート)|開始します|"
     r"始まります|受け付け|申し込み|申込|できるようになりました|できるようになります|ご利用|ご案内)"
@@ -871,7 +872,14 @@ def _reporting(text: str, cast: Cast) -> bool:
     if _REPORTING_RE.search(plain):
         return True
     # 「続いて、…さんに…を伺いました。」: a bridge handing the floor to the next speaker.
-    return bool(_BRIDGE_RE.match(plain) and _THIRD_PERSON_RE.search(plain))
+    # 「最後に、審査員から講評がありました。」: a bridge reporting in the past, nobody's own words.
+    return bool(
+        _BRIDGE_RE.match(plain)
+        and (
+            _THIRD_PERSON_RE.search(plain)
+            or (re.search(r"ました[。！!]?$", plain) and not _OWN_VOICE_RE.search(plain))
+        )
+    )
 
 
 def attribute_speakers(segments: Sequence[Segment]) -> tuple[list[Attribution], list[Speaker]]:
