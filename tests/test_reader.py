@@ -956,3 +956,39 @@ def test_a_bridge_reporting_in_the_past_is_the_narrator(bridge: str) -> None:
     assert rows[3][2] == "interviewee" and str(rows[3][1]).startswith("小野")
     assert rows[5][2] == "interviewee" and str(rows[5][1]).startswith("桑田")
     assert rows[6][1:] == (None, "narrator")
+
+
+@pytest.mark.parametrize(
+    ("text", "family"),
+    [("林業家 榊山 聡さん", "榊山"), ("防災士 新垣 誠", "新垣"), ("看護師 三船", "三船")],
+)
+def test_a_job_word_with_a_job_suffix_is_not_the_family(text: str, family: str) -> None:
+    person = name_by_shape(text)
+    assert person is not None and person.family == family
+
+
+@pytest.mark.parametrize(
+    "credits",
+    [
+        "話し手:林業家 榊山 聡さん/聞き手:まちのノート編集部",
+        "話し手:林業家 榊山 聡さん／聞き手:もりした",
+        "話し手:林業家 榊山 聡さん|聞き手・文:編集部",
+    ],
+)
+def test_credits_at_the_end_name_the_one_who_answers(credits: str) -> None:
+    fmt, rows = read(
+        "林業の仕事、続けて20年",
+        "山の木を育て、切り出す仕事について、現役の林業家に伺いました。",
+        "林業の一年は、どんなふうに回っているのですか。",
+        "春に苗を植えて、夏は下草を刈ります。秋から冬が、木を切り出す季節です。",
+        "危険な仕事だと聞きますが、気をつけていることはありますか。",
+        "必ず二人一組で山に入ることです。",
+        "これから林業を始めたい人に、ひとことお願いします。",
+        "焦らず覚えていけば大丈夫です。",
+        credits,
+        *CHROME,
+    )
+    assert fmt == "qa_unlabeled"
+    assert [r[0] for r in rows[2:8]] == ["question", "paragraph"] * 3
+    assert [r[1:] for r in rows[3:8:2]] == [("榊山 聡", "interviewee")] * 3
+    assert rows[8][0] == "profile"

@@ -757,7 +757,7 @@ def name_by_shape(text: str) -> NamedPerson | None:
         return None
     paren = re.search(r"[(（](?P<note>[^)）]+)[)）]", plain)
     note = paren.group("note") if paren else None
-    if _org_unit(m.group("family")) or JOB_TITLE_RE.fullmatch(m.group("family")):
+    if _org_unit(m.group("family")) or _job_word(m.group("family")):
         # 「総務部 白井」: an organisation's unit, then the person's family name alone.
         given = m.group("given")
         return NamedPerson(given, given, note) if re.fullmatch(r"[一-龥々ヶ]{1,4}", given) else None
@@ -770,6 +770,17 @@ JOB_TITLE_RE: Final = re.compile(
     r"担当|司会|記者|編集|ライター|スタッフ|職員|社員|院長|園長|校長|館長|師匠|弟子|監督|コーチ"
 )
 _ORG_UNITS: Final = frozenset({"部", "課", "室", "局", "係", "班", "科", "所", "店", "社"})
+
+
+def _job_word(word: str) -> bool:
+    """A job title, or a word made with a job suffix the dictionary does not read as a name.
+
+    >>> _job_word("店長"), _job_word("林業家"), _job_word("防災士"), _job_word("相沢")
+    (True, True, True, False)
+    """
+    if JOB_TITLE_RE.fullmatch(word):
+        return True
+    return bool(re.fullmatch(r"[一-龥々]{1,5}(?:家|師|士|者|員|職人|手)", word)) and not surnames_in(word)
 
 
 def _org_unit(word: str) -> bool:
@@ -798,7 +809,8 @@ def cast_line(text: str) -> tuple[str, NamedPerson] | None:
     m = CAST_WORDS_RE.match(text.strip())
     if m is None:
         return None
-    rest = m.group("rest")
+    # 「話し手:…さん/聞き手:編集部」: one line, two credits; the first is this role's.
+    rest = re.split(r"\s*[/／|｜]\s*(?=[^\s:：/／]{1,8}[:：])", m.group("rest"))[0]
     if re.search(r"[。！!？?]\s*$", rest) or len(rest) > 80:
         return None
     person = name_by_shape(rest)

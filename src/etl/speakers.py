@@ -487,7 +487,9 @@ def _read_profiles(segments: Sequence[Segment], cast: Cast) -> None:
                 family, full = names[0], None
             else:
                 family, full = person.family, person.full
-            host = bool(cast_entry and cast_entry[0] in HOST_WORDS) or any(w in text for w in HOST_WORDS)
+            # 「話し手:…/聞き手:編集部」: only the credit that names this person says its role.
+            own = next((part for part in re.split(r"[/／|｜]", text) if family in part), text)
+            host = bool(cast_entry and cast_entry[0] in HOST_WORDS) or any(w in own for w in HOST_WORDS)
             paren = re.search(r"[(（](?P<aff>[^)）]+)[)）]", text)
             reg.add(
                 family,
