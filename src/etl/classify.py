@@ -13,6 +13,7 @@ from typing import Final
 
 from etl.cues import (
     CREDIT_RE,
+    INTERVIEWER_WORDS,
     JOB_TITLE_RE,
     NOT_A_NAME,
     PROFILE_HEADER_RE,
@@ -149,6 +150,13 @@ def _heading_like(text: str) -> bool:
         return True
     body = text.rstrip("？?！!」』）) ")
     return text.rstrip("」』）) ")[-1:] in "？?！!" and len(text) <= 30 and not re.search(r"[。．]", body)
+
+
+# 「登壇中の東さん(古道具店 代表)」「講演する新田さん」: a photo of someone speaking.
+_FLOOR_CAPTION_RE: Final = re.compile(
+    r"^(?:登壇中の|登壇する|講演中の|講演する|発表中の|発表する|話をする|説明する|語る|質問に答える)"
+    r"[^。！？!?]{0,20}?(?:さん|氏|先生)(?:[(（][^)）]{1,30}[)）])?$"
+)
 
 
 def _caption_like(text: str) -> bool:
@@ -363,6 +371,9 @@ def classify(blocks: tuple[Block, ...] | list[Block]) -> list[Unit]:
 
     # 「写真左から」「写真右、…の沢井さん」 is a caption; the short line before it, its image.
     for i in range(n):
+        if kinds[i] is None and _FLOOR_CAPTION_RE.match(texts[i]):
+            kinds[i] = "caption"  # a photo of someone speaking, even where the image has no alt
+            continue
         if kinds[i] == "caption" or (
             kinds[i] is None and _PHOTO_ORDER_RE.match(texts[i]) and len(texts[i]) <= 80
         ):
@@ -486,6 +497,9 @@ def _mark_bare_name_labels(
             and blocks[i].kind is None
             and _BARE_NAME_RE.match(t)
             and kinds[i + 1] == "paragraph"
+        ) or (
+            # 「編集部」「聞き手」 alone over a question: the unnamed interviewer's label.
+            t in INTERVIEWER_WORDS and kinds[i] in ("heading", "paragraph") and kinds[i + 1] == "paragraph"
         ):
             hits.setdefault(t, []).append(i)
     turns = sum(len(v) for v in hits.values())
@@ -502,6 +516,8 @@ def _mark_bare_name_labels(
     for t, rows in hits.items():
         for i in rows:
             kinds[i], labels[i], texts[i] = "speaker_label", t, ""
+            if t in INTERVIEWER_WORDS and asks(texts[i + 1]):
+                kinds[i + 1] = "question"  # the interviewer's prompt, nobody by name
     for i in range(n - 1):
         # The short line over a labelled turn is the section's heading after all.
         if (
@@ -542,6 +558,14 @@ def _mark_unmarked_questions(
             kinds[j] == "paragraph"
             and not short(j)
             and (j + 1 >= n or short(j + 1) or kinds[j + 1] in ("boilerplate", "link"))
+        ) or (
+            # The last question: its answer, then the writer's closing remark before the chrome.
+            kinds[j] == "paragraph"
+            and j + 1 < n
+            and kinds[j + 1] == "paragraph"
+            and not short(j)
+            and not short(j + 1)
+            and (j + 2 >= n or kinds[j + 2] in ("boilerplate", "link"))
         ):
             one_answer.append(i)
     asking = [i for i in one_answer if texts[i].rstrip()[-1:] in "？?"]

@@ -757,6 +757,8 @@ def name_by_shape(text: str) -> NamedPerson | None:
         return None
     paren = re.search(r"[(（](?P<note>[^)）]+)[)）]", plain)
     note = paren.group("note") if paren else None
+    if _job_word(m.group("given")):
+        return None  # 「古道具店 代表」: a shop and a job, nobody's name
     if _org_unit(m.group("family")) or _job_word(m.group("family")):
         # 「総務部 白井」: an organisation's unit, then the person's family name alone.
         given = m.group("given")

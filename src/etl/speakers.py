@@ -96,6 +96,7 @@ _BRIDGE_RE: Final = re.compile(
     r"^(?:続いて|つづいて|次に|最後に|休憩を挟んで|休憩のあと|その後|ここからは|後半は|前半は)[、,]?"
 )
 _THIRD_PERSON_RE: Final = re.compile(r"[一-龥々ぁ-んァ-ヶー]{1,8}(?:さん|氏|先生)(?:に|が|は|から|の|を)")
+_REPORTER_WORDS_RE: Final = re.compile(r"取材(?:の帰り|を終え|のあと|の最後)|インタビューを終え")
 _OWN_VOICE_RE: Final = re.compile(r"私|わたし|僕|ぼく|うち|我々|われわれ|自分|弊社|当社")
 _NOTICE_RE: Final = re.compile(
     r"(?:お知らせ|\d{1,2}月\d{1,2}日[(（][月火水木金土日]|から(?:開始|始ま|受付|スタート)|開始します|"
@@ -336,6 +337,11 @@ def read_cast(segments: Sequence[Segment], *, account: str | None = None) -> Cas
             )
             person = None if multi else (name_by_shape(seg.text) or None)
             found = (person.family, None) if person else (None if multi else caption_person(seg.text))
+            if found is None and not multi:
+                # 「登壇中の東さん」: a name the dictionary misses, known from the cast list.
+                hon = re.search(r"([一-龥々ヶ]{1,4}|[ァ-ヶー]{2,6})(?:さん|氏|先生)", seg.text)
+                if hon is not None and hon.group(1) in reg.by_family:
+                    found = (hon.group(1), None)
             if found is None:
                 cast.caption_of[i] = None
                 continue
@@ -577,7 +583,23 @@ def decide_format(segments: Sequence[Segment], cast: Cast) -> tuple[ArticleForma
     # Speakers who take the floor by a self-introduction or caption outside labelled turns.
     talkers = {
         intro.name for i, intro in cast.intro_of.items() if i != cast.opening_intro and i not in cast.label_of
-    } | {f for i, f in cast.caption_of.items() if f and f in cast.how and "self_intro" in cast.how[f]}
+    } | {
+        f
+        for i, f in cast.caption_of.items()
+        # A caption of someone who introduces themself, or of someone the cast list names
+        # right before a paragraph: a speaker taking the floor.
+        if f
+        and f in cast.how
+        and (
+            "self_intro" in cast.how[f]
+            or (
+                "profile" in cast.how[f]
+                and i + 1 < len(segments)
+                and segments[i + 1].kind == "paragraph"
+                and not segments[i + 1].label
+            )
+        )
+    }
     if len(label_people) == 2:
         first_label = min(i for i, f in cast.label_of.items() if f in label_people)
         early_talks = [i for i in cast.intro_of if i != cast.opening_intro and i < first_label]
@@ -801,7 +823,11 @@ def read_article(segments: Sequence[Segment], *, account: str | None = None) -> 
             and current is not None
             and current_role == "interviewee"
             and kind == "paragraph"
-            and re.search(re.escape(current) + r"(?:さん|氏|先生|教授)", strip_quotes(seg.text))
+            and (
+                re.search(re.escape(current) + r"(?:さん|氏|先生|教授)", strip_quotes(seg.text))
+                # 「取材の帰り道、…」: the reporter looking back on the interview.
+                or _REPORTER_WORDS_RE.search(strip_quotes(seg.text))
+            )
         ):
             current, current_role, current_method = reporter, "narrator", "reporting"
             atts.append(Attribution(reporter, "narrator", "reporting", CONFIDENCE["reporting"]))
