@@ -992,3 +992,76 @@ def test_credits_at_the_end_name_the_one_who_answers(credits: str) -> None:
     assert [r[0] for r in rows[2:8]] == ["question", "paragraph"] * 3
     assert [r[1:] for r in rows[3:8:2]] == [("榊山 聡", "interviewee")] * 3
     assert rows[8][0] == "profile"
+
+
+@pytest.mark.parametrize("host", ["編集部", "聞き手", "インタビュアー"])
+def test_an_unnamed_interviewer_word_alone_over_each_question(host: str) -> None:
+    fmt, rows = read(
+        "駅前の古着屋、店主に聞く",
+        host,
+        "お店を始めたきっかけは何ですか?",
+        "宇田さん",
+        "学生のころから古着が好きで、集めた服が部屋に入りきらなくなったんです。",
+        host,
+        "仕入れはどうしているんですか?",
+        "宇田さん",
+        "年に2回、海外の倉庫まで買い付けに行きます。",
+        *CHROME,
+    )
+    assert fmt == "qa_labeled"
+    assert [r[0] for r in rows[1:5]] == ["speaker_label", "question", "speaker_label", "paragraph"]
+    assert rows[2][1:] == (None, "interviewer")
+    assert rows[4][1:] == ("宇田", "interviewee")
+    assert rows[8][1:] == ("宇田", "interviewee")
+
+
+@pytest.mark.parametrize(
+    "caption", ["登壇中の東さん(古道具店 代表)", "講演する東さん", "質問に答える東さん(古道具店)"]
+)
+def test_a_photo_of_a_listed_speaker_hands_the_floor(caption: str) -> None:
+    fmt, rows = read(
+        "起業セミナー「小さく始める」レポート",
+        "商工会議所で起業セミナーを開きました。二人の先輩起業家に話していただきました。",
+        "登壇者紹介",
+        "今泉 遥(焼き菓子店 店主)",
+        "会社員を経て2019年に開業。",
+        "東 慎吾(古道具店 代表)",
+        "古い家具の修理と販売を手がける。",
+        "セミナー会場の様子",
+        "焼き菓子店をしている今泉です。最初はマルシェに月2回出店するところから始めました。",
+        caption,
+        "私は最初の1年、自宅のガレージで営業していました。",
+        "参加者からは、資金の集め方について多くの質問が出ました。",
+        *CHROME,
+    )
+    assert fmt == "seminar"
+    assert rows[9][0] == "caption"
+    assert rows[10][2] == "interviewee" and str(rows[10][1]).startswith("東")
+    assert rows[11][1:] == (None, "narrator")
+
+
+@pytest.mark.parametrize(
+    "closing",
+    [
+        "取材の帰り道、港には修理を終えた船が並んでいました。",
+        "取材を終えて外に出ると、雨はもうやんでいました。",
+        "インタビューを終えたあと、工房の前で写真を撮らせてもらいました。",
+    ],
+)
+def test_the_last_question_before_a_closing_remark(closing: str) -> None:
+    fmt, rows = read(
+        "港町の船大工に会いに行く",
+        "今回お話を聞いたのは、港町で木造船の修理を続けている船大工の宮下 渉さん。",
+        "船大工になったのはいつですか？",
+        "18歳で親方に弟子入りしました。最初の5年は、道具の手入ればかりでした。",
+        "木の船ならではの難しさは？",
+        "木は季節で伸び縮みするので、同じ寸法で削っても合わないことがあるんです。",
+        "いま手がけている仕事は？",
+        "漁師さんの小さな船の、底板の張り替えです。",
+        closing,
+        *CHROME,
+    )
+    assert fmt == "qa_unlabeled"
+    assert [r[0] for r in rows[2:8]] == ["question", "paragraph"] * 3
+    assert str(rows[7][1]).startswith("宮下")
+    assert rows[8][1:] == (None, "narrator")
