@@ -1065,3 +1065,43 @@ def test_the_last_question_before_a_closing_remark(closing: str) -> None:
     assert [r[0] for r in rows[2:8]] == ["question", "paragraph"] * 3
     assert str(rows[7][1]).startswith("宮下")
     assert rows[8][1:] == (None, "narrator")
+
+
+@pytest.mark.parametrize(("a", "b"), [("まる", "こむぎ"), ("ぽぷら", "ミント"), ("Yuki", "Sora")])
+def test_nicknames_alone_before_turns_are_labels_by_recurrence(a: str, b: str) -> None:
+    fmt, rows = read(
+        "ゆるっと家計簿トーク",
+        a,
+        "家計簿、3日で挫折したことあります。レシートを貼るのが面倒で。",
+        b,
+        "わかります。私はアプリに変えてから続くようになりました。",
+        a,
+        "アプリって、カードと連携できるんですよね。",
+        b,
+        "そうそう。使ったらすぐ通知が来るので、使いすぎにも気づけます。",
+        *CHROME,
+    )
+    assert fmt == "dialogue"
+    assert [r[0] for r in rows[1:3]] == ["speaker_label", "paragraph"]
+    assert [r[1] for r in rows[2:9:2]] == [a, b, a, b]
+
+
+def test_a_repeated_heading_word_is_not_a_label() -> None:
+    got = kinds("題", "まとめ", "今日は朝から雨でした。", "まとめ", "明日は晴れるそうです。")
+    assert "speaker_label" not in got
+
+
+@pytest.mark.parametrize("name", ["ホセ・ロドリゲス", "ミナ", "Alex"])
+def test_a_talk_heading_names_its_speaker_in_brackets(name: str) -> None:
+    fmt, rows = read(
+        "農業フォーラム 当日レポート",
+        "11月に開催した農業フォーラムの様子をお届けします。",
+        "第1部 有機栽培の10年(田所 信也さん)",
+        "有機栽培を始めて10年になります。最初の3年は、ほとんど収穫がありませんでした。",
+        f"第2部 若手就農者の声({name}さん)",
+        "日本に来て5年、いまは町でトマトを育てています。",
+        *CHROME,
+    )
+    assert fmt == "seminar"
+    assert str(rows[3][1]).startswith("田所")
+    assert rows[5][1:] == (name, "interviewee")

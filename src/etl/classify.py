@@ -509,7 +509,11 @@ def _mark_bare_name_labels(
         or ((m := _BARE_NAME_RE.match(t)) and JOB_TITLE_RE.fullmatch(m["job"] or ""))
         for t in hits
     )
-    if not named or not ((len(hits) >= 2 and turns >= 3) or turns >= 4):
+    # Nicknames the dictionary does not know (「まる」「こむぎ」): two or more names that
+    # each recur, four turns or more; recurrence alone decides.
+    recurring = len(hits) >= 2 and turns >= 4 and all(len(v) >= 2 for v in hits.values())
+    recurring = recurring and not any(match_key(t) in NOT_A_NAME for t in hits)
+    if not (named or recurring) or not ((len(hits) >= 2 and turns >= 3) or turns >= 4):
         return
     if any(" " in t or "\u3000" in t for t in hits) and max(len(v) for v in hits.values()) < 2:
         return  # 「開発部 小林」 once each: talk headings, not turns; a label recurs

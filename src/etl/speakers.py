@@ -97,6 +97,9 @@ _BRIDGE_RE: Final = re.compile(
 )
 _THIRD_PERSON_RE: Final = re.compile(r"[一-龥々ぁ-んァ-ヶー]{1,8}(?:さん|氏|先生)(?:に|が|は|から|の|を)")
 _REPORTER_WORDS_RE: Final = re.compile(r"取材(?:の帰り|を終え|のあと|の最後)|インタビューを終え")
+_TALK_HEADING_NAME_RE: Final = re.compile(
+    r"[(（](?P<name>[一-龥々ヶぁ-んァ-ヶー・A-Za-z]{2,16})(?:さん|氏|先生)[)）]$"
+)
 _OWN_VOICE_RE: Final = re.compile(r"私|わたし|僕|ぼく|うち|我々|われわれ|自分|弊社|当社")
 _NOTICE_RE: Final = re.compile(
     r"(?:お知らせ|\d{1,2}月\d{1,2}日[(（][月火水木金土日]|から(?:開始|始ま|受付|スタート)|開始します|"
@@ -361,6 +364,9 @@ def read_cast(segments: Sequence[Segment], *, account: str | None = None) -> Cas
                 names := surnames_in(seg.text)
             ):
                 cast.heading_of[i] = reg.family_of(names[-1])
+            elif talk := _TALK_HEADING_NAME_RE.search(seg.text):
+                # 「第3部 …(ホセ・ロドリゲスさん)」: the speaker in brackets, however spelled.
+                cast.heading_of[i] = reg.family_of(talk.group("name"))
             headings_seen += 1
             continue
         if kind in ("question", "speaker_label", "profile") or (seg.label and kind == "paragraph"):
