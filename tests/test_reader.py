@@ -1105,3 +1105,35 @@ def test_a_talk_heading_names_its_speaker_in_brackets(name: str) -> None:
     assert fmt == "seminar"
     assert str(rows[3][1]).startswith("田所")
     assert rows[5][1:] == (name, "interviewee")
+
+
+@pytest.mark.parametrize(("a", "b"), [("桃子", "杏"), ("はる", "なつ"), ("ケン", "リサ")])
+def test_name_and_bracketed_turn_lines_are_a_dialogue(a: str, b: str) -> None:
+    fmt, rows = read(
+        "姉妹で営むカフェの朝",
+        f"{a}「朝いちばんにするのは、コーヒー豆の焙煎です。」",
+        f"{b}「私はその間に、ケーキの生地を仕込みます。」",
+        f"{a}「開店は8時なので、6時には二人とも店にいます。」",
+        f"{b}「眠いけど、焼きたての匂いで目が覚めるんです。」",
+        *CHROME,
+    )
+    assert fmt == "dialogue"
+    assert [r[1:] for r in rows[1:5]] == [(a, "interviewee"), (b, "interviewee")] * 2
+
+
+def test_an_essay_quoting_now_and_then_keeps_its_voice() -> None:
+    fmt, rows = read(
+        "母と台所",
+        "休みの日は、実家の台所で母の手伝いをしています。",
+        "野菜を切るのは私の担当で、味つけは母の担当です。",
+        "母「もう少し薄く切って」",
+        "私「これくらい?」",
+        "母「そうそう、それでいい」",
+        "そんなやりとりをしながら、夕方までに三品が仕上がりました。",
+        "来週は魚のさばき方を教わる約束をしています。",
+        "帰り道、台所の匂いがまだ手に残っていました。",
+        *CHROME,
+    )
+    assert fmt == "essay"
+    assert all(r[2] == "author" for r in rows[1:9] if r[0] == "paragraph")
+    assert all(r[1] is None for r in rows)

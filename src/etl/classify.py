@@ -238,6 +238,7 @@ def classify(blocks: tuple[Block, ...] | list[Block]) -> list[Unit]:
 
     space_labels = _space_labels(kinds, texts)
     slash_labels = _slash_labels(kinds, texts)
+    quote_labels = _quote_labels(kinds, texts)
     recurring = {k: c for k, c in shape_count.items() if _recurring_label(k, shape_count)}
     conversation = sum(recurring.values()) >= 2 and len(shape_count) >= 2 and sum(shape_count.values()) >= 3
 
@@ -248,6 +249,10 @@ def classify(blocks: tuple[Block, ...] | list[Block]) -> list[Unit]:
         sm = _SPACE_LABEL_RE.match(t)
         if sm is not None and sm.group("name") in space_labels and _space_turn(t, sm):
             kinds[i], labels[i], texts[i] = "paragraph", sm.group(0), t[sm.end() :]
+            continue
+        ql = _QUOTE_LABEL_RE.match(t)
+        if ql is not None and ql.group("name") in quote_labels:
+            kinds[i], labels[i], texts[i] = "paragraph", ql.group("name"), t[ql.end("name") :]
             continue
         sl = _SLASH_LABEL_RE.match(t)
         if sl is not None and sl.group("name") in slash_labels:
@@ -703,6 +708,36 @@ def _slash_labels(kinds: list[BlockKind | None], texts: list[str]) -> set[str]:
                 counts[name] = counts.get(name, 0) + 1
     if len(counts) >= 2 and sum(counts.values()) >= 3 and max(counts.values()) >= 2:
         return {n for n, c in counts.items() if c >= 2 or sum(counts.values()) >= 4}
+    return set()
+
+
+# 「桃子「朝いちばんに…」」: a name, then the turn in brackets, the whole line.
+_QUOTE_LABEL_RE: Final = re.compile(
+    r"^(?P<name>[^\s\d「」『』。、！？!?(（)）:：/／・]{1,8})「[^「」]*(?:「[^「」]*」[^「」]*)*」$"
+)
+
+
+def _quote_labels(kinds: list[BlockKind | None], texts: list[str]) -> set[str]:
+    """Names before whole bracketed lines, 名前「…」, when such lines carry the article.
+
+    Two or more names, three or more lines, one name twice, and at least half of the
+    article's prose lines: an essay quoting a remark now and then keeps its voice.
+
+    >>> sorted(_quote_labels([None] * 3, ["桃子「おはよう。」", "杏「早いね。」", "桃子「焼けたよ。」"]))
+    ['杏', '桃子']
+    """
+    counts: dict[str, int] = {}
+    prose = 0
+    for i, t in enumerate(texts):
+        if kinds[i] is not None or len(t) < 8:
+            continue
+        prose += 1
+        m = _QUOTE_LABEL_RE.match(t)
+        if m and match_key(m.group("name")) not in NOT_A_NAME:
+            counts[m.group("name")] = counts.get(m.group("name"), 0) + 1
+    total = sum(counts.values())
+    if len(counts) >= 2 and total >= 3 and max(counts.values()) >= 2 and total * 2 >= prose:
+        return set(counts)
     return set()
 
 
