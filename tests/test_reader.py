@@ -1137,3 +1137,24 @@ def test_an_essay_quoting_now_and_then_keeps_its_voice() -> None:
     assert fmt == "essay"
     assert all(r[2] == "author" for r in rows[1:9] if r[0] == "paragraph")
     assert all(r[1] is None for r in rows)
+
+
+@pytest.mark.parametrize(("q", "a"), [("Q", "A"), ("質問", "回答"), ("Question", "Answer")])
+def test_question_and_answer_words_alone_on_their_lines(q: str, a: str) -> None:
+    fmt, rows = read(
+        "よくある質問",
+        "はじめまして。青浜市 市民課です。よくいただく質問にお答えします。",
+        q,
+        "住民票はどこで取れますか?",
+        a,
+        "市役所の1階、市民課の窓口で取れます。",
+        q,
+        "土曜日も開いていますか?",
+        a,
+        "第2土曜日の午前中だけ開いています。",
+        *CHROME,
+    )
+    assert fmt == "other"
+    assert [r[0] for r in rows[2:6]] == ["question", "question", "paragraph", "paragraph"]
+    assert all(r[1] is None for r in rows)
+    assert [r[2] for r in rows[4:6]] == ["narrator", "narrator"]

@@ -286,6 +286,13 @@ def classify(blocks: tuple[Block, ...] | list[Block]) -> list[Unit]:
             # 「Q.12」 alone on its line: the question is the next line.
             kinds[i], labels[i], texts[i], kinds[i + 1] = "question", t, "", "question"
             continue
+        nxt_free = i + 1 < n and kinds[i + 1] is None and 0 < len(texts[i + 1]) <= 200
+        if _Q_WORD_ALONE_RE.match(t) and nxt_free and asks(texts[i + 1]):
+            kinds[i], labels[i], texts[i], kinds[i + 1] = "question", t, "", "question"
+            continue
+        if _A_WORD_ALONE_RE.match(t) and nxt_free and i and kinds[i - 1] == "question":
+            kinds[i], labels[i], texts[i], kinds[i + 1] = "paragraph", t, "", "paragraph"
+            continue
         q = question_marker(t)
         if q is not None:
             kinds[i], labels[i], texts[i] = "question", q.strip(), t[len(q) :]
@@ -645,6 +652,9 @@ _POLITE_ASK_RE: Final = re.compile(
 )
 _INNER_MARK_RE: Final = re.compile(r"[(（][^()（）\s]{1,2}[)）]")
 _Q_ALONE_RE: Final = re.compile(r"^[QＱ]\s*[.．:：]?\s*\d{1,3}\s*[.．:：)）]?$")
+# A question or answer word alone on its line, the text on the next: 「Q」「質問」「A」「回答」.
+_Q_WORD_ALONE_RE: Final = re.compile(r"^(?:[QＱ]|質問|Question|QUESTION)\s*[.．:：]?$")
+_A_WORD_ALONE_RE: Final = re.compile(r"^(?:[AＡ]\s*\d{0,3}|回答|答え|Answer|ANSWER)\s*[.．:：]?$")
 # 「→夏です。」: an answer after a templated question.
 _ARROW_ANSWER_RE: Final = re.compile(r"^[→⇒]\s*")
 # 「波多野 朝は3時に…」: a family name and a space opening a turn (decided by recurrence).

@@ -100,6 +100,7 @@ _REPORTER_WORDS_RE: Final = re.compile(r"取材(?:の帰り|を終え|のあと|
 _TALK_HEADING_NAME_RE: Final = re.compile(
     r"[(（](?P<name>[一-龥々ヶぁ-んァ-ヶー・A-Za-z]{2,16})(?:さん|氏|先生)[)）]$"
 )
+_ANSWER_WORD_RE: Final = re.compile(r"(?:[AＡ]\s*\d{0,3}|回答|答え|Answer|ANSWER)\s*[.．:：]?")
 _OWN_VOICE_RE: Final = re.compile(r"私|わたし|僕|ぼく|うち|我々|われわれ|自分|弊社|当社")
 _NOTICE_RE: Final = re.compile(
     r"(?:お知らせ|\d{1,2}月\d{1,2}日[(（][月火水木金土日]|から(?:開始|始ま|受付|スタート)|開始します|"
@@ -894,8 +895,8 @@ def _personal_account(name: str) -> bool:
 
 def _is_answer_label(label: str) -> bool:
     """「A.」「A:」「→」: an answer marker, not a person's label."""
-    if label.startswith(("→", "⇒")):
-        return True
+    if label.startswith(("→", "⇒")) or _ANSWER_WORD_RE.fullmatch(label.strip()):
+        return True  # 「A」「回答」 alone on its line over the answer
     return answer_marker(label + "x") is not None and find_label(label + "x") is None
 
 
