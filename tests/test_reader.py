@@ -1158,3 +1158,34 @@ def test_question_and_answer_words_alone_on_their_lines(q: str, a: str) -> None:
     assert [r[0] for r in rows[2:6]] == ["question", "question", "paragraph", "paragraph"]
     assert all(r[1] is None for r in rows)
     assert [r[2] for r in rows[4:6]] == ["narrator", "narrator"]
+
+
+@pytest.mark.parametrize(
+    ("a", "b", "fa", "fb"),
+    [
+        ("森田のアイコン", "川口のアイコン", "森田", "川口"),
+        ("ぽぷらアイコン", "ミントのアイコン画像", "ぽぷら", "ミント"),
+        ("店長のアバター", "新人のアバター", "店長", "新人"),
+    ],
+)
+def test_chat_bubble_icons_before_each_turn_are_labels(a: str, b: str, fa: str, fb: str) -> None:
+    fmt, rows = read(
+        "朝ごはんの話",
+        a,
+        "最近、朝ごはん何食べてる?",
+        b,
+        "パンとコーヒーだけだよ。",
+        a,
+        "私はおにぎり派。",
+        b,
+        "いいね、今度まねしてみる。",
+        *CHROME,
+    )
+    assert fmt == "dialogue"
+    assert rows[1][0] == "speaker_label"
+    assert [r[1] for r in rows[2:9:2]] == [fa, fb, fa, fb]
+
+
+def test_a_single_icon_line_is_not_a_label() -> None:
+    got = kinds("題", "森田のアイコン", "今日は朝から雨でした。", "明日は晴れるそうです。")
+    assert "speaker_label" not in got

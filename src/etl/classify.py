@@ -449,6 +449,7 @@ def classify(blocks: tuple[Block, ...] | list[Block]) -> list[Unit]:
         else:
             kinds[i] = "paragraph"
     _mark_bare_name_labels(kinds, texts, labels, blocks)
+    _mark_icon_labels(kinds, texts, labels)
     _mark_profiles(kinds, texts, labels, blocks)
     _mark_unmarked_questions(kinds, texts, labels, blocks)
 
@@ -487,6 +488,28 @@ _BARE_NAME_RE: Final = re.compile(
     r"^(?:(?P<job>[一-龥々ヶァ-ヶー]{1,8})[ \u3000])?(?:[一-龥々ヶ]{1,4}|[ぁ-んァ-ヶー]{2,6}|[A-Za-z]{1,10})(?:さん)?"
     r"(?:[(（](?P<note>[^()（）]{1,12})[)）])?$"
 )
+
+
+# A chat bubble's speaker icon kept as its alt text: 「森田のアイコン」「ぽぷらアイコン」.
+ICON_ALT_RE: Final = re.compile(
+    r"^(?P<name>[^\s。、！？!?「」]{1,10}?)の?(?:アイコン|アバター|似顔絵|顔アイコン)(?:画像)?$"
+)
+
+
+def _mark_icon_labels(kinds: list[BlockKind | None], texts: list[str], labels: list[str | None]) -> None:
+    """Chat bubbles: two or more icons, each before a turn, each at least twice, are labels."""
+    hits: dict[str, list[int]] = {}
+    for i in range(len(kinds) - 1):
+        m = ICON_ALT_RE.match(texts[i].strip())
+        if m and kinds[i] != "speaker_label" and kinds[i + 1] in ("paragraph", "heading", "question"):
+            hits.setdefault(m.group("name"), []).append(i)
+    if len(hits) < 2 or any(len(v) < 2 for v in hits.values()):
+        return
+    for rows in hits.values():
+        for i in rows:
+            kinds[i], labels[i], texts[i] = "speaker_label", texts[i], ""
+            if kinds[i + 1] == "heading":
+                kinds[i + 1] = "paragraph"  # a short turn under its icon
 
 
 def _mark_bare_name_labels(

@@ -46,6 +46,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Final
 
+from etl.classify import ICON_ALT_RE
 from etl.cues import (
     HOST_WORDS,
     INTERVIEWER_WORDS,
@@ -301,6 +302,9 @@ def read_cast(segments: Sequence[Segment], *, account: str | None = None) -> Cas
         if _is_answer_label(label):
             cast.answer_markers += 1
             continue
+        icon = ICON_ALT_RE.match(label.strip())
+        if icon is not None:
+            label = icon.group("name")  # a chat bubble's icon names its speaker
         parsed = find_label(label + (seg.text or "x"), known)
         raw = parsed.name if parsed else core_name(label.strip("【】:：/／ "))
         if parsed is None and (" " in label.strip() or "\u3000" in label.strip()):
