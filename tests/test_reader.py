@@ -1189,3 +1189,28 @@ def test_chat_bubble_icons_before_each_turn_are_labels(a: str, b: str, fa: str, 
 def test_a_single_icon_line_is_not_a_label() -> None:
     got = kinds("題", "森田のアイコン", "今日は朝から雨でした。", "明日は晴れるそうです。")
     assert "speaker_label" not in got
+
+
+@pytest.mark.parametrize(
+    ("a", "b", "sep"),
+    [
+        ("田中 健太", "田中 美咲", ":"),
+        ("野口 紗英さん", "野口 真由さん", ""),
+        ("森 一平", "森 和子", "："),
+    ],
+)
+def test_labels_sharing_a_family_name_are_different_people(a: str, b: str, sep: str) -> None:
+    lines = ["夫婦で営む宿"]
+    turns = [
+        "宿を始めたのは10年前です。",
+        "最初は二人とも素人でした。",
+        "今は常連さんも増えました。",
+        "朝ごはんが自慢です。",
+    ]
+    for k, turn in enumerate(turns):
+        who = a if k % 2 == 0 else b
+        lines += [f"{who}{sep}{turn}"] if sep else [who, turn]
+    fmt, rows = read(*lines, *CHROME)
+    assert fmt == "dialogue"
+    spoken = [r[1] for r in rows if r[0] == "paragraph"]
+    assert spoken == [a.removesuffix("さん"), b.removesuffix("さん")] * 2

@@ -283,6 +283,16 @@ def read_cast(segments: Sequence[Segment], *, account: str | None = None) -> Cas
                 cast.intro_full.setdefault(family, m.group(1))
     known = frozenset(reg.by_family)
 
+    # Labels with full names that share a family name (a couple, siblings): each is
+    # its own person, keyed by the full name.
+    shared: dict[str, set[str]] = {}
+    for seg in segments:
+        if seg.label and seg.kind in ("speaker_label", "paragraph"):
+            by_shape = name_by_shape(re.sub(r"[(（].*?[)）]|[:：/／【】]", "", seg.label).strip())
+            if by_shape is not None:
+                shared.setdefault(by_shape.family, set()).add(by_shape.full)
+    kin = {full for fulls in shared.values() if len(fulls) >= 2 for full in fulls}
+
     # Labels first: a label names a speaker even when nobody introduced them.
     for i, seg in enumerate(segments):
         if seg.kind == "question" and seg.label:
@@ -313,7 +323,11 @@ def read_cast(segments: Sequence[Segment], *, account: str | None = None) -> Cas
             raw = by_shape.family if by_shape else raw
         if cast.markers.get(raw):
             raw = cast.markers[raw]  # a legend key: 「み:」 is みどり
-        family = reg.family_of(raw)
+        own = name_by_shape(re.sub(r"[(（].*?[)）]|[:：/／【】]", "", label).strip()) if kin else None
+        if own is not None and own.full in kin:
+            raw = family = own.full  # not resolved to the shared family name
+        else:
+            family = reg.family_of(raw)
         host = raw in INTERVIEWER_WORDS or family in cast.hosts
         full_raw = re.sub(r"[(（].*?[)）]", "", label.strip("【】:：/／")).strip()
         shaped = name_by_shape(full_raw)
