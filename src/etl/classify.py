@@ -740,7 +740,7 @@ def _slash_labels(kinds: list[BlockKind | None], texts: list[str]) -> set[str]:
             if match_key(name) not in NOT_A_NAME:
                 counts[name] = counts.get(name, 0) + 1
     if len(counts) >= 2 and sum(counts.values()) >= 3 and max(counts.values()) >= 2:
-        return {n for n, c in counts.items() if c >= 2 or sum(counts.values()) >= 4}
+        return set(counts)
     return set()
 
 
@@ -756,7 +756,7 @@ def _quote_labels(kinds: list[BlockKind | None], texts: list[str]) -> set[str]:
     Two or more names, three or more lines, one name twice, and at least half of the
     article's prose lines: an essay quoting a remark now and then keeps its voice.
 
-    >>> sorted(_quote_labels([None] * 3, ["桃子「おはよう。」", "杏「早いね。」", "桃子「焼けたよ。」"]))
+    >>> sorted(_quote_labels([None] * 3, ["桃子「もうすぐ焼けるよ。」", "杏「今日は早いね。」", "桃子「豆も挽いたよ。」"]))
     ['杏', '桃子']
     """
     counts: dict[str, int] = {}
