@@ -1214,3 +1214,16 @@ def test_labels_sharing_a_family_name_are_different_people(a: str, b: str, sep: 
     assert fmt == "dialogue"
     spoken = [r[1] for r in rows if r[0] == "paragraph"]
     assert spoken == [a.removesuffix("さん"), b.removesuffix("さん")] * 2
+
+
+@pytest.mark.parametrize("contact", ["担当:市民課 山田", "担当：企画課 佐久間", "担当者:広報係 西"])
+def test_a_contact_line_under_a_notice_is_not_a_byline(contact: str) -> None:
+    fmt, rows = read(
+        "窓口の時間が変わります",
+        "こんにちは。青浜市 市民課です。4月から窓口の受付時間が変わります。",
+        "新しい受付時間は8時30分から17時までです。",
+        contact,
+        *CHROME,
+    )
+    assert fmt in ("announcement", "other")
+    assert rows[3] == ("paragraph", None, "narrator")

@@ -270,7 +270,14 @@ def classify(blocks: tuple[Block, ...] | list[Block]) -> list[Unit]:
         if _is_profile_header(t):
             kinds[i] = "heading"
             continue
-        if cast_line(t) is not None or (CREDIT_RE.match(t) and len(t) <= 80 and not _terminated(t)):
+        entry = cast_line(t)
+        if (
+            entry is not None
+            and re.match(r"担当", t)
+            and any(len(x) >= 20 and _terminated(x) for x in texts[:i])
+        ):
+            entry = None  # 「担当:市民課 山田」 under a notice is its contact line, not a byline
+        if entry is not None or (CREDIT_RE.match(t) and len(t) <= 80 and not _terminated(t)):
             kinds[i] = "profile"
             continue
         if legend_key(t) is not None:
