@@ -1227,3 +1227,9 @@ def test_a_contact_line_under_a_notice_is_not_a_byline(contact: str) -> None:
     )
     assert fmt in ("announcement", "other")
     assert rows[3] == ("paragraph", None, "narrator")
+
+
+@pytest.mark.parametrize("head", ["おわりに", "第3部 おわりに", "【さいごに】"])
+def test_closing_headings_ending_in_a_particle_are_headings(head: str) -> None:
+    got = kinds("題", "今日は畑で玉ねぎを植えました。", head, "来週は水やりの当番です。")
+    assert got == ["title", "paragraph", "heading", "paragraph"]

@@ -133,6 +133,7 @@ _UPDATE_NOTE_RE: Final = re.compile(
 _WRAPPED_RE: Final = re.compile(r"(?:[をが]|けど|けれど|ので|のに|ても)$")
 # Section headings that end in a particle: 「はじめに」「おわりに」 are not wrapped lines.
 _CLOSING_HEADING_RE: Final = re.compile(
+    r"(?:第[0-9０-９一二三四五六七八九十]+[部章回]\s*|[0-9０-９]{1,2}[.．]\s*)?"
     r"[◆■●▼【\[]?\s*(?:はじめに|初めに|おわりに|終わりに|さいごに|最後に|まとめに)[】\]]?"
 )
 _PARTICLE_END_RE: Final = re.compile(r"(?:[をがにでとのも]|けど|けれど|ので|のに|ても|て|たら|ながら)$")
@@ -836,7 +837,11 @@ def _mark_profiles(
                 break
             if kinds[j] == "heading" and blocks[j].kind == "heading":
                 break  # a heading the markup declared ends the profile
-            if seen_entry and _SECTION_HEAD_RE.match(t):
+            if (
+                seen_entry
+                and _SECTION_HEAD_RE.match(t)
+                and (re.match(r"第|Part|PART|Session|SESSION", t) or not _profile_entry(t))
+            ):
                 break  # 「第1部 …(…さん)」「2. …」: the talks begin, even when the heading names someone
             entry = legend or kinds[j] == "profile" or _profile_entry(t)
             if (
