@@ -1233,3 +1233,44 @@ def test_a_contact_line_under_a_notice_is_not_a_byline(contact: str) -> None:
 def test_closing_headings_ending_in_a_particle_are_headings(head: str) -> None:
     got = kinds("題", "今日は畑で玉ねぎを植えました。", head, "来週は水やりの当番です。")
     assert got == ["title", "paragraph", "heading", "paragraph"]
+
+
+@pytest.mark.parametrize(
+    "guest",
+    ["今回のゲスト:染物職人 早瀬 凛さん", "話し手:染物職人 早瀬 凛さん", "ゲスト:早瀬 凛さん(染物職人)"],
+)
+def test_plain_questions_with_long_answers_when_a_guest_is_named(guest: str) -> None:
+    fmt, rows = read(
+        "となりの仕事人",
+        guest,
+        "毎回、身近な仕事をしている人に話をしてもらう連載です。",
+        "染物を始めたきっかけは？",
+        "祖母が藍染めをしていたんです。",
+        "小さいころから、手が青くなるのが好きでした。",
+        "いちばん難しい工程は？",
+        "染める前の下準備です。",
+        "布を洗って、のりを落とすのに一日かかります。",
+        "これからの目標は？",
+        "藍の畑を自分で持つことです。",
+        *CHROME,
+    )
+    assert fmt == "qa_unlabeled"
+    assert [r[0] for r in rows[3:6]] == ["question", "paragraph", "paragraph"]
+    assert all(str(r[1]).startswith("早瀬") for r in rows[4:11] if r[0] == "paragraph")
+
+
+def test_question_headings_over_an_essay_without_a_guest_stay_headings() -> None:
+    got = kinds(
+        "題",
+        "引っ越して一年がたちました。",
+        "なぜ引っ越したの？",
+        "通勤がつらくなったからです。",
+        "駅まで歩くのに30分かかっていました。",
+        "何が変わった？",
+        "朝の時間に余裕ができました。",
+        "散歩をするようになりました。",
+        "次はどうする？",
+        "庭で野菜を育てたいです。",
+        "小さな畑を借りる予定です。",
+    )
+    assert "question" not in got

@@ -576,6 +576,9 @@ def _mark_bare_name_labels(
             kinds[i] = "heading"
 
 
+_GUEST_INTRO_RE: Final = re.compile(r"お話を(?:聞|伺|うかが)|インタビューしました|話を聞きました|ゲストは")
+
+
 def _mark_unmarked_questions(
     kinds: list[BlockKind | None],
     texts: list[str],
@@ -636,6 +639,24 @@ def _mark_unmarked_questions(
         for i in range(n - 1):
             if kinds[i] == "paragraph" and _heading_like(texts[i]) and kinds[i + 1] == "question":
                 kinds[i] = "heading"
+        return
+    # An article that names its guest (「ゲスト:…」「話し手:…」, 「…にお話を伺いました」): short
+    # ？ lines each followed by an answer of any length are its questions.
+    guest = any(
+        (entry := cast_line(t)) is not None and entry[0] in ("ゲスト", "話し手") for t in texts[:8]
+    ) or any(_GUEST_INTRO_RE.search(t) for t in texts[:5])
+    asked = [
+        i
+        for i in range(n - 1)
+        if short(i)
+        and blocks[i].kind != "heading"
+        and texts[i].rstrip()[-1:] in "？?"
+        and kinds[i + 1] == "paragraph"
+        and not short(i + 1)
+    ]
+    if guest and len(asked) >= 3:
+        for i in asked:
+            kinds[i] = "question"
         return
     if len(asking) >= 3 and len(asking) * 2 >= len(one_answer):
         for i in one_answer:
