@@ -90,6 +90,11 @@ def test_frame_only_self_intro_is_weak() -> None:
         ("はじめまして!北辰市です!", True),
         ("はじめまして、カゼミチ人事部です。", True),
         ("人事の森です。", False),
+        ("こんにちは。港川町 地域振興課です。", True),
+        ("北辰市立中央図書館です。", True),
+        ("はじめまして、みなと漁業協同組合 青年部です。", True),
+        ("阿部です。", False),
+        ("こんにちは、北町商店の野村です。", False),
     ],
 )
 def test_org_intro(text: str, expected: bool) -> None:

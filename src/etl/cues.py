@@ -551,9 +551,18 @@ def find_self_intro(
     return None
 
 
-_ORG_INTRO_RE: Final = re.compile(
-    r"(?:市|町|村|県|都|府|区|庁|室|課|部|局|社|会社|編集部|チーム|事務局|公式|協会|大学|センター|グループ)"
-    r"(?:です|と申します|でございます)[。！!]*$"
+# What an organisation's name ends in: a unit (課, 室, 局), a body (市, 協会, 組合) or a
+# place (図書館, 役場, 研究所).
+_ORG_TAIL: Final = (
+    r"(?:市|町|村|県|都|府|区|庁|室|課|局|社|会社|編集部|チーム|事務局|公式|協会|大学|センター|グループ"
+    r"|館|役場|役所|組合|法人|研究所|事務所|委員会|実行委員会)"
+)
+_ORG_INTRO_RE: Final = re.compile(rf"(?:{_ORG_TAIL}|部)(?:です|と申します|でございます)[。！!]*$")
+# The same, to veto a "name": without the place suffixes that family names end in too
+# (野村, 大町), and a unit's one-character suffix only after two more (広報室, not 氷室).
+_ORG_TAIL_RE: Final = re.compile(
+    r"(?:.{2,}(?:課|室|局|庁|社|館)|会社|編集部|チーム|事務局|協会|大学|センター|グループ"
+    r"|役場|役所|組合|法人|研究所|事務所|委員会)$"
 )
 
 
@@ -588,8 +597,9 @@ def _intro_in(sentence: str, known: frozenset[str], *, after_greeting: bool = Fa
     before, name = _name_part(complement)
     fallback = False
     shaped = _SHAPE_END_RE.search(complement)
-    if not name and shaped is not None:
-        # A given name the dictionary reads as something else (「宮坂 颯」).
+    if not name and shaped is not None and not _ORG_TAIL_RE.search(complement):
+        # A given name the dictionary reads as something else (「宮坂 颯」); never a unit
+        # of an organisation (「港川町 企画課」), whose shape is the same.
         before, name = (
             complement[: shaped.start("family")],
             f"{shaped.group('family')} {shaped.group('given')}",
@@ -604,6 +614,8 @@ def _intro_in(sentence: str, known: frozenset[str], *, after_greeting: bool = Fa
     core = name.split()[0] if " " in name else name
     if not core or len(name) > 14 or match_key(core) in NOT_A_NAME:
         return None
+    if _ORG_TAIL_RE.search(name.split()[-1]):
+        return None  # 「港川町 地域振興課です」: an organisation's unit, not a person (org_intro)
     ntoks = tokenize(core)
     if _ORG_NAME_RE.search(core) and ntoks and ntoks[-1].pos3 != "人名":
         return None
