@@ -205,3 +205,31 @@ def test_a_question_asking_for_a_self_introduction_is_answered_with_a_background
         "大学で建築を学びました。",
     )
     assert [t.facet for t in got[2:]] == ["career", "career"]
+
+
+def test_a_question_about_self_and_everyday_work_is_answered_with_the_work() -> None:
+    got = tags(
+        "物流の現場から",
+        "配送センターで働く職員に話を聞きました。",
+        "――まずは自己紹介と普段の仕事を教えてください。",
+        "配送課の森です。毎朝、トラックの出発順を決めています。",
+    )
+    assert [t.facet for t in got[2:]] == ["current_work", "current_work"]
+
+
+def test_the_cast_list_counts_as_work_vocabulary() -> None:
+    # The talk itself is about a hobby club; the cast list says the people are workers.
+    got = tags(
+        "【座談会】週末は川辺の清掃。3人が語る「続けるコツ」",
+        "川辺の清掃を続ける3人に集まってもらいました。",
+        "参加者紹介",
+        "森田 健二(会社員/活動歴5年)",
+        "平日は商社で経理を担当。",
+        "野口 彩(看護師/活動歴2年)",
+        "病院の職員として夜勤もこなす。",
+        "はじめた理由",
+        "――参加したきっかけを教えてください。",
+        "森田:友だちに誘われたのが始まりです。",
+        "野口:散歩のときに見かけて、声をかけました。",
+    )
+    assert [t.facet for t in got][-3:] == ["motivation", "motivation", "motivation"]
