@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -233,3 +234,21 @@ def test_the_cast_list_counts_as_work_vocabulary() -> None:
         "野口:散歩のときに見かけて、声をかけました。",
     )
     assert [t.facet for t in got][-3:] == ["motivation", "motivation", "motivation"]
+
+
+def test_a_speaker_the_dictionary_does_not_know_still_introduces_themselves() -> None:
+    # 朝凪 is no dictionary name: the reader's attribution says who speaks.
+    segs = build_segments(
+        classify(
+            [
+                Block(text="自治体と協働する"),
+                Block(text="行政の業務をデジタル化する会社の社員が、仕事の工夫を話しました。"),
+                Block(text="話題提供:スタートアップの視点"),
+                Block(text="ソラマドの朝凪です。私たちは、予約システムをつくる小さな会社です。"),
+            ]
+        )
+    )[1]
+    atts = attribute_speakers(segs)[0]
+    atts[-1] = replace(atts[-1], name="朝凪", role="interviewee")
+    got = assign_facets(segs, atts)
+    assert (got[-1].facet, got[-1].evidence[:1]) == ("current_work", ("self-introduction",))

@@ -300,7 +300,10 @@ def _paragraph_tag(
             return FacetTag(previous.facet, "inherited", 0.7, previous.evidence)
         return FacetTag(section[0][0], "heading", 0.8, (section[0][1],))
     # No heading facet: before the first heading, or under a slogan.
-    intro = find_self_intro(seg.text) if seg.kind == "paragraph" else None
+    # The reader's attribution names who speaks: 「ナミノオトの早瀬です」 introduces 早瀬 even
+    # where the dictionary does not know the name.
+    known = frozenset({att.name}) if att.name else frozenset()
+    intro = find_self_intro(seg.text, known) if seg.kind == "paragraph" else None
     content = content_facet(seg.text, cfg)
     reporter_background = intro is not None and content is not None and content[0] == "career"
     editorial = not seen_heading and att.role == "narrator" and not reporter_background
