@@ -119,6 +119,10 @@ def test_lemmas_match_dictionary_forms(tmp_path: Path) -> None:
         ("それでも、戻ってくることにした。", ["motivation"]),
         ("お世話になった人たちへ", []),  # people thanked, not readers addressed
         ("公務員を目指している人へ", ["message"]),
+        ("Q2.窓口の仕事で、大切にしていることは?", ["current_work"]),
+        ("職場の雰囲気や、一緒に働くうえで大切にしていること", ["culture"]),
+        ("【次のバトン】", ["message"]),  # a relay note hands over to the next writer
+        ("自己紹介と普段の業務", ["current_work"]),
     ],
 )
 def test_heading_forms(heading: str, facets: list[str]) -> None:
