@@ -755,3 +755,522 @@ def test_bracketed_and_numbered_questions(q: str, a: str) -> None:
     got = kinds(*lines)
     assert [got[i] for i in range(2, len(lines), 2)] == ["question"] * 3
     assert [got[i] for i in range(3, len(lines), 2)] == ["paragraph"] * 3
+
+
+# --- generalisation: notes, slash labels, job + name labels, bylines, seminar zones ------
+
+CHROME = ("みんなにも読んでほしいですか?",)
+
+
+@pytest.mark.parametrize(
+    "note",
+    ["※注:雨天の場合は体育館で行います。", "★追記:申込の締切を延長しました。", "☆注記:価格は税込です。"],
+)
+def test_editor_notes_with_a_tag_word_are_boilerplate(note: str) -> None:
+    got = kinds("題", "今年も市民農園の募集を始めます。", note, "ご応募をお待ちしています。")
+    assert got == ["title", "paragraph", "boilerplate", "paragraph"]
+
+
+@pytest.mark.parametrize(
+    ("a", "b", "slash"),
+    [("みお", "そうた", "/"), ("ケイ", "ナナ", "／"), ("春野", "秋元", "/")],
+)
+def test_slash_labels_that_recur_are_turns(a: str, b: str, slash: str) -> None:
+    fmt, rows = read(
+        "同期ふたりの雑談",
+        f"{a}{slash}新しい部署に移って、もう一か月たったよ。",
+        f"{b}{slash}まだ半分くらいかな。覚えることが多くて。",
+        f"{a}{slash}わかる。最初の一か月は長いよね。",
+        f"{b}{slash}でも先輩がやさしいから助かってる。",
+        *CHROME,
+    )
+    assert fmt == "dialogue"
+    assert [r[1] for r in rows[1:5]] == [a, b, a, b]
+    assert all(r[2] == "interviewee" for r in rows[1:5])
+
+
+def test_a_slash_profile_line_is_not_a_turn() -> None:
+    got = kinds("題", "書いている人", "まるやま/経理部", "数字と猫が好きです。")
+    assert got[2] == "profile"
+
+
+@pytest.mark.parametrize(
+    ("a", "fa", "b", "fb"),
+    [
+        ("店長 木戸", "木戸", "新人 浅見", "浅見"),
+        ("部長 尾形", "尾形", "主任 萩野", "萩野"),
+        ("先輩 宇野", "宇野", "後輩 里中", "里中"),
+    ],
+)
+def test_job_and_family_name_alone_before_each_turn_are_labels(a: str, fa: str, b: str, fb: str) -> None:
+    fmt, rows = read(
+        "はじめての決算",
+        a,
+        "決算の月は、毎日少しずつ伝票を片づけておくのがこつです。",
+        b,
+        "私は今回が初めてで、書類の多さに驚きました。",
+        a,
+        "慣れると流れが見えてきますよ。",
+        b,
+        "次はもっと早く終わらせたいです。",
+        *CHROME,
+    )
+    assert fmt == "dialogue"
+    assert [r[0] for r in rows[1:3]] == ["speaker_label", "paragraph"]
+    assert [r[1] for r in rows[1:9]] == [fa, fa, fb, fb, fa, fa, fb, fb]
+
+
+@pytest.mark.parametrize(
+    ("text", "family"),
+    [("総務部 白井", "白井"), ("広報課 奥田", "奥田"), ("店長 久住", "久住")],
+)
+def test_a_unit_or_job_before_a_family_name_is_not_the_family(text: str, family: str) -> None:
+    person = name_by_shape(text)
+    assert person is not None and person.family == family
+    assert name_by_shape("岡部 玲").family == "岡部"  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize(
+    ("byline", "intro", "name"),
+    [
+        ("本日の担当:総務部 白井", "こんにちは、総務部の白井です。", "白井"),
+        ("今回の書き手:企画課 大槻", "こんにちは。企画課の大槻です。", "大槻"),
+        ("担当:経理部 椎名", "どうも、経理部の椎名です。", "椎名"),
+    ],
+)
+def test_a_writer_byline_names_the_essay_writer(byline: str, intro: str, name: str) -> None:
+    fmt, rows = read(
+        "ベランダ菜園の記録",
+        byline,
+        intro + "今日は春から続けている菜園の話をします。",
+        "最初は苗を2株だけ買ってきました。",
+        "収穫の日",
+        "7月のはじめに、ようやく赤い実がなりました。",
+        *CHROME,
+    )
+    assert fmt == "essay"
+    assert rows[1][0] == "profile"
+    assert [(r[1], r[2]) for r in rows[2:4]] == [(name, "author")] * 2
+    assert rows[5][1:] == (name, "author")
+
+
+@pytest.mark.parametrize("header", ["書いている人", "この記事を書いた人", "◆筆者紹介"])
+def test_a_profile_header_at_the_end_of_an_essay(header: str) -> None:
+    got = kinds(
+        "題",
+        "週末は川沿いを走っています。",
+        "今日は10km走りました。",
+        header,
+        "はしもと/広報課",
+        "走るのと写真が好きです。",
+    )
+    assert got[3:] == ["heading", "profile", "profile"]
+
+
+@pytest.mark.parametrize(
+    ("talk", "bridge"),
+    [
+        ("第1部 店の一日(野村 千尋さん)", "続いて、平井さんに三代続く店の話を伺いました。"),
+        ("Part 1 店の一日", "次に、平井さんが地域とのつながりについて話しました。"),
+        ("1. 店の一日", "休憩を挟んで、平井さんの講演です。"),
+    ],
+)
+def test_seminar_profile_ends_at_a_numbered_section_and_a_bridge_is_the_narrator(
+    talk: str, bridge: str
+) -> None:
+    fmt, rows = read(
+        "商店街トークイベントを開催しました",
+        "先日、市内の店主を招いたトークイベントを開催しました。",
+        "登壇者",
+        "野村 千尋(のむら商店 店主)",
+        "2015年に開業。",
+        "平井 大和(平井書店 代表)",
+        "祖父の代から続く店の三代目。",
+        talk,
+        "のむら商店の野村です。うちは開店前の1時間で、その日の品ぞろえを決めています。",
+        "棚を毎日少しずつ変えると、常連さんが気づいてくれるんです。",
+        bridge,
+        "会場の様子",
+        "登壇中の平井さん(平井書店)",
+        "祖父が店を開いたころは、雑誌がよく売れていたそうです。",
+        "おわりに",
+        "参加者からは、次回の開催を望む声が多く寄せられました。",
+        *CHROME,
+    )
+    assert fmt == "seminar"
+    assert [r[0] for r in rows[3:7]] == ["profile"] * 4
+    assert rows[7][0] in ("heading", "list_item")  # the talks begin: no longer a profile
+    assert rows[8][2] == "interviewee" and str(rows[8][1]).startswith("野村")
+    assert rows[10][1:] == (None, "narrator")
+    assert rows[13][2] == "interviewee" and str(rows[13][1]).startswith("平井")
+    assert rows[14][0] == "heading"
+    assert rows[15][1:] == (None, "narrator")
+
+
+@pytest.mark.parametrize(
+    ("a", "fa", "b", "fb"),
+    [
+        ("宗田(猟師)", "宗田", "乙川(料理人)", "乙川"),
+        ("岸本さん(農家)", "岸本", "滝沢さん(パン職人)", "滝沢"),
+        ("村瀬（司書）", "村瀬", "葛西（編集者）", "葛西"),
+    ],
+)
+def test_a_name_with_a_note_alone_before_each_turn_is_a_label(a: str, fa: str, b: str, fb: str) -> None:
+    fmt, rows = read(
+        "山の恵みを語る",
+        a,
+        "鹿が増えすぎて、畑の被害が年々ひどくなっているんです。",
+        b,
+        "処理が早いので、臭みがまったくないんですよ。",
+        a,
+        "獲ってから1時間以内に血抜きをするのが大事なんです。",
+        b,
+        "うちの店では、ローストにして出すのがいちばん人気です。",
+        *CHROME,
+    )
+    assert fmt == "dialogue"
+    assert [r[0] for r in rows[1:3]] == ["speaker_label", "paragraph"]
+    assert [r[1] for r in rows[2:9:2]] == [fa, fb, fa, fb]
+
+
+@pytest.mark.parametrize(
+    "bridge",
+    [
+        "最後に、審査員から講評がありました。",
+        "続いて、会場との質疑応答が行われました。",
+        "休憩のあと、2組目の発表に移りました。",
+    ],
+)
+def test_a_bridge_reporting_in_the_past_is_the_narrator(bridge: str) -> None:
+    fmt, rows = read(
+        "政策提案発表会レポート",
+        "今月、若手職員による政策提案の発表会が開かれました。",
+        "第1部 空き家を使った居場所づくり(小野 萌さん)",
+        "私たちのチームは、町内に増えている空き家に注目しました。",
+        "第2部 バス停を待合所に(桑田 亮さん)",
+        "バスを待つ時間を、少しでも快適にしたいと思いました。",
+        bridge,
+        *CHROME,
+    )
+    assert fmt == "seminar"
+    assert rows[3][2] == "interviewee" and str(rows[3][1]).startswith("小野")
+    assert rows[5][2] == "interviewee" and str(rows[5][1]).startswith("桑田")
+    assert rows[6][1:] == (None, "narrator")
+
+
+@pytest.mark.parametrize(
+    ("text", "family"),
+    [("林業家 榊山 聡さん", "榊山"), ("防災士 新垣 誠", "新垣"), ("看護師 三船", "三船")],
+)
+def test_a_job_word_with_a_job_suffix_is_not_the_family(text: str, family: str) -> None:
+    person = name_by_shape(text)
+    assert person is not None and person.family == family
+
+
+@pytest.mark.parametrize(
+    "credits",
+    [
+        "話し手:林業家 榊山 聡さん/聞き手:まちのノート編集部",
+        "話し手:林業家 榊山 聡さん／聞き手:もりした",
+        "話し手:林業家 榊山 聡さん|聞き手・文:編集部",
+    ],
+)
+def test_credits_at_the_end_name_the_one_who_answers(credits: str) -> None:
+    fmt, rows = read(
+        "林業の仕事、続けて20年",
+        "山の木を育て、切り出す仕事について、現役の林業家に伺いました。",
+        "林業の一年は、どんなふうに回っているのですか。",
+        "春に苗を植えて、夏は下草を刈ります。秋から冬が、木を切り出す季節です。",
+        "危険な仕事だと聞きますが、気をつけていることはありますか。",
+        "必ず二人一組で山に入ることです。",
+        "これから林業を始めたい人に、ひとことお願いします。",
+        "焦らず覚えていけば大丈夫です。",
+        credits,
+        *CHROME,
+    )
+    assert fmt == "qa_unlabeled"
+    assert [r[0] for r in rows[2:8]] == ["question", "paragraph"] * 3
+    assert [r[1:] for r in rows[3:8:2]] == [("榊山 聡", "interviewee")] * 3
+    assert rows[8][0] == "profile"
+
+
+@pytest.mark.parametrize("host", ["編集部", "聞き手", "インタビュアー"])
+def test_an_unnamed_interviewer_word_alone_over_each_question(host: str) -> None:
+    fmt, rows = read(
+        "駅前の古着屋、店主に聞く",
+        host,
+        "お店を始めたきっかけは何ですか?",
+        "宇田さん",
+        "学生のころから古着が好きで、集めた服が部屋に入りきらなくなったんです。",
+        host,
+        "仕入れはどうしているんですか?",
+        "宇田さん",
+        "年に2回、海外の倉庫まで買い付けに行きます。",
+        *CHROME,
+    )
+    assert fmt == "qa_labeled"
+    assert [r[0] for r in rows[1:5]] == ["speaker_label", "question", "speaker_label", "paragraph"]
+    assert rows[2][1:] == (None, "interviewer")
+    assert rows[4][1:] == ("宇田", "interviewee")
+    assert rows[8][1:] == ("宇田", "interviewee")
+
+
+@pytest.mark.parametrize(
+    "caption", ["登壇中の東さん(古道具店 代表)", "講演する東さん", "質問に答える東さん(古道具店)"]
+)
+def test_a_photo_of_a_listed_speaker_hands_the_floor(caption: str) -> None:
+    fmt, rows = read(
+        "起業セミナー「小さく始める」レポート",
+        "商工会議所で起業セミナーを開きました。二人の先輩起業家に話していただきました。",
+        "登壇者紹介",
+        "今泉 遥(焼き菓子店 店主)",
+        "会社員を経て2019年に開業。",
+        "東 慎吾(古道具店 代表)",
+        "古い家具の修理と販売を手がける。",
+        "セミナー会場の様子",
+        "焼き菓子店をしている今泉です。最初はマルシェに月2回出店するところから始めました。",
+        caption,
+        "私は最初の1年、自宅のガレージで営業していました。",
+        "参加者からは、資金の集め方について多くの質問が出ました。",
+        *CHROME,
+    )
+    assert fmt == "seminar"
+    assert rows[9][0] == "caption"
+    assert rows[10][2] == "interviewee" and str(rows[10][1]).startswith("東")
+    assert rows[11][1:] == (None, "narrator")
+
+
+@pytest.mark.parametrize(
+    "closing",
+    [
+        "取材の帰り道、港には修理を終えた船が並んでいました。",
+        "取材を終えて外に出ると、雨はもうやんでいました。",
+        "インタビューを終えたあと、工房の前で写真を撮らせてもらいました。",
+    ],
+)
+def test_the_last_question_before_a_closing_remark(closing: str) -> None:
+    fmt, rows = read(
+        "港町の船大工に会いに行く",
+        "今回お話を聞いたのは、港町で木造船の修理を続けている船大工の宮下 渉さん。",
+        "船大工になったのはいつですか？",
+        "18歳で親方に弟子入りしました。最初の5年は、道具の手入ればかりでした。",
+        "木の船ならではの難しさは？",
+        "木は季節で伸び縮みするので、同じ寸法で削っても合わないことがあるんです。",
+        "いま手がけている仕事は？",
+        "漁師さんの小さな船の、底板の張り替えです。",
+        closing,
+        *CHROME,
+    )
+    assert fmt == "qa_unlabeled"
+    assert [r[0] for r in rows[2:8]] == ["question", "paragraph"] * 3
+    assert str(rows[7][1]).startswith("宮下")
+    assert rows[8][1:] == (None, "narrator")
+
+
+@pytest.mark.parametrize(("a", "b"), [("まる", "こむぎ"), ("ぽぷら", "ミント"), ("Yuki", "Sora")])
+def test_nicknames_alone_before_turns_are_labels_by_recurrence(a: str, b: str) -> None:
+    fmt, rows = read(
+        "ゆるっと家計簿トーク",
+        a,
+        "家計簿、3日で挫折したことあります。レシートを貼るのが面倒で。",
+        b,
+        "わかります。私はアプリに変えてから続くようになりました。",
+        a,
+        "アプリって、カードと連携できるんですよね。",
+        b,
+        "そうそう。使ったらすぐ通知が来るので、使いすぎにも気づけます。",
+        *CHROME,
+    )
+    assert fmt == "dialogue"
+    assert [r[0] for r in rows[1:3]] == ["speaker_label", "paragraph"]
+    assert [r[1] for r in rows[2:9:2]] == [a, b, a, b]
+
+
+def test_a_repeated_heading_word_is_not_a_label() -> None:
+    got = kinds("題", "まとめ", "今日は朝から雨でした。", "まとめ", "明日は晴れるそうです。")
+    assert "speaker_label" not in got
+
+
+@pytest.mark.parametrize("name", ["ホセ・ロドリゲス", "ミナ", "Alex"])
+def test_a_talk_heading_names_its_speaker_in_brackets(name: str) -> None:
+    fmt, rows = read(
+        "農業フォーラム 当日レポート",
+        "11月に開催した農業フォーラムの様子をお届けします。",
+        "第1部 有機栽培の10年(田所 信也さん)",
+        "有機栽培を始めて10年になります。最初の3年は、ほとんど収穫がありませんでした。",
+        f"第2部 若手就農者の声({name}さん)",
+        "日本に来て5年、いまは町でトマトを育てています。",
+        *CHROME,
+    )
+    assert fmt == "seminar"
+    assert str(rows[3][1]).startswith("田所")
+    assert rows[5][1:] == (name, "interviewee")
+
+
+@pytest.mark.parametrize(("a", "b"), [("桃子", "杏"), ("はる", "なつ"), ("ケン", "リサ")])
+def test_name_and_bracketed_turn_lines_are_a_dialogue(a: str, b: str) -> None:
+    fmt, rows = read(
+        "姉妹で営むカフェの朝",
+        f"{a}「朝いちばんにするのは、コーヒー豆の焙煎です。」",
+        f"{b}「私はその間に、ケーキの生地を仕込みます。」",
+        f"{a}「開店は8時なので、6時には二人とも店にいます。」",
+        f"{b}「眠いけど、焼きたての匂いで目が覚めるんです。」",
+        *CHROME,
+    )
+    assert fmt == "dialogue"
+    assert [r[1:] for r in rows[1:5]] == [(a, "interviewee"), (b, "interviewee")] * 2
+
+
+def test_an_essay_quoting_now_and_then_keeps_its_voice() -> None:
+    fmt, rows = read(
+        "母と台所",
+        "休みの日は、実家の台所で母の手伝いをしています。",
+        "野菜を切るのは私の担当で、味つけは母の担当です。",
+        "母「もう少し薄く切って」",
+        "私「これくらい?」",
+        "母「そうそう、それでいい」",
+        "そんなやりとりをしながら、夕方までに三品が仕上がりました。",
+        "来週は魚のさばき方を教わる約束をしています。",
+        "帰り道、台所の匂いがまだ手に残っていました。",
+        *CHROME,
+    )
+    assert fmt == "essay"
+    assert all(r[2] == "author" for r in rows[1:9] if r[0] == "paragraph")
+    assert all(r[1] is None for r in rows)
+
+
+@pytest.mark.parametrize(("q", "a"), [("Q", "A"), ("質問", "回答"), ("Question", "Answer")])
+def test_question_and_answer_words_alone_on_their_lines(q: str, a: str) -> None:
+    fmt, rows = read(
+        "よくある質問",
+        "はじめまして。青浜市 市民課です。よくいただく質問にお答えします。",
+        q,
+        "住民票はどこで取れますか?",
+        a,
+        "市役所の1階、市民課の窓口で取れます。",
+        q,
+        "土曜日も開いていますか?",
+        a,
+        "第2土曜日の午前中だけ開いています。",
+        *CHROME,
+    )
+    assert fmt == "other"
+    assert [r[0] for r in rows[2:6]] == ["question", "question", "paragraph", "paragraph"]
+    assert all(r[1] is None for r in rows)
+    assert [r[2] for r in rows[4:6]] == ["narrator", "narrator"]
+
+
+@pytest.mark.parametrize(
+    ("a", "b", "fa", "fb"),
+    [
+        ("森田のアイコン", "川口のアイコン", "森田", "川口"),
+        ("ぽぷらアイコン", "ミントのアイコン画像", "ぽぷら", "ミント"),
+        ("店長のアバター", "新人のアバター", "店長", "新人"),
+    ],
+)
+def test_chat_bubble_icons_before_each_turn_are_labels(a: str, b: str, fa: str, fb: str) -> None:
+    fmt, rows = read(
+        "朝ごはんの話",
+        a,
+        "最近、朝ごはん何食べてる?",
+        b,
+        "パンとコーヒーだけだよ。",
+        a,
+        "私はおにぎり派。",
+        b,
+        "いいね、今度まねしてみる。",
+        *CHROME,
+    )
+    assert fmt == "dialogue"
+    assert rows[1][0] == "speaker_label"
+    assert [r[1] for r in rows[2:9:2]] == [fa, fb, fa, fb]
+
+
+def test_a_single_icon_line_is_not_a_label() -> None:
+    got = kinds("題", "森田のアイコン", "今日は朝から雨でした。", "明日は晴れるそうです。")
+    assert "speaker_label" not in got
+
+
+@pytest.mark.parametrize(
+    ("a", "b", "sep"),
+    [
+        ("田中 健太", "田中 美咲", ":"),
+        ("野口 紗英さん", "野口 真由さん", ""),
+        ("森 一平", "森 和子", "："),
+    ],
+)
+def test_labels_sharing_a_family_name_are_different_people(a: str, b: str, sep: str) -> None:
+    lines = ["夫婦で営む宿"]
+    turns = [
+        "宿を始めたのは10年前です。",
+        "最初は二人とも素人でした。",
+        "今は常連さんも増えました。",
+        "朝ごはんが自慢です。",
+    ]
+    for k, turn in enumerate(turns):
+        who = a if k % 2 == 0 else b
+        lines += [f"{who}{sep}{turn}"] if sep else [who, turn]
+    fmt, rows = read(*lines, *CHROME)
+    assert fmt == "dialogue"
+    spoken = [r[1] for r in rows if r[0] == "paragraph"]
+    assert spoken == [a.removesuffix("さん"), b.removesuffix("さん")] * 2
+
+
+@pytest.mark.parametrize("contact", ["担当:市民課 山田", "担当：企画課 佐久間", "担当者:広報係 西"])
+def test_a_contact_line_under_a_notice_is_not_a_byline(contact: str) -> None:
+    fmt, rows = read(
+        "窓口の時間が変わります",
+        "こんにちは。青浜市 市民課です。4月から窓口の受付時間が変わります。",
+        "新しい受付時間は8時30分から17時までです。",
+        contact,
+        *CHROME,
+    )
+    assert fmt in ("announcement", "other")
+    assert rows[3] == ("paragraph", None, "narrator")
+
+
+@pytest.mark.parametrize("head", ["おわりに", "第3部 おわりに", "【さいごに】"])
+def test_closing_headings_ending_in_a_particle_are_headings(head: str) -> None:
+    got = kinds("題", "今日は畑で玉ねぎを植えました。", head, "来週は水やりの当番です。")
+    assert got == ["title", "paragraph", "heading", "paragraph"]
+
+
+@pytest.mark.parametrize(
+    "guest",
+    ["今回のゲスト:染物職人 早瀬 凛さん", "話し手:染物職人 早瀬 凛さん", "ゲスト:早瀬 凛さん(染物職人)"],
+)
+def test_plain_questions_with_long_answers_when_a_guest_is_named(guest: str) -> None:
+    fmt, rows = read(
+        "となりの仕事人",
+        guest,
+        "毎回、身近な仕事をしている人に話をしてもらう連載です。",
+        "染物を始めたきっかけは？",
+        "祖母が藍染めをしていたんです。",
+        "小さいころから、手が青くなるのが好きでした。",
+        "いちばん難しい工程は？",
+        "染める前の下準備です。",
+        "布を洗って、のりを落とすのに一日かかります。",
+        "これからの目標は？",
+        "藍の畑を自分で持つことです。",
+        *CHROME,
+    )
+    assert fmt == "qa_unlabeled"
+    assert [r[0] for r in rows[3:6]] == ["question", "paragraph", "paragraph"]
+    assert all(str(r[1]).startswith("早瀬") for r in rows[4:11] if r[0] == "paragraph")
+
+
+def test_question_headings_over_an_essay_without_a_guest_stay_headings() -> None:
+    got = kinds(
+        "題",
+        "引っ越して一年がたちました。",
+        "なぜ引っ越したの？",
+        "通勤がつらくなったからです。",
+        "駅まで歩くのに30分かかっていました。",
+        "何が変わった？",
+        "朝の時間に余裕ができました。",
+        "散歩をするようになりました。",
+        "次はどうする？",
+        "庭で野菜を育てたいです。",
+        "小さな畑を借りる予定です。",
+    )
+    assert "question" not in got

@@ -13,6 +13,8 @@ from typing import Final
 
 from etl.cues import (
     CREDIT_RE,
+    INTERVIEWER_WORDS,
+    JOB_TITLE_RE,
     NOT_A_NAME,
     PROFILE_HEADER_RE,
     PROFILE_HEADER_SEARCH_RE,
@@ -80,6 +82,11 @@ _PROFILE_HEADING_RE: Final = re.compile(
     r"(?:プロフィール|参加者|登壇者|出演者|ゲスト|話し手|profile|メンバー紹介)", re.I
 )
 _QUOTE_RE: Final = re.compile(r"^[>＞]\s*")
+# A numbered section heading: 「第2部 …」「第3回」「Part 2」「2. …」「【1】」.
+_SECTION_HEAD_RE: Final = re.compile(
+    r"^(?:第[0-9０-９一二三四五六七八九十]+[部章回話幕]|(?:Part|PART|Session|SESSION)\s*[0-9０-９]+|"
+    r"[0-9０-９]{1,2}[.．、)）]\s*\S|【[0-9０-９一二三四五六七八九十]+】)"
+)
 HEADING_MAX: Final = 40  # note headings seen in practice are at most ~35 characters
 PROFILE_LINE_MAX: Final = 300
 
@@ -117,9 +124,18 @@ _DATE_LINE_RE: Final = re.compile(
     r"^(?:\d{4}[/.\-年]\s*\d{1,2}[/.\-月]\s*\d{1,2}日?(?:\s*[(（][月火水木金土日][)）])?|\d{4}年\d{1,2}月)$"
 )
 # A note added after publication: 「※3月2日 …を追記しました」「(追記:…)」.
-_UPDATE_NOTE_RE: Final = re.compile(r"^(?:※|[(（]?追記|★追記).{0,60}(?:追記|更新|修正|訂正)")
+_UPDATE_NOTE_RE: Final = re.compile(
+    r"^(?:(?:※|[(（]?追記|★追記).{0,60}(?:追記|更新|修正|訂正)"
+    # 「※注:…」「★追記:…」「☆注記:…」: an editor's note with its own tag word and a colon.
+    r"|[※★☆＊*]\s*(?:注|注記|追記)\s*[:：])"
+)
 # A line that ends a clause mid-sentence (a hard-wrapped paragraph line).
 _WRAPPED_RE: Final = re.compile(r"(?:[をが]|けど|けれど|ので|のに|ても)$")
+# Section headings that end in a particle: 「はじめに」「おわりに」 are not wrapped lines.
+_CLOSING_HEADING_RE: Final = re.compile(
+    r"(?:第[0-9０-９一二三四五六七八九十]+[部章回]\s*|[0-9０-９]{1,2}[.．]\s*)?"
+    r"[◆■●▼【\[]?\s*(?:はじめに|初めに|おわりに|終わりに|さいごに|最後に|まとめに)[】\]]?"
+)
 _PARTICLE_END_RE: Final = re.compile(r"(?:[をがにでとのも]|けど|けれど|ので|のに|ても|て|たら|ながら)$")
 _GREETING_LINE_RE: Final = re.compile(
     r"^(?:(?:皆|みな)(?:さん|様|さま)、?)?(?:こんにちは|こんばんは|はじめまして|初めまして|おはようございます|お久しぶりです)"
@@ -135,6 +151,13 @@ def _heading_like(text: str) -> bool:
         return True
     body = text.rstrip("？?！!」』）) ")
     return text.rstrip("」』）) ")[-1:] in "？?！!" and len(text) <= 30 and not re.search(r"[。．]", body)
+
+
+# 「登壇中の東さん(古道具店 代表)」「講演する新田さん」: a photo of someone speaking.
+_FLOOR_CAPTION_RE: Final = re.compile(
+    r"^(?:登壇中の|登壇する|講演中の|講演する|発表中の|発表する|話をする|説明する|語る|質問に答える)"
+    r"[^。！？!?]{0,20}?(?:さん|氏|先生)(?:[(（][^)）]{1,30}[)）])?$"
+)
 
 
 def _caption_like(text: str) -> bool:
@@ -215,6 +238,8 @@ def classify(blocks: tuple[Block, ...] | list[Block]) -> list[Unit]:
                     mention_count[inner.group(0)] = mention_count.get(inner.group(0), 0) + 1
 
     space_labels = _space_labels(kinds, texts)
+    slash_labels = _slash_labels(kinds, texts)
+    quote_labels = _quote_labels(kinds, texts)
     recurring = {k: c for k, c in shape_count.items() if _recurring_label(k, shape_count)}
     conversation = sum(recurring.values()) >= 2 and len(shape_count) >= 2 and sum(shape_count.values()) >= 3
 
@@ -225,6 +250,14 @@ def classify(blocks: tuple[Block, ...] | list[Block]) -> list[Unit]:
         sm = _SPACE_LABEL_RE.match(t)
         if sm is not None and sm.group("name") in space_labels and _space_turn(t, sm):
             kinds[i], labels[i], texts[i] = "paragraph", sm.group(0), t[sm.end() :]
+            continue
+        ql = _QUOTE_LABEL_RE.match(t)
+        if ql is not None and ql.group("name") in quote_labels:
+            kinds[i], labels[i], texts[i] = "paragraph", ql.group("name"), t[ql.end("name") :]
+            continue
+        sl = _SLASH_LABEL_RE.match(t)
+        if sl is not None and sl.group("name") in slash_labels:
+            kinds[i], labels[i], texts[i] = "paragraph", sl.group(0).rstrip(), t[sl.end() :]
             continue
         if _is_link_text(t) or (
             i
@@ -238,7 +271,14 @@ def classify(blocks: tuple[Block, ...] | list[Block]) -> list[Unit]:
         if _is_profile_header(t):
             kinds[i] = "heading"
             continue
-        if cast_line(t) is not None or (CREDIT_RE.match(t) and len(t) <= 80 and not _terminated(t)):
+        entry = cast_line(t)
+        if (
+            entry is not None
+            and re.match(r"担当", t)
+            and any(len(x) >= 20 and _terminated(x) for x in texts[:i])
+        ):
+            entry = None  # 「担当:市民課 山田」 under a notice is its contact line, not a byline
+        if entry is not None or (CREDIT_RE.match(t) and len(t) <= 80 and not _terminated(t)):
             kinds[i] = "profile"
             continue
         if legend_key(t) is not None:
@@ -253,6 +293,13 @@ def classify(blocks: tuple[Block, ...] | list[Block]) -> list[Unit]:
         if _Q_ALONE_RE.match(t) and i + 1 < n and kinds[i + 1] is None and len(texts[i + 1]) <= 80:
             # 「Q.12」 alone on its line: the question is the next line.
             kinds[i], labels[i], texts[i], kinds[i + 1] = "question", t, "", "question"
+            continue
+        nxt_free = i + 1 < n and kinds[i + 1] is None and 0 < len(texts[i + 1]) <= 200
+        if _Q_WORD_ALONE_RE.match(t) and nxt_free and asks(texts[i + 1]):
+            kinds[i], labels[i], texts[i], kinds[i + 1] = "question", t, "", "question"
+            continue
+        if _A_WORD_ALONE_RE.match(t) and nxt_free and i and kinds[i - 1] == "question":
+            kinds[i], labels[i], texts[i], kinds[i + 1] = "paragraph", t, "", "paragraph"
             continue
         q = question_marker(t)
         if q is not None:
@@ -344,6 +391,9 @@ def classify(blocks: tuple[Block, ...] | list[Block]) -> list[Unit]:
 
     # 「写真左から」「写真右、…の沢井さん」 is a caption; the short line before it, its image.
     for i in range(n):
+        if kinds[i] is None and _FLOOR_CAPTION_RE.match(texts[i]):
+            kinds[i] = "caption"  # a photo of someone speaking, even where the image has no alt
+            continue
         if kinds[i] == "caption" or (
             kinds[i] is None and _PHOTO_ORDER_RE.match(texts[i]) and len(texts[i]) <= 80
         ):
@@ -387,6 +437,7 @@ def classify(blocks: tuple[Block, ...] | list[Block]) -> list[Unit]:
             nxt_kind in (None, "paragraph")
             and i + 1 < n
             and labels[i + 1] is None
+            and not _CLOSING_HEADING_RE.fullmatch(t)
             and (
                 (_WRAPPED_RE.search(t) and not _heading_like(nxt_text))
                 or (
@@ -406,6 +457,7 @@ def classify(blocks: tuple[Block, ...] | list[Block]) -> list[Unit]:
         else:
             kinds[i] = "paragraph"
     _mark_bare_name_labels(kinds, texts, labels, blocks)
+    _mark_icon_labels(kinds, texts, labels)
     _mark_profiles(kinds, texts, labels, blocks)
     _mark_unmarked_questions(kinds, texts, labels, blocks)
 
@@ -440,7 +492,32 @@ def _followed_by_heading_like(kinds: list[BlockKind | None], texts: list[str], i
     return j < len(kinds) and kinds[j] is None and _heading_like(texts[j])
 
 
-_BARE_NAME_RE: Final = re.compile(r"^(?:[一-龥々ヶ]{1,4}|[ぁ-んァ-ヶー]{2,6}|[A-Za-z]{1,10})(?:さん)?$")
+_BARE_NAME_RE: Final = re.compile(
+    r"^(?:(?P<job>[一-龥々ヶァ-ヶー]{1,8})[ \u3000])?(?:[一-龥々ヶ]{1,4}|[ぁ-んァ-ヶー]{2,6}|[A-Za-z]{1,10})(?:さん)?"
+    r"(?:[(（](?P<note>[^()（）]{1,12})[)）])?$"
+)
+
+
+# A chat bubble's speaker icon kept as its alt text: 「森田のアイコン」「ぽぷらアイコン」.
+ICON_ALT_RE: Final = re.compile(
+    r"^(?P<name>[^\s。、！？!?「」]{1,10}?)の?(?:アイコン|アバター|似顔絵|顔アイコン)(?:画像)?$"
+)
+
+
+def _mark_icon_labels(kinds: list[BlockKind | None], texts: list[str], labels: list[str | None]) -> None:
+    """Chat bubbles: two or more icons, each before a turn, each at least twice, are labels."""
+    hits: dict[str, list[int]] = {}
+    for i in range(len(kinds) - 1):
+        m = ICON_ALT_RE.match(texts[i].strip())
+        if m and kinds[i] != "speaker_label" and kinds[i + 1] in ("paragraph", "heading", "question"):
+            hits.setdefault(m.group("name"), []).append(i)
+    if len(hits) < 2 or any(len(v) < 2 for v in hits.values()):
+        return
+    for rows in hits.values():
+        for i in rows:
+            kinds[i], labels[i], texts[i] = "speaker_label", texts[i], ""
+            if kinds[i + 1] == "heading":
+                kinds[i + 1] = "paragraph"  # a short turn under its icon
 
 
 def _mark_bare_name_labels(
@@ -463,15 +540,31 @@ def _mark_bare_name_labels(
             and blocks[i].kind is None
             and _BARE_NAME_RE.match(t)
             and kinds[i + 1] == "paragraph"
+        ) or (
+            # 「編集部」「聞き手」 alone over a question: the unnamed interviewer's label.
+            t in INTERVIEWER_WORDS and kinds[i] in ("heading", "paragraph") and kinds[i + 1] == "paragraph"
         ):
             hits.setdefault(t, []).append(i)
     turns = sum(len(v) for v in hits.values())
-    named = any(surnames_in(t.removesuffix("さん")) for t in hits)
-    if not named or not ((len(hits) >= 2 and turns >= 3) or turns >= 4):
+    # A job before the name (「店長 木戸」) says a person as surely as the dictionary does.
+    named = any(
+        surnames_in(re.sub(r"(?:さん)?[(（].*$|さん$", "", t))
+        or ((m := _BARE_NAME_RE.match(t)) and JOB_TITLE_RE.fullmatch(m["job"] or ""))
+        for t in hits
+    )
+    # Nicknames the dictionary does not know (「まる」「こむぎ」): two or more names that
+    # each recur, four turns or more; recurrence alone decides.
+    recurring = len(hits) >= 2 and turns >= 4 and all(len(v) >= 2 for v in hits.values())
+    recurring = recurring and not any(match_key(t) in NOT_A_NAME for t in hits)
+    if not (named or recurring) or not ((len(hits) >= 2 and turns >= 3) or turns >= 4):
         return
+    if any(" " in t or "\u3000" in t for t in hits) and max(len(v) for v in hits.values()) < 2:
+        return  # 「開発部 小林」 once each: talk headings, not turns; a label recurs
     for t, rows in hits.items():
         for i in rows:
             kinds[i], labels[i], texts[i] = "speaker_label", t, ""
+            if t in INTERVIEWER_WORDS and asks(texts[i + 1]):
+                kinds[i + 1] = "question"  # the interviewer's prompt, nobody by name
     for i in range(n - 1):
         # The short line over a labelled turn is the section's heading after all.
         if (
@@ -481,6 +574,9 @@ def _mark_bare_name_labels(
             and kinds[i + 1] == "speaker_label"
         ):
             kinds[i] = "heading"
+
+
+_GUEST_INTRO_RE: Final = re.compile(r"お話を(?:聞|伺|うかが)|インタビューしました|話を聞きました|ゲストは")
 
 
 def _mark_unmarked_questions(
@@ -512,6 +608,14 @@ def _mark_unmarked_questions(
             kinds[j] == "paragraph"
             and not short(j)
             and (j + 1 >= n or short(j + 1) or kinds[j + 1] in ("boilerplate", "link"))
+        ) or (
+            # The last question: its answer, then the writer's closing remark before the chrome.
+            kinds[j] == "paragraph"
+            and j + 1 < n
+            and kinds[j + 1] == "paragraph"
+            and not short(j)
+            and not short(j + 1)
+            and (j + 2 >= n or kinds[j + 2] in ("boilerplate", "link"))
         ):
             one_answer.append(i)
     asking = [i for i in one_answer if texts[i].rstrip()[-1:] in "？?"]
@@ -535,6 +639,24 @@ def _mark_unmarked_questions(
         for i in range(n - 1):
             if kinds[i] == "paragraph" and _heading_like(texts[i]) and kinds[i + 1] == "question":
                 kinds[i] = "heading"
+        return
+    # An article that names its guest (「ゲスト:…」「話し手:…」, 「…にお話を伺いました」): short
+    # ？ lines each followed by an answer of any length are its questions.
+    guest = any(
+        (entry := cast_line(t)) is not None and entry[0] in ("ゲスト", "話し手") for t in texts[:8]
+    ) or any(_GUEST_INTRO_RE.search(t) for t in texts[:5])
+    asked = [
+        i
+        for i in range(n - 1)
+        if short(i)
+        and blocks[i].kind != "heading"
+        and texts[i].rstrip()[-1:] in "？?"
+        and kinds[i + 1] == "paragraph"
+        and not short(i + 1)
+    ]
+    if guest and len(asked) >= 3:
+        for i in asked:
+            kinds[i] = "question"
         return
     if len(asking) >= 3 and len(asking) * 2 >= len(one_answer):
         for i in one_answer:
@@ -582,6 +704,9 @@ _POLITE_ASK_RE: Final = re.compile(
 )
 _INNER_MARK_RE: Final = re.compile(r"[(（][^()（）\s]{1,2}[)）]")
 _Q_ALONE_RE: Final = re.compile(r"^[QＱ]\s*[.．:：]?\s*\d{1,3}\s*[.．:：)）]?$")
+# A question or answer word alone on its line, the text on the next: 「Q」「質問」「A」「回答」.
+_Q_WORD_ALONE_RE: Final = re.compile(r"^(?:[QＱ]|質問|Question|QUESTION)\s*[.．:：]?$")
+_A_WORD_ALONE_RE: Final = re.compile(r"^(?:[AＡ]\s*\d{0,3}|回答|答え|Answer|ANSWER)\s*[.．:：]?$")
 # 「→夏です。」: an answer after a templated question.
 _ARROW_ANSWER_RE: Final = re.compile(r"^[→⇒]\s*")
 # 「波多野 朝は3時に…」: a family name and a space opening a turn (decided by recurrence).
@@ -620,6 +745,61 @@ def _space_labels(kinds: list[BlockKind | None], texts: list[str]) -> set[str]:
         names |= set(counts)
     if len(names) >= 2 and sum(counts[n] for n in names) >= 3:
         return names
+    return set()
+
+
+# 「あき/そうなんですよ。」: a short name and a slash opening a turn (decided by recurrence).
+_SLASH_LABEL_RE: Final = re.compile(r"^(?P<name>[^\s\d/／:：「」『』。、！？!?(（)）・]{1,8})[/／]\s*(?=\S)")
+
+
+def _slash_labels(kinds: list[BlockKind | None], texts: list[str]) -> set[str]:
+    """Names that open several sentences followed by a slash: labels written 「名前/…」.
+
+    Two or more distinct names, three or more turns, one name at least twice; the rest of
+    each line is a sentence (a 「名前/肩書」 profile line is not a turn).
+
+    >>> sorted(_slash_labels([None] * 3, ["あき/そうなんですよ。", "ゆう/へえ、知らなかった。", "あき/でしょう。"]))
+    ['あき', 'ゆう']
+    """
+    counts: dict[str, int] = {}
+    for i, t in enumerate(texts):
+        m = _SLASH_LABEL_RE.match(t)
+        if kinds[i] is None and m and _terminated(t) and len(t) - m.end() >= 4:
+            name = m.group("name")
+            if match_key(name) not in NOT_A_NAME:
+                counts[name] = counts.get(name, 0) + 1
+    if len(counts) >= 2 and sum(counts.values()) >= 3 and max(counts.values()) >= 2:
+        return set(counts)
+    return set()
+
+
+# 「桃子「朝いちばんに…」」: a name, then the turn in brackets, the whole line.
+_QUOTE_LABEL_RE: Final = re.compile(
+    r"^(?P<name>[^\s\d「」『』。、！？!?(（)）:：/／・]{1,8})「[^「」]*(?:「[^「」]*」[^「」]*)*」$"
+)
+
+
+def _quote_labels(kinds: list[BlockKind | None], texts: list[str]) -> set[str]:
+    """Names before whole bracketed lines, 名前「…」, when such lines carry the article.
+
+    Two or more names, three or more lines, one name twice, and at least half of the
+    article's prose lines: an essay quoting a remark now and then keeps its voice.
+
+    >>> sorted(_quote_labels([None] * 3, ["桃子「もうすぐ焼けるよ。」", "杏「今日は早いね。」", "桃子「豆も挽いたよ。」"]))
+    ['杏', '桃子']
+    """
+    counts: dict[str, int] = {}
+    prose = 0
+    for i, t in enumerate(texts):
+        if kinds[i] is not None or len(t) < 8:
+            continue
+        prose += 1
+        m = _QUOTE_LABEL_RE.match(t)
+        if m and match_key(m.group("name")) not in NOT_A_NAME:
+            counts[m.group("name")] = counts.get(m.group("name"), 0) + 1
+    total = sum(counts.values())
+    if len(counts) >= 2 and total >= 3 and max(counts.values()) >= 2 and total * 2 >= prose:
+        return set(counts)
     return set()
 
 
@@ -678,6 +858,12 @@ def _mark_profiles(
                 break
             if kinds[j] == "heading" and blocks[j].kind == "heading":
                 break  # a heading the markup declared ends the profile
+            if (
+                seen_entry
+                and _SECTION_HEAD_RE.match(t)
+                and (re.match(r"第|Part|PART|Session|SESSION", t) or not _profile_entry(t))
+            ):
+                break  # 「第1部 …(…さん)」「2. …」: the talks begin, even when the heading names someone
             entry = legend or kinds[j] == "profile" or _profile_entry(t)
             if (
                 seen_entry

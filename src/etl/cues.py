@@ -669,13 +669,13 @@ def caption_person(text: str) -> tuple[str, str | None] | None:
 # Words that open a cast or profile section (「◆登壇者プロフィール」「参加者紹介」「話している人」).
 PROFILE_HEADER_RE: Final = re.compile(
     r"^[◆■●□◇▼▶【\[]?\s*(?:本日の|今回の)?(?:登壇者|参加者|出演者|ゲスト|登場人物|話している人|話し手|"
-    r"座談会メンバー|対談者|メンバー|プロフィール|PROFILE|Profile|パネリスト|キャスト|スピーカー|講師|"
+    r"書いている人|書いた人|書き手|この記事を書いた人|筆者|執筆者|座談会メンバー|対談者|メンバー|プロフィール|PROFILE|Profile|パネリスト|キャスト|スピーカー|講師|"
     r"インタビュイー)(?:の)?(?:ご?紹介|プロフィール|一覧|PROFILE)?\s*[】\]]?\s*[:：]?$"
 )
 # A short line naming who is in the article without a header word from the list above:
 # 「今回答えてくれた3人」「この記事に登場する人」「対談参加者」.
 PROFILE_HEADER_SEARCH_RE: Final = re.compile(
-    r"(?:参加者|登壇者|出演者|プロフィール|PROFILE|登場人物|話している人|メンバー紹介|キャスト|"
+    r"(?:参加者|登壇者|出演者|プロフィール|PROFILE|登場人物|話している人|書いている人|書いた人|筆者紹介|メンバー紹介|キャスト|"
     r"(?:座談会|対談|鼎談|参加|出演|登壇)メンバー|"
     r"(?:話した|登場する|参加した|書く|答えてくれた)(?:ふたり|二人|2人|3人|三人|人たち|人|メンバー))"
 )
@@ -708,9 +708,12 @@ def legend_key(text: str) -> tuple[str, str] | None:
 
 # A cast line's role word: 「司会:…」「出演者1:…」「パネリスト:…」.
 CAST_WORDS_RE: Final = re.compile(
-    r"^(?P<role>司会|司会進行|進行|聞き手|インタビュアー|モデレーター|ファシリテーター|MC|ゲスト|出演者|出演|"
-    r"登壇者|パネリスト|スピーカー|講師|話し手|参加者)\s*\d*\s*[:：]\s*(?P<rest>.+)$"
+    r"^(?:(?:本日|今日|今回|今週|今月)の)?"
+    r"(?P<role>司会|司会進行|進行|聞き手|インタビュアー|モデレーター|ファシリテーター|MC|ゲスト|出演者|出演|"
+    r"登壇者|パネリスト|スピーカー|講師|話し手|参加者|担当|担当者|書き手|文責|筆者)\s*\d*\s*[:：]\s*(?P<rest>.+)$"
 )
+# Role words of a writer's byline (「本日の担当:総務部 白井」): the person writes the article.
+WRITER_WORDS: Final = frozenset({"担当", "担当者", "書き手", "文責", "筆者"})
 HOST_WORDS: Final = frozenset(
     {"司会", "司会進行", "進行", "聞き手", "インタビュアー", "モデレーター", "ファシリテーター", "MC"}
 )
@@ -753,9 +756,45 @@ def name_by_shape(text: str) -> NamedPerson | None:
     if m is None:
         return None
     paren = re.search(r"[(（](?P<note>[^)）]+)[)）]", plain)
-    return NamedPerson(
-        m.group("family"), f"{m.group('family')} {m.group('given')}", paren.group("note") if paren else None
-    )
+    note = paren.group("note") if paren else None
+    if _job_word(m.group("given")):
+        return None  # 「古道具店 代表」: a shop and a job, nobody's name
+    if _org_unit(m.group("family")) or _job_word(m.group("family")):
+        # 「総務部 白井」: an organisation's unit, then the person's family name alone.
+        given = m.group("given")
+        return NamedPerson(given, given, note) if re.fullmatch(r"[一-龥々ヶ]{1,4}", given) else None
+    return NamedPerson(m.group("family"), f"{m.group('family')} {m.group('given')}", note)
+
+
+# A job before a family name (「店長 久我」「新人 早見」「編集長 森」): not the family name.
+JOB_TITLE_RE: Final = re.compile(
+    r"店長|店主|新人|先輩|後輩|部長|課長|係長|社長|会長|室長|所長|局長|主任|代表|編集長|副編集長|"
+    r"担当|司会|記者|編集|ライター|スタッフ|職員|社員|院長|園長|校長|館長|師匠|弟子|監督|コーチ"
+)
+_ORG_UNITS: Final = frozenset({"部", "課", "室", "局", "係", "班", "科", "所", "店", "社"})
+
+
+def _job_word(word: str) -> bool:
+    """A job title, or a word made with a job suffix the dictionary does not read as a name.
+
+    >>> _job_word("店長"), _job_word("林業家"), _job_word("防災士"), _job_word("相沢")
+    (True, True, True, False)
+    """
+    if JOB_TITLE_RE.fullmatch(word):
+        return True
+    return bool(re.fullmatch(r"[一-龥々]{1,5}(?:家|師|士|者|員|職人|手)", word)) and not surnames_in(word)
+
+
+def _org_unit(word: str) -> bool:
+    """A word that ends in a unit of an organisation read as its own token (総務|部, 広報|課).
+
+    >>> _org_unit("総務部"), _org_unit("岡部"), _org_unit("服部")
+    (True, False, False)
+    """
+    if len(word) < 2 or word[-1] not in _ORG_UNITS:
+        return False
+    toks = tokenize(word)
+    return len(toks) >= 2 and toks[-1].surface in _ORG_UNITS and not any(t.pos3 == "人名" for t in toks)
 
 
 def cast_line(text: str) -> tuple[str, NamedPerson] | None:
@@ -772,7 +811,8 @@ def cast_line(text: str) -> tuple[str, NamedPerson] | None:
     m = CAST_WORDS_RE.match(text.strip())
     if m is None:
         return None
-    rest = m.group("rest")
+    # 「話し手:…さん/聞き手:編集部」: one line, two credits; the first is this role's.
+    rest = re.split(r"\s*[/／|｜]\s*(?=[^\s:：/／]{1,8}[:：])", m.group("rest"))[0]
     if re.search(r"[。！!？?]\s*$", rest) or len(rest) > 80:
         return None
     person = name_by_shape(rest)
@@ -783,6 +823,10 @@ def cast_line(text: str) -> tuple[str, NamedPerson] | None:
             person = NamedPerson(names[-1], names[-1], None)
         elif re.fullmatch(r"[A-Za-z][A-Za-z0-9_.]{1,15}|[ぁ-んァ-ヶー]{2,8}", bare):
             person = NamedPerson(bare, bare, None)  # a handle: 「聞き手:もりもと」
+        elif tail := re.fullmatch(r"\S{2,20}[\s\u3000]+(?P<name>[一-龥々ヶ]{1,4})", bare):
+            # 「担当:総務部 白井」: after an affiliation and a space, the short word is the
+            # name even when the dictionary reads it as a common noun.
+            person = NamedPerson(tail.group("name"), tail.group("name"), None)
         else:
             return None
     return m.group("role"), person

@@ -46,9 +46,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Final
 
+from etl.classify import ICON_ALT_RE
 from etl.cues import (
     HOST_WORDS,
     INTERVIEWER_WORDS,
+    WRITER_WORDS,
     SelfIntro,
     answer_marker,
     asks,
@@ -90,6 +92,17 @@ _REPORTING_RE: Final = re.compile(
     r"(?:おふたり|お二人|お三方|登壇者|パネリスト|参加者|来場者|視聴者から|会場(?:から|の皆|との)|"
     r"[2-9２-９二三四五]人(?:が|の|に|とも)|[2-9２-９]名(?:が|の))"
 )
+# A paragraph opening with a transition between talks, in the report's own voice.
+_BRIDGE_RE: Final = re.compile(
+    r"^(?:続いて|つづいて|次に|最後に|休憩を挟んで|休憩のあと|その後|ここからは|後半は|前半は)[、,]?"
+)
+_THIRD_PERSON_RE: Final = re.compile(r"[一-龥々ぁ-んァ-ヶー]{1,8}(?:さん|氏|先生)(?:に|が|は|から|の|を)")
+_REPORTER_WORDS_RE: Final = re.compile(r"取材(?:の帰り|を終え|のあと|の最後)|インタビューを終え")
+_TALK_HEADING_NAME_RE: Final = re.compile(
+    r"[(（](?P<name>[一-龥々ヶぁ-んァ-ヶー・A-Za-z]{2,16})(?:さん|氏|先生)[)）]$"
+)
+_ANSWER_WORD_RE: Final = re.compile(r"(?:[AＡ]\s*\d{0,3}|回答|答え|Answer|ANSWER)\s*[.．:：]?")
+_OWN_VOICE_RE: Final = re.compile(r"私|わたし|僕|ぼく|うち|我々|われわれ|自分|弊社|当社")
 _NOTICE_RE: Final = re.compile(
     r"(?:お知らせ|\d{1,2}月\d{1,2}日[(（][月火水木金土日]|から(?:開始|始ま|受付|スタート)|開始します|"
     r"始まります|受け付け|申し込み|申込|できるようになりました|できるようになります|ご利用|ご案内)"
@@ -270,6 +283,16 @@ def read_cast(segments: Sequence[Segment], *, account: str | None = None) -> Cas
                 cast.intro_full.setdefault(family, m.group(1))
     known = frozenset(reg.by_family)
 
+    # Labels with full names that share a family name (a couple, siblings): each is
+    # its own person, keyed by the full name.
+    shared: dict[str, set[str]] = {}
+    for seg in segments:
+        if seg.label and seg.kind in ("speaker_label", "paragraph"):
+            by_shape = name_by_shape(re.sub(r"[(（].*?[)）]|[:：/／【】]", "", seg.label).strip())
+            if by_shape is not None:
+                shared.setdefault(by_shape.family, set()).add(by_shape.full)
+    kin = {full for fulls in shared.values() if len(fulls) >= 2 for full in fulls}
+
     # Labels first: a label names a speaker even when nobody introduced them.
     for i, seg in enumerate(segments):
         if seg.kind == "question" and seg.label:
@@ -289,13 +312,24 @@ def read_cast(segments: Sequence[Segment], *, account: str | None = None) -> Cas
         if _is_answer_label(label):
             cast.answer_markers += 1
             continue
+        icon = ICON_ALT_RE.match(label.strip())
+        if icon is not None:
+            label = icon.group("name")  # a chat bubble's icon names its speaker
         parsed = find_label(label + (seg.text or "x"), known)
-        raw = parsed.name if parsed else core_name(label.strip("【】:： "))
+        raw = parsed.name if parsed else core_name(label.strip("【】:：/／ "))
+        if parsed is None and (" " in label.strip() or "\u3000" in label.strip()):
+            # 「新人 早見」 alone before a turn: the job first, the family name last.
+            by_shape = name_by_shape(label.strip("【】:：/／ "))
+            raw = by_shape.family if by_shape else raw
         if cast.markers.get(raw):
             raw = cast.markers[raw]  # a legend key: 「み:」 is みどり
-        family = reg.family_of(raw)
+        own = name_by_shape(re.sub(r"[(（].*?[)）]|[:：/／【】]", "", label).strip()) if kin else None
+        if own is not None and own.full in kin:
+            raw = family = own.full  # not resolved to the shared family name
+        else:
+            family = reg.family_of(raw)
         host = raw in INTERVIEWER_WORDS or family in cast.hosts
-        full_raw = re.sub(r"[(（].*?[)）]", "", label.strip("【】:：")).strip()
+        full_raw = re.sub(r"[(（].*?[)）]", "", label.strip("【】:：/／")).strip()
         shaped = name_by_shape(full_raw)
         reg.add(
             family,
@@ -325,6 +359,11 @@ def read_cast(segments: Sequence[Segment], *, account: str | None = None) -> Cas
             )
             person = None if multi else (name_by_shape(seg.text) or None)
             found = (person.family, None) if person else (None if multi else caption_person(seg.text))
+            if found is None and not multi:
+                # 「登壇中の東さん」: a name the dictionary misses, known from the cast list.
+                hon = re.search(r"([一-龥々ヶ]{1,4}|[ァ-ヶー]{2,6})(?:さん|氏|先生)", seg.text)
+                if hon is not None and hon.group(1) in reg.by_family:
+                    found = (hon.group(1), None)
             if found is None:
                 cast.caption_of[i] = None
                 continue
@@ -344,10 +383,15 @@ def read_cast(segments: Sequence[Segment], *, account: str | None = None) -> Cas
                 names := surnames_in(seg.text)
             ):
                 cast.heading_of[i] = reg.family_of(names[-1])
+            elif talk := _TALK_HEADING_NAME_RE.search(seg.text):
+                # 「第3部 …(ホセ・ロドリゲスさん)」: the speaker in brackets, however spelled.
+                cast.heading_of[i] = reg.family_of(talk.group("name"))
             headings_seen += 1
             continue
         if kind in ("question", "speaker_label", "profile") or (seg.label and kind == "paragraph"):
-            first_cue_seen = True
+            # A writer's byline before the text (「本日の担当:…」) is no interview cue.
+            entry = cast_line(seg.text) if kind == "profile" else None
+            first_cue_seen = first_cue_seen or entry is None or entry[0] not in WRITER_WORDS
         if kind != "paragraph" or (seg.label and marker_of(seg.label) is None):
             continue
         paragraphs_seen += 1
@@ -474,7 +518,9 @@ def _read_profiles(segments: Sequence[Segment], cast: Cast) -> None:
                 family, full = names[0], None
             else:
                 family, full = person.family, person.full
-            host = bool(cast_entry and cast_entry[0] in HOST_WORDS) or any(w in text for w in HOST_WORDS)
+            # 「話し手:…/聞き手:編集部」: only the credit that names this person says its role.
+            own = next((part for part in re.split(r"[/／|｜]", text) if family in part), text)
+            host = bool(cast_entry and cast_entry[0] in HOST_WORDS) or any(w in own for w in HOST_WORDS)
             paren = re.search(r"[(（](?P<aff>[^)）]+)[)）]", text)
             reg.add(
                 family,
@@ -562,7 +608,23 @@ def decide_format(segments: Sequence[Segment], cast: Cast) -> tuple[ArticleForma
     # Speakers who take the floor by a self-introduction or caption outside labelled turns.
     talkers = {
         intro.name for i, intro in cast.intro_of.items() if i != cast.opening_intro and i not in cast.label_of
-    } | {f for i, f in cast.caption_of.items() if f and f in cast.how and "self_intro" in cast.how[f]}
+    } | {
+        f
+        for i, f in cast.caption_of.items()
+        # A caption of someone who introduces themself, or of someone the cast list names
+        # right before a paragraph: a speaker taking the floor.
+        if f
+        and f in cast.how
+        and (
+            "self_intro" in cast.how[f]
+            or (
+                "profile" in cast.how[f]
+                and i + 1 < len(segments)
+                and segments[i + 1].kind == "paragraph"
+                and not segments[i + 1].label
+            )
+        )
+    }
     if len(label_people) == 2:
         first_label = min(i for i, f in cast.label_of.items() if f in label_people)
         early_talks = [i for i in cast.intro_of if i != cast.opening_intro and i < first_label]
@@ -786,7 +848,11 @@ def read_article(segments: Sequence[Segment], *, account: str | None = None) -> 
             and current is not None
             and current_role == "interviewee"
             and kind == "paragraph"
-            and re.search(re.escape(current) + r"(?:さん|氏|先生|教授)", strip_quotes(seg.text))
+            and (
+                re.search(re.escape(current) + r"(?:さん|氏|先生|教授)", strip_quotes(seg.text))
+                # 「取材の帰り道、…」: the reporter looking back on the interview.
+                or _REPORTER_WORDS_RE.search(strip_quotes(seg.text))
+            )
         ):
             current, current_role, current_method = reporter, "narrator", "reporting"
             atts.append(Attribution(reporter, "narrator", "reporting", CONFIDENCE["reporting"]))
@@ -847,15 +913,26 @@ def _personal_account(name: str) -> bool:
 
 def _is_answer_label(label: str) -> bool:
     """「A.」「A:」「→」: an answer marker, not a person's label."""
-    if label.startswith(("→", "⇒")):
-        return True
+    if label.startswith(("→", "⇒")) or _ANSWER_WORD_RE.fullmatch(label.strip()):
+        return True  # 「A」「回答」 alone on its line over the answer
     return answer_marker(label + "x") is not None and find_label(label + "x") is None
 
 
 def _reporting(text: str, cast: Cast) -> bool:
     """An event report speaking of its speakers in the third person, in its own voice."""
     # Speakers call each other 〜さん too; only the report's words for the group tell.
-    return bool(_REPORTING_RE.search(strip_quotes(text)))
+    plain = strip_quotes(text)
+    if _REPORTING_RE.search(plain):
+        return True
+    # 「続いて、…さんに…を伺いました。」: a bridge handing the floor to the next speaker.
+    # 「最後に、審査員から講評がありました。」: a bridge reporting in the past, nobody's own words.
+    return bool(
+        _BRIDGE_RE.match(plain)
+        and (
+            _THIRD_PERSON_RE.search(plain)
+            or (re.search(r"ました[。！!]?$", plain) and not _OWN_VOICE_RE.search(plain))
+        )
+    )
 
 
 def attribute_speakers(segments: Sequence[Segment]) -> tuple[list[Attribution], list[Speaker]]:
