@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -118,6 +119,10 @@ def test_lemmas_match_dictionary_forms(tmp_path: Path) -> None:
         ("それでも、戻ってくることにした。", ["motivation"]),
         ("お世話になった人たちへ", []),  # people thanked, not readers addressed
         ("公務員を目指している人へ", ["message"]),
+        ("Q2.窓口の仕事で、大切にしていることは?", ["current_work"]),
+        ("職場の雰囲気や、一緒に働くうえで大切にしていること", ["culture"]),
+        ("【次のバトン】", ["message"]),  # a relay note hands over to the next writer
+        ("自己紹介と普段の業務", ["current_work"]),
     ],
 )
 def test_heading_forms(heading: str, facets: list[str]) -> None:
@@ -205,3 +210,49 @@ def test_a_question_asking_for_a_self_introduction_is_answered_with_a_background
         "大学で建築を学びました。",
     )
     assert [t.facet for t in got[2:]] == ["career", "career"]
+
+
+def test_a_question_about_self_and_everyday_work_is_answered_with_the_work() -> None:
+    got = tags(
+        "物流の現場から",
+        "配送センターで働く職員に話を聞きました。",
+        "――まずは自己紹介と普段の仕事を教えてください。",
+        "配送課の森です。毎朝、トラックの出発順を決めています。",
+    )
+    assert [t.facet for t in got[2:]] == ["current_work", "current_work"]
+
+
+def test_the_cast_list_counts_as_work_vocabulary() -> None:
+    # The talk itself is about a hobby club; the cast list says the people are workers.
+    got = tags(
+        "【座談会】週末は川辺の清掃。3人が語る「続けるコツ」",
+        "川辺の清掃を続ける3人に集まってもらいました。",
+        "参加者紹介",
+        "森田 健二(会社員/活動歴5年)",
+        "平日は商社で経理を担当。",
+        "野口 彩(看護師/活動歴2年)",
+        "病院の職員として夜勤もこなす。",
+        "はじめた理由",
+        "――参加したきっかけを教えてください。",
+        "森田:友だちに誘われたのが始まりです。",
+        "野口:散歩のときに見かけて、声をかけました。",
+    )
+    assert [t.facet for t in got][-3:] == ["motivation", "motivation", "motivation"]
+
+
+def test_a_speaker_the_dictionary_does_not_know_still_introduces_themselves() -> None:
+    # 朝凪 is no dictionary name: the reader's attribution says who speaks.
+    segs = build_segments(
+        classify(
+            [
+                Block(text="自治体と協働する"),
+                Block(text="行政の業務をデジタル化する会社の社員が、仕事の工夫を話しました。"),
+                Block(text="話題提供:スタートアップの視点"),
+                Block(text="ソラマドの朝凪です。私たちは、予約システムをつくる小さな会社です。"),
+            ]
+        )
+    )[1]
+    atts = attribute_speakers(segs)[0]
+    atts[-1] = replace(atts[-1], name="朝凪", role="interviewee")
+    got = assign_facets(segs, atts)
+    assert (got[-1].facet, got[-1].evidence[:1]) == ("current_work", ("self-introduction",))

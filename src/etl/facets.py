@@ -39,6 +39,9 @@ _PART_SPLIT: Final = re.compile(r"[、,・/／|｜]|\s+")
 # block classifier took for a paragraph (「なぜ農家に?」「入試課ってどんな部署?」).
 _HEADING_LIKE_MAX: Final = 32
 _CONTENT_KINDS: Final = frozenset({"paragraph", "list_item", "quote"})
+# Where an article shows what it is about: its title, text and cast list (「会社員/活動歴6年」
+# 「…を担当」 in a profile line says the people are introduced by their work).
+_WORK_EVIDENCE_KINDS: Final = frozenset({*_CONTENT_KINDS, "heading", "question", "title", "profile"})
 _LABEL_MAX: Final = 20
 _PAGE_TITLE: Final = re.compile(r"\S\s*[｜|]\s*\S")
 _IMAGE_LINE: Final = re.compile(r"(?:画像|写真|スライド|イラスト|画面|図)\s*(?:\(?\d+\)?)?$")
@@ -210,9 +213,7 @@ def assign_facets(
     [None, 'intro', 'motivation', 'motivation', 'motivation']
     """
     cfg = config or load_facet_config()
-    work = is_work_story(
-        [s.text for s in segments if s.kind in _CONTENT_KINDS or s.kind in ("heading", "question")], cfg
-    )
+    work = is_work_story([s.text for s in segments if s.kind in _WORK_EVIDENCE_KINDS], cfg)
     work_only = {f.id for f in cfg.facets if f.work_only}
 
     # In an article where people speak, the editorial voice after the intro (a reporter's
@@ -299,7 +300,10 @@ def _paragraph_tag(
             return FacetTag(previous.facet, "inherited", 0.7, previous.evidence)
         return FacetTag(section[0][0], "heading", 0.8, (section[0][1],))
     # No heading facet: before the first heading, or under a slogan.
-    intro = find_self_intro(seg.text) if seg.kind == "paragraph" else None
+    # The reader's attribution names who speaks: 「ナミノオトの早瀬です」 introduces 早瀬 even
+    # where the dictionary does not know the name.
+    known = frozenset({att.name}) if att.name else frozenset()
+    intro = find_self_intro(seg.text, known) if seg.kind == "paragraph" else None
     content = content_facet(seg.text, cfg)
     reporter_background = intro is not None and content is not None and content[0] == "career"
     editorial = not seen_heading and att.role == "narrator" and not reporter_background
