@@ -391,9 +391,6 @@ def classify(blocks: tuple[Block, ...] | list[Block]) -> list[Unit]:
 
     # 「写真左から」「写真右、…の沢井さん」 is a caption; the short line before it, its image.
     for i in range(n):
-        if kinds[i] is None and _FLOOR_CAPTION_RE.match(texts[i]):
-            kinds[i] = "caption"  # a photo of someone speaking, even where the image has no alt
-            continue
         if kinds[i] == "caption" or (
             kinds[i] is None and _PHOTO_ORDER_RE.match(texts[i]) and len(texts[i]) <= 80
         ):
@@ -425,6 +422,12 @@ def classify(blocks: tuple[Block, ...] | list[Block]) -> list[Unit]:
                 and (i + 2 >= n or kinds[i + 2] is not None or not _heading_like(texts[i + 2]))
             ):
                 kinds[i], kinds[i + 1] = "image_alt", "caption"
+
+    # A photo of someone speaking is a caption even where the image has no alt line. After
+    # the pairs above, so that an alt line before it is still read as the image.
+    for i in range(n):
+        if kinds[i] is None and _FLOOR_CAPTION_RE.match(texts[i]):
+            kinds[i] = "caption"
 
     # Headings and profile sections, which depend on what follows.
     for i in range(n):
