@@ -90,9 +90,10 @@ def test_cli_yaml_loads_with_taxonomy_after_an_edit(
     # The user's edit: rename the entry about casual interviews and add a keyword.
     block = next(b for b in text.split("\n\n") if "カジュアル面談" in b)
     old_id = next(line.split(": ")[1] for line in block.splitlines() if "- id:" in line)
-    edited = text.replace(f"- id: {old_id}\n", "- id: hiring_process\n").replace(
-        '["カジュアル面談"', '["カジュアル面談", "選考フロー"'
+    new_block = block.replace(f"- id: {old_id}\n", "- id: hiring_process\n").replace(
+        "keywords: [", 'keywords: ["選考フロー", ', 1
     )
+    edited = text.replace(block, new_block)
     out.write_text(edited, encoding="utf-8")
     tax = load_taxonomy(out)
     assert "選考フロー" in tax.get("hiring_process").keywords

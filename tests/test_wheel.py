@@ -54,8 +54,14 @@ def test_the_wheel_holds_one_package_and_its_data(wheel: Path) -> None:
         "etl/config/pipeline.yaml",
         "etl/sql/views.sql",
         "etl/flows/note_etl.py",
+        "etl/config/facets.yaml",
     ):
         assert data in names, data
+    # Every module of the source tree is in the wheel (a subpackage left out of
+    # pyproject's package list would install and then fail on import).
+    src = Path(__file__).resolve().parents[1] / "src"
+    for module in sorted(src.rglob("*.py")):
+        assert module.relative_to(src).as_posix() in names, module
 
 
 def test_installed_wheel_runs_from_another_folder(wheel: Path, tmp_path: Path) -> None:

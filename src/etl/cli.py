@@ -132,6 +132,7 @@ def _parser() -> argparse.ArgumentParser:
     topics_sub = topics.add_subparsers(dest="topics_command", required=True)
     suggest = topics_sub.add_parser(
         "suggest",
+        parents=[common],
         help="propose taxonomy entries for the articles in a warehouse (nothing is applied)",
         description="Group the warehouse's strongest keyphrases by the articles they share and print "
         "them as topics.yaml entries, each with its keywords and example articles. Edit the YAML, then "
