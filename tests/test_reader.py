@@ -1279,3 +1279,26 @@ def test_question_headings_over_an_essay_without_a_guest_stay_headings() -> None
         "小さな畑を借りる予定です。",
     )
     assert "question" not in got
+
+
+@pytest.mark.parametrize(
+    ("alt", "caption"),
+    [
+        ("マイクを持って話す登壇者", "講演する北浦さん(北浦農園)"),
+        ("資料を指さして説明する参加者", "発表する沢井さん(市民課)"),
+        ("会場で笑うゲスト", "登壇中の日高さん"),
+    ],
+)
+def test_a_photo_alt_naming_a_role_word_is_no_profile_header(alt: str, caption: str) -> None:
+    got = kinds(
+        "題",
+        "先日、公開講座を開きました。",
+        "登壇者",
+        "北浦 直(北浦農園)",
+        "第1部 畑の話",
+        alt,
+        caption,
+        "畑を始めて十年になります。毎朝、土の様子を見て回ります。",
+        "季節ごとに育てる野菜を変えています。",
+    )
+    assert got[5:9] == ["image_alt", "caption", "paragraph", "paragraph"]

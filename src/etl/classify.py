@@ -32,6 +32,7 @@ from etl.cues import (
     surnames_in,
 )
 from etl.model import Block, BlockKind
+from etl.morph import tokenize
 from etl.normalize import match_key
 
 # note's own page chrome, compared as match keys. After the first of these, the rest of
@@ -428,6 +429,18 @@ def classify(blocks: tuple[Block, ...] | list[Block]) -> list[Unit]:
     for i in range(n):
         if kinds[i] is None and _FLOOR_CAPTION_RE.match(texts[i]):
             kinds[i] = "caption"
+            prev = texts[i - 1] if i else ""
+            if (
+                i
+                and kinds[i - 1] is None
+                and _heading_like(prev)
+                and not _terminated(prev)
+                and not _SECTION_HEAD_RE.match(prev)
+                and not PROFILE_HEADER_RE.match(prev)
+            ):
+                # The short line over it is the image's alt text (「スライドを指して話す登壇者」),
+                # unless it is a numbered part or a profile header.
+                kinds[i - 1] = "image_alt"
 
     # Headings and profile sections, which depend on what follows.
     for i in range(n):
@@ -691,7 +704,13 @@ def _is_profile_header(text: str) -> bool:
     if PROFILE_HEADER_RE.match(text):
         return True
     short = len(text) <= 20 and not _terminated(text) and not re.search(r"[:：「」]", text)
-    return short and bool(_PROFILE_HEADER_END_RE.search(text))
+    m = _PROFILE_HEADER_END_RE.search(text) if short else None
+    if m is None:
+        return False
+    # 「スライドを指して話す登壇者」: a verb right before the header word describes someone
+    # (a photo's alt text); a header names the section (「対談参加者」「この記事に登場する人」).
+    head = tokenize(text[: m.start()]) if m.start() else []
+    return not (head and head[-1].pos1 in ("動詞", "形容詞"))
 
 
 _PROFILE_HEADER_END_RE: Final = re.compile(
