@@ -1302,3 +1302,37 @@ def test_a_photo_alt_naming_a_role_word_is_no_profile_header(alt: str, caption: 
         "季節ごとに育てる野菜を変えています。",
     )
     assert got[5:9] == ["image_alt", "caption", "paragraph", "paragraph"]
+
+
+@pytest.mark.parametrize(
+    ("text", "name", "affiliation"),
+    [
+        ("株式会社みなもフーズ 物流企画チームの栗田です。", "栗田", "株式会社みなもフーズ 物流企画チーム"),
+        ("ことのは株式会社の有馬です。", "有馬", "ことのは株式会社"),
+        ("NPO法人もりのわ 事務局の白石と申します。", "白石", "NPO法人もりのわ 事務局"),
+    ],
+)
+def test_a_company_name_is_one_word_in_a_self_introduction(text: str, name: str, affiliation: str) -> None:
+    # Kana company names are often misread (a particle inside them): the name stays whole.
+    si = find_self_intro(text)
+    assert si is not None and si.name == name and si.affiliation == affiliation
+
+
+@pytest.mark.parametrize(
+    "intro",
+    [
+        "こんにちは!株式会社みなもフーズ 物流企画チームの栗田です!",
+        "はじめまして!総務部の有馬です!",
+        "こんばんは、企画課の白石です♪",
+    ],
+)
+def test_a_greeting_self_introduction_line_is_text_not_a_heading(intro: str) -> None:
+    got = kinds(
+        "題",
+        intro,
+        "社内報のバトンが回ってきたので、今日は部活の話をします。",
+        "部活は昼休みだけ",
+        "毎週水曜に集まります。",
+    )
+    assert got[1] == "paragraph"
+    assert got[3] == "heading"

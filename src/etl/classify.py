@@ -138,6 +138,10 @@ _CLOSING_HEADING_RE: Final = re.compile(
     r"[◆■●▼【\[]?\s*(?:はじめに|初めに|おわりに|終わりに|さいごに|最後に|まとめに)[】\]]?"
 )
 _PARTICLE_END_RE: Final = re.compile(r"(?:[をがにでとのも]|けど|けれど|ので|のに|ても|て|たら|ながら)$")
+_INTRO_PREDICATE_HINT_RE: Final = re.compile(r"(?:です|と申します|といいます|と言います)")
+_GREETING_START_RE: Final = re.compile(
+    r"^(?:(?:皆|みな)(?:さん|様|さま)、?)?(?:こんにちは|こんばんは|はじめまして|初めまして|おはようございます|お久しぶりです)"
+)
 _GREETING_LINE_RE: Final = re.compile(
     r"^(?:(?:皆|みな)(?:さん|様|さま)、?)?(?:こんにちは|こんばんは|はじめまして|初めまして|おはようございます|お久しぶりです)"
     r"[\s\U0001F000-\U0001FFFF\u2600-\u27BF\uFE0F!！。♪〜~]*$"
@@ -286,6 +290,16 @@ def classify(blocks: tuple[Block, ...] | list[Block]) -> list[Unit]:
             kinds[i] = "profile"
             continue
         if _GREETING_LINE_RE.match(t):
+            kinds[i] = "paragraph"
+            continue
+        if (
+            len(t) <= 80
+            and _GREETING_START_RE.match(t)
+            and _INTRO_PREDICATE_HINT_RE.search(t)
+            and find_self_intro(t) is not None
+        ):
+            # 「こんにちは!…チームの栗田です!」: short and exclaimed like a heading, but a writer
+            # greeting and introducing themself is text.
             kinds[i] = "paragraph"
             continue
         if re.fullmatch(r"[(（][^()（）]{2,80}(?:です|ます|ました|でした)[。]?[)）]", t):

@@ -551,6 +551,11 @@ def find_self_intro(
     return None
 
 
+# A company or association's name with its legal form, up to a space, の or 、.
+_CORPORATE_NAME_RE: Final = re.compile(
+    r"(?:株式会社|有限会社|合同会社|(?:一般|公益)?(?:社団|財団)法人|NPO法人|特定非営利活動法人)[^\s　の、,]*"
+    r"|[^\s　の、,]+(?:株式会社|有限会社|合同会社)"
+)
 # What an organisation's name ends in: a unit (課, 室, 局), a body (市, 協会, 組合) or a
 # place (図書館, 役場, 研究所).
 _ORG_TAIL: Final = (
@@ -592,7 +597,13 @@ def _intro_in(sentence: str, known: frozenset[str], *, after_greeting: bool = Fa
     if not complement or len(complement) > 60:
         return None
     tokens = tokenize(complement)
-    if _topic_before(tokens):
+    # A company's name is one word, whatever the dictionary makes of it (「株式会社みなも
+    # フーズ」 reads a topic particle も): left out of the topic check.
+    if _topic_before(
+        tokenize(_CORPORATE_NAME_RE.sub("会社", complement))
+        if _CORPORATE_NAME_RE.search(complement)
+        else tokens
+    ):
         return None
     before, name = _name_part(complement)
     fallback = False
