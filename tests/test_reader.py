@@ -1336,3 +1336,41 @@ def test_a_greeting_self_introduction_line_is_text_not_a_heading(intro: str) -> 
     )
     assert got[1] == "paragraph"
     assert got[3] == "heading"
+
+
+@pytest.mark.parametrize(
+    ("a", "b"), [("真田社長", "宮野工場長"), ("北浦先生", "日高店主"), ("相沢部長", "樋口所長")]
+)
+def test_family_name_and_title_alone_before_each_turn_are_labels(a: str, b: str) -> None:
+    got = kinds(
+        "題",
+        a,
+        "最初に会ったのは十年前です。工場の見学に来てくれました。",
+        b,
+        "よく覚えています。熱心に質問してくれましたね。",
+        a,
+        "あの日がなければ、いまの会社はありません。",
+        b,
+        "これからも一緒にやっていきましょう。",
+    )
+    assert got[1:9:2] == ["speaker_label"] * 4
+
+
+def test_names_under_a_profile_header_are_entries_not_labels() -> None:
+    got = kinds(
+        "題",
+        "おふたりのプロフィール",
+        "真田 浩介(さなだ・こうすけ)",
+        "代表取締役。商社勤務を経て、家業を継ぎました。",
+        "宮越 誠(みやこし・まこと)",
+        "工場長。旋盤ひと筋三十年。",
+        "出会いの話",
+        "真田社長",
+        "小学生のころ、夏休みに工場へ遊びに来ていました。",
+        "宮越工場長",
+        "そんなこともありましたね。",
+        "真田社長",
+        "いまでも覚えています。",
+    )
+    assert got[2:6] == ["profile"] * 4
+    assert got[7:13:2] == ["speaker_label"] * 3

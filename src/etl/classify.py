@@ -523,7 +523,9 @@ def _followed_by_heading_like(kinds: list[BlockKind | None], texts: list[str], i
 
 
 _BARE_NAME_RE: Final = re.compile(
-    r"^(?:(?P<job>[一-龥々ヶァ-ヶー]{1,8})[ \u3000])?(?:[一-龥々ヶ]{1,4}|[ぁ-んァ-ヶー]{2,6}|[A-Za-z]{1,10})(?:さん)?"
+    r"^(?:(?P<job>[一-龥々ヶァ-ヶー]{1,8})[ \u3000])?"
+    # A family name, then maybe a title written after it (「宮野工場長」「北浦先生」).
+    r"(?:[一-龥々ヶ]{1,4}(?:[一-龥]{0,3}長|代表|先生|教授|監督|店主)?|[ぁ-んァ-ヶー]{2,6}|[A-Za-z]{1,10})(?:さん)?"
     r"(?:[(（](?P<note>[^()（）]{1,12})[)）])?$"
 )
 
@@ -563,12 +565,23 @@ def _mark_bare_name_labels(
     """
     n = len(kinds)
     hits: dict[str, list[int]] = {}
+
+    def under_profile_header(i: int) -> bool:
+        # 「おふたりのプロフィール」⏎「名前(よみ)」⏎「経歴…」: names there are profile entries.
+        back = i - 1
+        while (
+            back >= 0 and i - back <= 8 and kinds[back] != "heading" and len(texts[back]) <= PROFILE_LINE_MAX
+        ):
+            back -= 1
+        return back >= 0 and kinds[back] == "heading" and _is_profile_header(texts[back])
+
     for i in range(n - 1):
         t = texts[i].strip()
         if (
             kinds[i] == "heading"
             and blocks[i].kind is None
             and _BARE_NAME_RE.match(t)
+            and not under_profile_header(i)
             and kinds[i + 1] == "paragraph"
         ) or (
             # 「編集部」「聞き手」 alone over a question: the unnamed interviewer's label.
@@ -872,11 +885,19 @@ def _mark_profiles(
         j = i + 1
         seen_entry = False
         run_marks: set[str] = set()
-        while (
-            j < n
-            and kinds[j] in ("heading", "paragraph", "caption", "profile", "image_alt")
-            and len(texts[j]) <= PROFILE_LINE_MAX
-        ):
+        while j < n:
+            if (
+                kinds[j] == "speaker_label"
+                and labels[j]
+                and re.search(r"[(（][^()（）]{1,20}[)）]$", labels[j] or "")
+            ):
+                # 「宮越 誠(みやこし・まこと)」 taken for a turn's label because the name speaks
+                # later: under a profile header, a name with its reading is an entry.
+                kinds[j], texts[j], labels[j] = "profile", labels[j] or "", None
+            if kinds[j] not in ("heading", "paragraph", "caption", "profile", "image_alt") or (
+                len(texts[j]) > PROFILE_LINE_MAX
+            ):
+                break
             t = texts[j]
             if kinds[j] in ("image_alt", "caption"):
                 if seen_entry:
