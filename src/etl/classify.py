@@ -139,13 +139,9 @@ _CLOSING_HEADING_RE: Final = re.compile(
 )
 _PARTICLE_END_RE: Final = re.compile(r"(?:[をがにでとのも]|けど|けれど|ので|のに|ても|て|たら|ながら)$")
 _INTRO_PREDICATE_HINT_RE: Final = re.compile(r"(?:です|と申します|といいます|と言います)")
-_GREETING_START_RE: Final = re.compile(
-    r"^(?:(?:皆|みな)(?:さん|様|さま)、?)?(?:こんにちは|こんばんは|はじめまして|初めまして|おはようございます|お久しぶりです)"
-)
-_GREETING_LINE_RE: Final = re.compile(
-    r"^(?:(?:皆|みな)(?:さん|様|さま)、?)?(?:こんにちは|こんばんは|はじめまして|初めまして|おはようございます|お久しぶりです)"
-    r"[\s\U0001F000-\U0001FFFF\u2600-\u27BF\uFE0F!！。♪〜~]*$"
-)
+_GREETING: Final = r"^(?:(?:皆|みな)(?:さん|様|さま)、?)?(?:こんにちは|こんばんは|はじめまして|初めまして|おはようございます|お久しぶりです)"
+_GREETING_START_RE: Final = re.compile(_GREETING)
+_GREETING_LINE_RE: Final = re.compile(_GREETING + r"[\s\U0001F000-\U0001FFFF\u2600-\u27BF\uFE0F!！。♪〜~]*$")
 
 
 def _heading_like(text: str) -> bool:
