@@ -1374,3 +1374,16 @@ def test_names_under_a_profile_header_are_entries_not_labels() -> None:
     )
     assert got[2:6] == ["profile"] * 4
     assert got[7:13:2] == ["speaker_label"] * 3
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "申し遅れました。港川の商店街で古書店を営んでいる、戸川 湊と申します。",
+        "申し遅れましたが、企画課の戸川です。",
+        "自己紹介が遅れました。戸川 湊といいます。",
+    ],
+)
+def test_a_late_self_introduction_after_its_opener(text: str) -> None:
+    si = find_self_intro(text)
+    assert si is not None and si.name == "戸川"

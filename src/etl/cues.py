@@ -354,7 +354,9 @@ def surnames_in(text: str) -> list[str]:
 
 _GREETING_RE: Final = re.compile(
     r"^(?:(?:皆|みな)(?:さん|様|さま)、?)?(?:こんにちは|こんばんは|はじめまして|初めまして|おはようございます|"
-    r"お久しぶりです|どうも|あらためまして|改めまして)"
+    r"お久しぶりです|どうも|あらためまして|改めまして|"
+    # The late introduction's own opener: 「申し遅れました。…と申します。」
+    r"申し遅れました|申し遅れましたが|自己紹介が遅れました|遅ればせながら)"
 )
 # The predicate of a self-introduction, with what may trail it: emoji, (笑), symbols.
 _INTRO_PREDICATE_RE: Final = re.compile(
