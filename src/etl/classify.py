@@ -13,6 +13,7 @@ from typing import Final
 
 from etl.cues import (
     CREDIT_RE,
+    GREETING,
     INTERVIEWER_WORDS,
     JOB_TITLE_RE,
     NOT_A_NAME,
@@ -139,9 +140,8 @@ _CLOSING_HEADING_RE: Final = re.compile(
 )
 _PARTICLE_END_RE: Final = re.compile(r"(?:[をがにでとのも]|けど|けれど|ので|のに|ても|て|たら|ながら)$")
 _INTRO_PREDICATE_HINT_RE: Final = re.compile(r"(?:です|と申します|といいます|と言います)")
-_GREETING: Final = r"^(?:(?:皆|みな)(?:さん|様|さま)、?)?(?:こんにちは|こんばんは|はじめまして|初めまして|おはようございます|お久しぶりです)"
-_GREETING_START_RE: Final = re.compile(_GREETING)
-_GREETING_LINE_RE: Final = re.compile(_GREETING + r"[\s\U0001F000-\U0001FFFF\u2600-\u27BF\uFE0F!！。♪〜~]*$")
+_GREETING_START_RE: Final = re.compile(GREETING)
+_GREETING_LINE_RE: Final = re.compile(GREETING + r"[\s\U0001F000-\U0001FFFF\u2600-\u27BF\uFE0F!！。♪〜~]*$")
 
 
 def _heading_like(text: str) -> bool:

@@ -352,10 +352,13 @@ def surnames_in(text: str) -> list[str]:
     return names
 
 
+_ADDRESS: Final = r"^(?:(?:皆|みな)(?:さん|様|さま)、?)?"
+_GREETING_WORDS: Final = "こんにちは|こんばんは|はじめまして|初めまして|おはようございます|お久しぶりです"
+#: A greeting that opens a line: 「こんにちは」「皆さん、はじめまして」 (classify uses it too).
+GREETING: Final = rf"{_ADDRESS}(?:{_GREETING_WORDS})"
+# Before a self-introduction, also the openers of a late one: 「申し遅れました。…と申します。」
 _GREETING_RE: Final = re.compile(
-    r"^(?:(?:皆|みな)(?:さん|様|さま)、?)?(?:こんにちは|こんばんは|はじめまして|初めまして|おはようございます|"
-    r"お久しぶりです|どうも|あらためまして|改めまして|"
-    # The late introduction's own opener: 「申し遅れました。…と申します。」
+    rf"{_ADDRESS}(?:{_GREETING_WORDS}|どうも|あらためまして|改めまして|"
     r"申し遅れました|申し遅れましたが|自己紹介が遅れました|遅ればせながら)"
 )
 # The predicate of a self-introduction, with what may trail it: emoji, (笑), symbols.
