@@ -10,9 +10,9 @@ from types import ModuleType
 
 import pytest
 
+from etl.analysis import Analyzer, EtlOptions
 from etl.keyphrases import article_keyphrases, extract_phrases, fold_near_duplicates, near_duplicates
 from etl.morph import tokenize
-from etl.pipeline import Analyzer, EtlOptions
 
 from .conftest import ROOT, SAMPLES, SEED
 

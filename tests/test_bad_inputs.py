@@ -20,10 +20,11 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from etl.analysis import EtlOptions
+from etl.commit import RunSummary
 from etl.errors import UnreadableInput
-from etl.pipeline import EtlOptions
 from etl.reading import read_input
-from etl.run import RunSummary, run_local
+from etl.run import run_local
 
 from .conftest import SAMPLES, SEED
 

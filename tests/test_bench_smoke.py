@@ -15,7 +15,7 @@ from types import ModuleType
 
 import pytest
 
-from etl.pipeline import Analyzer, EtlOptions
+from etl.analysis import Analyzer, EtlOptions
 
 from .conftest import ROOT
 

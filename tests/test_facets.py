@@ -7,12 +7,12 @@ from pathlib import Path
 
 import pytest
 
+from etl.analysis import Analyzer, EtlOptions
 from etl.classify import classify
 from etl.errors import TaxonomyError
 from etl.facet_config import DEFAULT_FACETS_PATH, load_facet_config
 from etl.facets import FacetTag, assign_facets, content_facet, heading_facets, is_work_story
 from etl.model import FACETS, Block
-from etl.pipeline import Analyzer, EtlOptions
 from etl.segment import build_segments
 from etl.speakers import attribute_speakers
 

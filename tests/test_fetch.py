@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 from prefect.testing.utilities import prefect_test_harness
 
+from etl.discovery import discover_inputs
 from etl.fetch import (
     ArticleGone,
     FetchOptions,
@@ -29,7 +30,6 @@ from etl.fetch import (
     sidecar_fetched_at,
 )
 from etl.parse_note_api import parse_note_api
-from etl.pipeline import discover_inputs
 from etl.settings import SettingsError, load_settings
 
 from .fake_note_server import FakeNote, Fault, articles_in, make_invalid_names_unresolvable

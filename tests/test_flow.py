@@ -139,7 +139,7 @@ def test_run_summary_artifacts(raw: Path, tmp_path: Path) -> None:
 def test_internal_errors_are_loud_and_a_total_failure_fails_the_run(
     raw: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from etl.pipeline import Analyzer
+    from etl.analysis import Analyzer
 
     real = Analyzer.process_bytes
 

@@ -20,11 +20,14 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
 
+from etl.analysis import Analyzer, EtlOptions
+from etl.batches import process_batch
+from etl.commit import RunSummary
 from etl.errors import TaxonomyError
-from etl.pipeline import Analyzer, EtlOptions
+from etl.rejects import Reject
 from etl.report import summary_markdown, summary_tables
 from etl.report_html import _article_html, _load
-from etl.run import Reject, RunSummary, process_batch, run_local
+from etl.run import run_local
 from etl.taxonomy import GuardedPattern, load_taxonomy
 from etl.views import read_view, write_views_db
 from etl.warehouse import Warehouse
@@ -148,7 +151,7 @@ def test_rows_arrow_cannot_hold_cost_only_their_article(tmp_path: Path) -> None:
     (raw / "b.txt").write_text(article("二つ目の記事"), encoding="utf-8")
     batch = process_batch(analyzer, [str(raw / "a.txt"), str(raw / "b.txt")])
     batch.articles[0].tables["articles"][0]["title"] = "壊れた\ud800題"
-    from etl.run import prepare_batch
+    from etl.batches import prepare_batch
 
     prepared = prepare_batch(batch, "run")
     assert [r.source_path for r in prepared.rejects] == [str(raw / "a.txt")]
@@ -306,7 +309,7 @@ def test_the_reported_pattern_does_not_hang_a_run(tmp_path: Path) -> None:
     raw.mkdir()
     (raw / "a.txt").write_text("題\n\n" + "データの本文です。" * 600 + "\n", encoding="utf-8")
     code = (
-        "import sys; from etl.pipeline import EtlOptions; from etl.run import run_local; "
+        "import sys; from etl.analysis import EtlOptions; from etl.run import run_local; "
         "s = run_local([sys.argv[1]], sys.argv[2], options=EtlOptions(taxonomy_path=sys.argv[3])); "
         "print(s.articles_written)"
     )
@@ -348,7 +351,7 @@ def test_reject_of_a_deleted_file_is_removed(tmp_path: Path, monkeypatch: pytest
     (raw / "bad.json").write_text("{", encoding="utf-8")
     (raw / "ok.txt").write_text(article("普通の記事"), encoding="utf-8")
     wh = tmp_path / "wh"
-    real = etl.run.discover_inputs
+    real = etl.discovery.discover_inputs
     # Listed, then deleted before it is read: the run records it as unreadable.
     monkeypatch.setattr(etl.run, "discover_inputs", lambda paths: [*real(paths), str(raw / "gone.txt")])
     first = run_local([str(raw)], str(wh))

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from etl.pipeline import Analyzer, EtlOptions
-from etl.run import prepare_batch, process_batch
+from etl.analysis import Analyzer, EtlOptions
+from etl.batches import prepare_batch, process_batch
 
 from .conftest import SEED
 

@@ -119,7 +119,7 @@ def test_warehouse_written_with_the_shift_is_rewritten(
     """A warehouse written by the old code (offset dropped, months in the source's offset,
     the old pipeline version) is corrected by the next run: every input is processed again,
     each article ends in one partition, the right one, with the true instant."""
-    import etl.run
+    import etl.commit
     import etl.warehouse
 
     _write_inputs(tmp_path / "raw")
@@ -128,8 +128,8 @@ def test_warehouse_written_with_the_shift_is_rewritten(
     with monkeypatch.context() as mp:
         mp.setenv("PYARROW_IGNORE_TIMEZONE", "1")
         mp.setattr(etl.warehouse, "_utc_rows", lambda schema, rows: rows)  # offsets dropped
-        mp.setattr(etl.run, "partition_of", lambda t: t.strftime("%Y-%m") if t else "undated")
-        for module in ("etl.run", "etl.pipeline", "etl.warehouse"):
+        mp.setattr(etl.commit, "partition_of", lambda t: t.strftime("%Y-%m") if t else "undated")
+        for module in ("etl.batches", "etl.commit", "etl.warehouse"):
             mp.setattr(f"{module}.PIPELINE_VERSION", old_version)
         run_local([str(tmp_path / "raw")], str(tmp_path / "wh"))
     shifted = _stored(tmp_path / "wh")

@@ -8,9 +8,9 @@ from pathlib import Path
 import pyarrow.dataset as ds
 import pytest
 
+from etl.analysis import EtlOptions
 from etl.cli import main
 from etl.errors import WarehouseError
-from etl.pipeline import EtlOptions
 from etl.run import run_local
 from etl.taxonomy import load_taxonomy
 from etl.topic_suggest import Suggestion, suggest_from_warehouse, suggest_topics, suggestions_yaml

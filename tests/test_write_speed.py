@@ -22,17 +22,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from etl.pipeline import Analyzer, ArticleRows, EtlOptions, discover_inputs, stamp
-from etl.run import (
-    BatchResult,
-    RunState,
-    _keyphrase_rows,
-    batched,
-    commit_batch,
-    finish_run,
-    process_batch,
-    run_local,
-)
+from etl.analysis import Analyzer, ArticleRows, EtlOptions
+from etl.batches import BatchResult, _keyphrase_rows, process_batch, stamp
+from etl.commit import RunState, commit_batch, finish_run
+from etl.discovery import discover_inputs
+from etl.run import batched, run_local
 from etl.validation import (
     _failures,
     _frames_of_rows,

@@ -11,8 +11,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from etl.commit import RunSummary
 from etl.markdown import cell, md_link, md_text
-from etl.run import RunSummary
 
 
 def summary_tables(summary: RunSummary) -> dict[str, list[dict[str, Any]]]:

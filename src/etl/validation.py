@@ -23,9 +23,10 @@ import pyarrow
 import pyarrow.compute as pc
 from pandera.errors import SchemaErrors
 
+from etl.analysis import ArticleRows
 from etl.errors import WarehouseError
 from etl.model import ARTICLE_FORMATS, BLOCK_KINDS, FACETS, SPEAKER_ROLES
-from etl.pipeline import ArticleRows, Reject
+from etl.rejects import Reject
 from etl.schemas import ARTICLE_TABLES
 from etl.warehouse import to_table
 

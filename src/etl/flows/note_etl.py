@@ -7,11 +7,9 @@ per-task orchestration cost stays small against the work.
 from __future__ import annotations
 
 import contextlib
-import itertools
+import logging
 import os
-from collections import deque
-from collections.abc import Callable, Iterator, Sequence
-from datetime import UTC, datetime
+from collections.abc import Iterator, Sequence
 from functools import lru_cache
 from typing import Any, TypeVar, cast
 
@@ -21,33 +19,23 @@ from prefect.assets import add_asset_metadata
 from prefect.cache_policies import NO_CACHE
 from prefect.client.orchestration import ServerType
 from prefect.context import FlowRunContext
-from prefect.futures import PrefectFuture
 from prefect.runtime import flow_run
 from prefect.settings import PREFECT_API_URL, temporary_settings
 from prefect.tasks import MaterializingTask
 from prefect.utilities.annotations import quote
 from tqdm import tqdm
 
+from etl.analysis import Analyzer, EtlOptions
+from etl.batches import BatchJob, BatchResult, run_job
+from etl.commit import RunState, RunSummary
+from etl.executors import Executor, ProcessPool, in_order
 from etl.flows.assets import input_assets, table_assets
-from etl.pipeline import Analyzer, EtlOptions, discover_inputs
 from etl.reading import DEFAULT_MAX_BYTES
 from etl.report import report_link, summary_markdown, summary_tables
 from etl.report_html import default_report_path, write_report
-from etl.run import (
-    BatchResult,
-    RunState,
-    RunSummary,
-    batched,
-    commit_batch,
-    finish_run,
-    frozen_heap,
-    iter_batches,
-    prepare_batch,
-    process_batch,
-)
+from etl.run import DEFAULT_BATCH_SIZE, Run, new_run_id
 from etl.warehouse import Warehouse
 
-DEFAULT_BATCH_SIZE = 50
 T = TypeVar("T")
 
 
@@ -58,81 +46,73 @@ def _analyzer(options: EtlOptions) -> Analyzer:
 
 
 @task(name="discover-inputs", retries=2, retry_delay_seconds=[1, 5], cache_policy=NO_CACHE)
-def discover_task(paths: Sequence[str]) -> list[str]:
+def discover_task(run: Run, paths: Sequence[str]) -> list[str]:
     """List the input files under the given paths."""
-    return discover_inputs(paths)
+    return run.discover(paths)
 
 
 @task(name="read-warehouse-state", retries=2, retry_delay_seconds=[1, 5], cache_policy=NO_CACHE)
-def start_task(warehouse: str, run_id: str, started_at: datetime, inputs: list[str]) -> RunState:
+def start_task(run: Run, inputs: list[str]) -> RunState:
     """What the warehouse already holds: to skip unchanged inputs and replace changed ones."""
-    return RunState.start(
-        Warehouse(warehouse), run_id=run_id, flow_name="note_etl", started_at=started_at, inputs=inputs
-    )
+    return run.start(inputs)
 
 
-@task(name="process-articles", task_run_name="process-articles-{batch_no}", cache_policy=NO_CACHE)
-def process_task(
-    paths: Sequence[str],
-    known: dict[str, tuple[str, str]],
-    options: EtlOptions,
-    full_refresh: bool,
-    batch_no: int,
-    run_id: str,
-) -> BatchResult:
+@task(name="process-articles", task_run_name="process-articles-{job.number}", cache_policy=NO_CACHE)
+def process_task(job: BatchJob, options: EtlOptions) -> BatchResult:
     """Parse, segment and tag one batch of articles, and build its validated tables."""
     # Tables are built here, where the batch was processed (a Dask worker), so the flow's
     # process only stages them.
-    return prepare_batch(process_batch(_analyzer(options), paths, known, full_refresh=full_refresh), run_id)
+    return run_job(_analyzer(options), job)
 
 
-def _log_batch(batch: BatchResult, batch_no: int) -> None:
+def _log_batch(batch: BatchResult) -> None:
     logger = get_run_logger()
     # A line per batch and one per article at INFO, so the UI's logs say what became of each
     # input (the terminal shows only warnings unless -v; PREFECT_LOGGING_LEVEL=WARNING drops
     # the per-article lines on a big backfill, where they cost time).
     logger.info(
         "batch %d: %d processed, %d unchanged, %d rejected",
-        batch_no,
+        batch.number,
         len(batch.articles),
         len(batch.unchanged),
         len(batch.rejects),
     )
-    for r in batch.articles:
-        row = r.tables["articles"][0]
-        logger.info(
-            "processed %s: %d segments, speakers %s",
-            r.source_path,
-            row["segment_count"],
-            ", ".join(row["speakers"]) or "-",
-        )
+    if logger.isEnabledFor(logging.INFO):
+        for r in batch.articles:
+            row = r.tables["articles"][0]
+            logger.info(
+                "processed %s: %d segments, speakers %s",
+                r.source_path,
+                row["segment_count"],
+                ", ".join(row["speakers"]) or "-",
+            )
     for rj in batch.rejects:
         logger.warning("rejected %s: %s (%s)", rj.source_path, rj.error_message, rj.error_type)
 
 
 @task(
     name="stage-batch",
-    task_run_name="stage-batch-{batch_no}",
+    task_run_name="stage-batch-{batch.number}",
     retries=2,
     retry_delay_seconds=[2, 5],
     cache_policy=NO_CACHE,
 )
-def stage_task(warehouse: str, batch: BatchResult, state: RunState, batch_no: int) -> None:
+def stage_task(run: Run, batch: BatchResult, state: RunState) -> None:
     """Log one batch's outcome; resolve duplicates and stage its rows (not yet visible to readers)."""
-    _log_batch(batch, batch_no)
-    commit_batch(Warehouse(warehouse), batch, state)
+    _log_batch(batch)
+    run.commit(state, batch)
 
 
-def _write_warehouse(warehouse: str, state: RunState, options: EtlOptions) -> RunSummary:
+def _write_warehouse(run: Run, state: RunState) -> RunSummary:
     """Merge the staged rows into every table, partition by partition, atomically."""
-    summary = finish_run(Warehouse(warehouse), state, _analyzer(options).taxonomy)
+    summary = run.finish(state, _analyzer(run.options).taxonomy)
     counts = {
         "run_id": summary.run_id,
         "articles_written": summary.articles_written,
         "articles_unchanged": summary.articles_unchanged,
         "inputs_rejected": summary.inputs_rejected,
     }
-    for asset in table_assets(warehouse):
+    for asset in table_assets(run.warehouse.root):
         add_asset_metadata(asset, counts)
     return summary
 
@@ -185,6 +165,60 @@ def publish_task(summary: RunSummary, report_path: str | None = None) -> None:
             create_table_artifact(rows, key=f"note-etl-{key}", description=f"{key} of run {summary.run_id}")
 
 
+class TaskRuns:
+    """The flow's executor for one worker: each batch a ``process-articles`` task run, in
+    this thread, one after the other (as the library's in-process executor runs them)."""
+
+    def __init__(self, options: EtlOptions) -> None:
+        self.options = options
+
+    def map(self, jobs: Sequence[BatchJob]) -> Iterator[BatchResult]:
+        """The results of ``jobs``, each from a task run of its own."""
+        # Processing in a task thread while this thread stages gains nothing under the GIL,
+        # and the two threads handing it back and forth cost a fifth of the run.
+        for job in jobs:
+            yield process_task(_quoted(job), self.options)
+
+
+class OnDask:
+    """The flow's executor on a Dask cluster: each batch a task run there, ``window`` in flight."""
+
+    def __init__(self, address: str, options: EtlOptions, window: int) -> None:
+        self.address, self.options, self.window = address, options, window
+
+    def map(self, jobs: Sequence[BatchJob]) -> Iterator[BatchResult]:
+        """The results of ``jobs``, in order, from the cluster's workers."""
+        from prefect_dask import DaskTaskRunner
+
+        runner = DaskTaskRunner(address=self.address)
+        with _workers_share_api(), runner:
+            # Unquoted: a Dask worker does not unwrap Prefect's quote.
+            submit = lambda job: runner.submit(  # noqa: E731
+                process_task, {"job": job, "options": self.options}
+            )
+            yield from in_order(submit, jobs, self.window)
+
+
+def pick_executor(options: EtlOptions, workers: int, dask_address: str | None) -> Executor:
+    """The flow's executor: Dask when given an address, a process pool for ``workers`` > 1,
+    else task runs in this process.
+
+    >>> type(pick_executor(EtlOptions(), 2, None)).__name__
+    'ProcessPool'
+    """
+    if dask_address:
+        return OnDask(dask_address, options, window=2 * max(workers, 2))
+    if workers > 1:
+        # note-etl's own process pool rather than Prefect's process-pool task runner:
+        # that runner serialises all of Prefect's settings for every task it submits
+        # (about 0.13 s of this process's time each) and rebuilds them in the worker
+        # (on 20 MB with 2 workers: 33 s with that runner, 22 s with this pool).
+        # Each batch is still a task run of its own: stage-batch-N logs its outcome.
+        # Spawned: this process has Prefect's threads, and must not be forked.
+        return ProcessPool(options, workers=workers, start_method="spawn")
+    return TaskRuns(options)
+
+
 @flow(name="note_etl", description="Raw note articles to speaker- and topic-tagged Parquet tables.")
 def note_etl(
     paths: list[str] | None = None,
@@ -208,57 +242,27 @@ def note_etl(
     roots = paths or ["raw"]
     # input_roots: a symbolic link in raw/ that leads out of the roots is not read.
     options = EtlOptions(max_bytes=max_bytes, taxonomy_path=taxonomy, input_roots=tuple(roots))
-    started = datetime.now(UTC)
-    run_id = str(flow_run.get_id() or f"local-{started:%Y%m%dT%H%M%S}")
-    inputs = discover_task(roots)
+    run = Run(
+        warehouse=Warehouse(warehouse),
+        options=options,
+        run_id=new_run_id(flow_run.get_id()),
+        full_refresh=full_refresh,
+        batch_size=batch_size,
+    )
+    run_id = run.run_id
+    # The run object goes to tasks quoted (as do other large values): Prefect would
+    # otherwise walk every element of them looking for futures, which costs more than the
+    # work on big runs.
+    inputs = discover_task(_quoted(run), roots)
     # One run at a time per warehouse: a second run waits here, then finds the work done.
-    with frozen_heap(), Warehouse(warehouse).lock():
-        state = start_task(warehouse, run_id, started, inputs)
-        # Large values go to tasks quoted: Prefect would otherwise walk every element of
-        # them looking for futures, which cost more than the work on big runs.
-        known = _quoted(state.known)
-        batches = batched(inputs, batch_size) if inputs else []
+    with run.lock():
+        state = start_task(_quoted(run), _quoted(inputs))
+        executor = pick_executor(options, workers, dask_address)
         with tqdm(total=len(inputs), unit="article", disable=not progress, desc="note-etl") as bar:
-            if dask_address:
-                _stage_all(
-                    _on_dask(
-                        dask_address,
-                        batches,
-                        state,
-                        options,
-                        full_refresh,
-                        run_id,
-                        window=2 * max(workers, 2),
-                    ),
-                    warehouse,
-                    state,
-                    bar,
-                )
-            elif workers > 1:
-                # note-etl's own process pool rather than Prefect's process-pool task runner:
-                # that runner serialises all of Prefect's settings for every task it submits
-                # (about 0.13 s of this process's time each) and rebuilds them in the worker
-                # (on 20 MB with 2 workers: 33 s with that runner, 22 s with this pool).
-                # Each batch is still a task run of its own: stage-batch-N logs its outcome.
-                results = iter_batches(
-                    options,
-                    batches,
-                    state.known,
-                    full_refresh=full_refresh,
-                    workers=workers,
-                    run_id=run_id,
-                    start_method="spawn",  # this process has Prefect's threads: do not fork it
-                )
-                _stage_all(results, warehouse, state, bar)
-            else:
-                # One process: batches one after the other, as the library does. Processing
-                # in a task thread while this thread stages gains nothing under the GIL,
-                # and the two threads handing it back and forth cost a fifth of the run.
-                results = (
-                    process_task(b, known, options, full_refresh, n, run_id) for n, b in enumerate(batches)
-                )
-                _stage_all(results, warehouse, state, bar)
-        summary = write_task(warehouse, roots)(warehouse, _quoted(state), options)
+            for batch in executor.map(run.jobs(state)):
+                stage_task(_quoted(run), _quoted(batch), _quoted(state))
+                bar.update(len(batch.articles) + len(batch.rejects) + len(batch.unchanged))
+        summary = write_task(warehouse, roots)(_quoted(run), _quoted(state))
     # The report is drawn from the committed tables; an unchanged rerun keeps the last one.
     # When it cannot be drawn (no Japanese font on this worker, say), its failed task and a
     # warning say so; the run, whose data is already written, does not fail for it.
@@ -301,37 +305,6 @@ def note_etl(
     }
 
 
-def _on_dask(
-    address: str,
-    batches: list[list[str]],
-    state: RunState,
-    options: EtlOptions,
-    full_refresh: bool,
-    run_id: str,
-    window: int,
-) -> Iterator[BatchResult]:
-    """The batches processed as task runs on the Dask cluster at ``address``, in order
-    (``window`` of them in flight)."""
-    from prefect_dask import DaskTaskRunner
-
-    runner = DaskTaskRunner(address=address)
-    with _workers_share_api(), runner:
-        submit = lambda b, n: runner.submit(  # noqa: E731
-            process_task,
-            {
-                "paths": b,
-                # Only the batch's part of the index, unquoted: a Dask worker does not
-                # unwrap Prefect's quote.
-                "known": {p: state.known[p] for p in b if p in state.known},
-                "options": options,
-                "full_refresh": full_refresh,
-                "batch_no": n,
-                "run_id": run_id,
-            },
-        )
-        yield from _in_order(submit, batches, window)
-
-
 def _workers_share_api() -> contextlib.AbstractContextManager[Any]:
     """Point task runs in other processes at this flow's temporary API server.
 
@@ -346,32 +319,6 @@ def _workers_share_api() -> contextlib.AbstractContextManager[Any]:
     if client is None or client.server_type != ServerType.EPHEMERAL:
         return contextlib.nullcontext()
     return temporary_settings(updates={PREFECT_API_URL: str(client.api_url)})
-
-
-def _in_order(
-    submit: Callable[[list[str], int], PrefectFuture[BatchResult]], batches: list[list[str]], window: int
-) -> Iterator[BatchResult]:
-    """Results of the batch tasks in submission order, with at most ``window`` in flight.
-
-    A bounded window keeps memory flat: processed batches never pile up waiting for the
-    (single-threaded) staging of earlier ones.
-    """
-    pending: deque[PrefectFuture[BatchResult]] = deque()
-    todo = iter(enumerate(batches))
-    for n, batch in itertools.islice(todo, window):
-        pending.append(submit(batch, n))
-    while pending:
-        result = pending.popleft().result()
-        nxt = next(todo, None)
-        if nxt is not None:
-            pending.append(submit(nxt[1], nxt[0]))
-        yield result
-
-
-def _stage_all(results: Iterator[BatchResult], warehouse: str, state: RunState, bar: tqdm[Any]) -> None:
-    for n, batch in enumerate(results):
-        stage_task(warehouse, _quoted(batch), _quoted(state), n)
-        bar.update(len(batch.articles) + len(batch.rejects) + len(batch.unchanged))
 
 
 if __name__ == "__main__":
