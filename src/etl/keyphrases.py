@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import itertools
 import math
-import re
 import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -19,7 +18,7 @@ from typing import Any, Final
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from etl.morph import Token, tokenize
+from etl.morph import TextTokens, Token, text_tokens, tokenize
 
 _STOP_TEXT: Final = """
     こと もの ため よう ところ ほう とき わけ はず 方 中 上 下 前 後 的 等 際 時 点 所 事 物 人 者
@@ -36,9 +35,6 @@ _STOP_TEXT: Final = """
 #: dropped: こと alone goes, but 仕事 or 事業者 stay).
 STOP_PHRASES: Final = frozenset(_STOP_TEXT.split())
 
-# C0/C1 controls: MeCab reads a C string, so a NUL would silently end the text.
-_CONTROL: Final = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
-_WS: Final = re.compile(r"\s+")
 # Inside e-Gov or Node.js the analyser cuts at the symbol; joined back between ASCII words.
 _ASCII_JOINERS: Final = frozenset({"-", "."})
 #: Compound length stops adding termhood here (see :func:`weight`).
@@ -261,7 +257,7 @@ def _is_marked(tokens: Sequence[Token], before: int, after: int) -> bool:
     )
 
 
-def extract_phrases(text: str) -> list[Phrase]:
+def extract_phrases(text: str, tokens: TextTokens | None = None) -> list[Phrase]:
     """Compound nouns of ``text`` with their counts, in order of first occurrence.
 
     Consecutive nouns are joined (with a prefix before and 名詞的 suffixes after them); numbers,
@@ -269,16 +265,15 @@ def extract_phrases(text: str) -> list[Phrase]:
     :data:`STOP_PHRASES` are dropped. Whitespace always ends a phrase. A phrase is identified
     by its ``base_form`` (here and in the scoring functions); ``phrase`` is its first spelling.
 
+    ``tokens``: the text's :func:`~etl.morph.text_tokens` if the caller has them already.
+
     >>> [(p.phrase, p.count) for p in extract_phrases("クラウドのこと。各府省庁のクラウド")]
     [('クラウド', 2), ('各府省庁', 1)]
     """
-    text = _CONTROL.sub(" ", unicodedata.normalize("NFKC", text))
+    tt = tokens if tokens is not None else text_tokens(text)
     # base form -> [first spelling, count, parts, marked], in order of first occurrence
     acc: dict[str, list[Any]] = {}
-    for piece in _WS.split(text):
-        if not piece:
-            continue
-        tokens = tokenize(piece)
+    for tokens in tt.tokens:
         for run, before, after in _runs(tokens):
             phrase = "".join([t.surface for t in run])
             if not _keep(run, phrase):

@@ -21,6 +21,7 @@ from etl.errors import EmptyArticle, InputError, TaxonomyError, UnsupportedForma
 from etl.facets import assign_facets
 from etl.keyphrases import Phrase, article_keyphrases, extract_phrases, fold_near_duplicates
 from etl.model import ParsedDocument, SourceFormat
+from etl.morph import text_tokens
 from etl.reading import DEFAULT_MAX_BYTES, read_input
 from etl.schemas import SCHEMA_VERSION
 from etl.segment import build_segments
@@ -40,6 +41,7 @@ FORMATS: Final[dict[str, SourceFormat]] = {
 # answer has exact metadata, a saved page has the chrome, page text has neither.
 FORMAT_PRIORITY: Final[dict[str, int]] = {"note_api": 3, "html": 2, "text": 1}
 KEYPHRASE_KINDS: Final = frozenset({"paragraph", "question", "list_item", "quote"})
+_ANALYSED_KINDS: Final = KEYPHRASE_KINDS | {"heading", "title", "caption"}
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -154,8 +156,10 @@ class Analyzer:
         for seg, att, tag in zip(segments, attributions, facets, strict=True):
             segment_id = f"{article_id}:{seg.ordinal:04d}"
             subjects: list[str] = []
-            if seg.kind in KEYPHRASE_KINDS or seg.kind in ("heading", "title", "caption"):
-                for hit in self.matcher.match(seg.text):
+            # One analysis of the text for both the subject matcher and the keyphrases.
+            tt = text_tokens(seg.text) if seg.kind in _ANALYSED_KINDS else None
+            if tt is not None:
+                for hit in self.matcher.match(seg.text, tokens=tt):
                     subjects.append(hit.topic_id)
                     topic_rows.append(
                         {
@@ -185,7 +189,7 @@ class Analyzer:
                 if seg.kind == "paragraph" and tag.facet not in article_facets:
                     article_facets.append(tag.facet)
             if seg.kind in KEYPHRASE_KINDS:
-                phrases.extend((segment_id, p) for p in extract_phrases(seg.text))
+                phrases.extend((segment_id, p) for p in extract_phrases(seg.text, tt))
             seg_rows.append(
                 {
                     "article_id": article_id,
