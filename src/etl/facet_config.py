@@ -38,6 +38,8 @@ _CUE_KEYS: Final = frozenset({"lemmas", "weak", "patterns", "negative_patterns"}
 _WORK_KEYS: Final = frozenset({"lemmas", "patterns", "min_distinct"})
 _ID_RE: Final = re.compile(r"[a-z][a-z0-9_]*\Z")
 _INFLECTING: Final = frozenset({"動詞", "形容詞", "助動詞"})
+#: Texts whose cues a :class:`CueIndex` remembers (then it starts afresh).
+_MEMO_MAX: Final = 8192
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,11 +162,22 @@ class CueIndex:
             self._automaton.make_automaton()
         self._by_base = {base: tuple(v) for base, v in by_base.items()}
         self._gate = PatternGate(rx for cues in self.sets for rx in (*cues.patterns, *cues.negative))
+        self._memo: dict[str, tuple[tuple[CueHit, ...], ...]] = {}
 
     def find_all(self, text: str) -> list[list[CueHit]]:
         """Every set's cues in ``text``, as :meth:`CueSet.find` finds them."""
         if not self._exact:
             return [cues.find(text) for cues in self.sets]
+        # A paragraph is asked about up to four times (heading-like, content, career ...).
+        known = self._memo.get(text)
+        if known is None:
+            known = tuple(tuple(hits) for hits in self._find_all(text))
+            if len(self._memo) >= _MEMO_MAX:
+                self._memo.clear()
+            self._memo[text] = known
+        return [list(hits) for hits in known]
+
+    def _find_all(self, text: str) -> list[list[CueHit]]:
         norm = unicodedata.normalize("NFKC", text)
         n_sets = len(self.sets)
         # set -> start -> the longest lemma of the set starting there

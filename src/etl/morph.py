@@ -185,8 +185,10 @@ class TextTokens(NamedTuple):
     tokens: tuple[tuple[Token, ...], ...]
 
 
+@lru_cache(maxsize=4096)
 def text_tokens(text: str) -> TextTokens:
-    """Analyse ``text`` piece by piece (see :class:`TextTokens`).
+    """Analyse ``text`` piece by piece (see :class:`TextTokens`); memoised, as
+    :func:`tokenize` is (the result is immutable).
 
     >>> text_tokens("").pieces
     ()

@@ -20,12 +20,16 @@ import math
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Final
 
 import ahocorasick
 
 from etl.morph import TextTokens, Token, text_tokens, tokenize
 from etl.normalize import match_key
 from etl.taxonomy import GuardedPattern, PatternGate, Taxonomy
+
+#: Texts whose hits a matcher remembers (then it starts afresh), so memory stays flat.
+_MEMO_MAX: Final = 8192
 
 
 @dataclass(frozen=True, slots=True)
@@ -195,6 +199,7 @@ class SubjectMatcher:
         self._gate = PatternGate(p for t in taxonomy.topics for p in (*t.patterns, *t.negative_patterns))
         # Which regex topics each set of live patterns leaves (a few distinct sets in all).
         self._live_topics: dict[frozenset[GuardedPattern], frozenset[int]] = {}
+        self._memo: dict[str, tuple[SubjectHit, ...]] = {}
 
     @classmethod
     def from_taxonomy(cls, taxonomy: Taxonomy) -> SubjectMatcher:
@@ -241,7 +246,20 @@ class SubjectMatcher:
         """
         if not text.strip() and not base_forms:
             return []
-        tt = tokens if tokens is not None else text_tokens(text)
+        if not base_forms:
+            # The hits are a function of the text alone: a text met again (a recurring
+            # heading, a boilerplate line) is not matched again.
+            known = self._memo.get(text)
+            if known is not None:
+                return list(known)
+        hits = self._match(text, base_forms, tokens if tokens is not None else text_tokens(text))
+        if not base_forms:
+            if len(self._memo) >= _MEMO_MAX:
+                self._memo.clear()
+            self._memo[text] = tuple(hits)
+        return hits
+
+    def _match(self, text: str, base_forms: Sequence[str], tt: TextTokens) -> list[SubjectHit]:
         found: dict[int, dict[int, str]] = {}  # topic -> keyword rank -> keyword
         if self._automaton is not None:
             for view in _text_views(tt, base_forms):
