@@ -41,7 +41,6 @@ FORMATS: Final[dict[str, SourceFormat]] = {
 # answer has exact metadata, a saved page has the chrome, page text has neither.
 FORMAT_PRIORITY: Final[dict[str, int]] = {"note_api": 3, "html": 2, "text": 1}
 KEYPHRASE_KINDS: Final = frozenset({"paragraph", "question", "list_item", "quote"})
-_ANALYSED_KINDS: Final = KEYPHRASE_KINDS | {"heading", "title", "caption"}
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -153,11 +152,12 @@ class Analyzer:
             sentence_counts[sent.segment_ordinal] = sentence_counts.get(sent.segment_ordinal, 0) + 1
         article_subjects: list[str] = []
         article_facets: list[str] = []
+        analysed_kinds = KEYPHRASE_KINDS | {"heading", "title", "caption"}  # subjects are matched in these
         for seg, att, tag in zip(segments, attributions, facets, strict=True):
             segment_id = f"{article_id}:{seg.ordinal:04d}"
             subjects: list[str] = []
             # One analysis of the text for both the subject matcher and the keyphrases.
-            tt = text_tokens(seg.text) if seg.kind in _ANALYSED_KINDS else None
+            tt = text_tokens(seg.text) if seg.kind in analysed_kinds else None
             if tt is not None:
                 for hit in self.matcher.match(seg.text, tokens=tt):
                     subjects.append(hit.topic_id)
