@@ -17,6 +17,7 @@ from etl.facets import assign_facets
 from etl.formats import format_of, parse
 from etl.keyphrases import Phrase, article_keyphrases, extract_phrases, fold_near_duplicates
 from etl.model import ParsedDocument
+from etl.morph import text_tokens
 from etl.reading import DEFAULT_MAX_BYTES, decode
 from etl.schemas import SCHEMA_VERSION
 from etl.segment import build_segments
@@ -128,13 +129,18 @@ class Analyzer:
         segments, attributions, speakers = reading.segments, reading.attributions, reading.speakers
         with timer.stage("facets"):
             facets = assign_facets(segments, attributions)
+        with timer.stage("tokens"):
+            # One analysis of each text for both the subject matcher and the keyphrases.
+            stores = [text_tokens(seg.text) if seg.kind in SUBJECT_KINDS else None for seg in segments]
         with timer.stage("subjects"):
             subject_hits = [
-                self.matcher.match(seg.text) if seg.kind in SUBJECT_KINDS else [] for seg in segments
+                self.matcher.match(seg.text, tokens=tt) if tt is not None else []
+                for seg, tt in zip(segments, stores, strict=True)
             ]
         with timer.stage("keyphrases"):
             segment_phrases = [
-                extract_phrases(seg.text) if seg.kind in KEYPHRASE_KINDS else [] for seg in segments
+                extract_phrases(seg.text, tt) if tt is not None and seg.kind in KEYPHRASE_KINDS else []
+                for seg, tt in zip(segments, stores, strict=True)
             ]
         with timer.stage("rows"):
             title = meta.title or next((s.text for s in segments if s.kind == "title"), None)

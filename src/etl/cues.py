@@ -209,20 +209,27 @@ def strip_quotes(text: str) -> str:
     """
     if "「" not in text and "『" not in text:
         return text  # the common case, and the reader asks about every block
+    # Only the brackets change the depth: copy the text between them in slices.
     out: list[str] = []
     depth = 0
-    for ch in text:
-        if ch in "「『":
+    kept_from = 0  # where the text kept since the last bracket that mattered starts
+    for m in _QUOTE_MARK_RE.finditer(text):
+        at = m.start()
+        if text[at] in "「『":
+            if depth == 0:
+                out.append(text[kept_from : at + 1])  # the opening bracket is kept
             depth += 1
-            if depth == 1:
-                out.append(ch)
-        elif ch in "」』" and depth:
+        elif depth:  # a closing bracket with nothing open is plain text
             depth -= 1
             if depth == 0:
-                out.append(ch)
-        elif depth == 0:
-            out.append(ch)
+                out.append(text[at])
+                kept_from = at + 1
+    if depth == 0:
+        out.append(text[kept_from:])
     return "".join(out)
+
+
+_QUOTE_MARK_RE: Final = re.compile("[「『」』]")
 
 
 def question_marker(text: str) -> str | None:

@@ -14,19 +14,20 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from typing import Final
 
+import ahocorasick
 import yaml
 
 from etl.errors import TaxonomyError
 from etl.model import FACETS
 from etl.morph import tokenize
 from etl.package_data import data_file
-from etl.taxonomy import _EMPTY, GuardedPattern, _line, _Loader
+from etl.taxonomy import _EMPTY, GuardedPattern, PatternGate, _line, _Loader
 
 #: The project's facet lexicon, beside the taxonomy (loaded the way topics.yaml is).
 DEFAULT_FACETS_PATH: Final = data_file("facets.yaml")
@@ -37,6 +38,8 @@ _CUE_KEYS: Final = frozenset({"lemmas", "weak", "patterns", "negative_patterns"}
 _WORK_KEYS: Final = frozenset({"lemmas", "patterns", "min_distinct"})
 _ID_RE: Final = re.compile(r"[a-z][a-z0-9_]*\Z")
 _INFLECTING: Final = frozenset({"動詞", "形容詞", "助動詞"})
+#: Texts whose cues a :class:`CueIndex` remembers (then it starts afresh).
+_MEMO_MAX: Final = 8192
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,6 +130,108 @@ class CueSet:
         return sorted(hits.values(), key=lambda h: (h.start, -h.end))
 
 
+class CueIndex:
+    """Several cue sets (every facet's heading cues, say) searched in one pass per text.
+
+    ``find_all(text)[k]`` is ``sets[k].find(text)``: the text is normalised and analysed
+    once, every lemma of every set is found by one Aho-Corasick automaton (the longest
+    lemma of a set at each place, as the set's own regex finds it), and the patterns no
+    text position can match are skipped (:class:`~etl.taxonomy.PatternGate`).
+
+    >>> idx = CueIndex((CueSet.build(("入社",), ()), CueSet.build(("仕事", "仕事場"), ())))
+    >>> [[h.words for h in hits] for hits in idx.find_all("入社して仕事場へ")]
+    [['入社'], ['仕事場']]
+    """
+
+    def __init__(self, sets: Sequence[CueSet]) -> None:
+        self.sets = tuple(sets)
+        owners: dict[str, list[int]] = {}
+        by_base: dict[str, list[tuple[int, str, tuple[str, ...]]]] = {}
+        for k, cues in enumerate(self.sets):
+            for lemma in cues.lemmas:
+                owners.setdefault(lemma, []).append(k)
+            for base, entries in cues.by_first_base.items():
+                by_base.setdefault(base, []).extend((k, lemma, want) for lemma, want in entries)
+        # An empty lemma would match everywhere in the set's regex and nowhere here.
+        self._exact = "" not in owners
+        self._automaton: ahocorasick.Automaton | None = None
+        if owners:
+            self._automaton = ahocorasick.Automaton()
+            for lemma, ks in owners.items():
+                self._automaton.add_word(lemma, (len(lemma), lemma, tuple(ks)))
+            self._automaton.make_automaton()
+        self._by_base = {base: tuple(v) for base, v in by_base.items()}
+        self._gate = PatternGate(rx for cues in self.sets for rx in (*cues.patterns, *cues.negative))
+        self._memo: dict[str, tuple[tuple[CueHit, ...], ...]] = {}
+
+    def find_all(self, text: str) -> list[list[CueHit]]:
+        """Every set's cues in ``text``, as :meth:`CueSet.find` finds them."""
+        if not self._exact:
+            return [cues.find(text) for cues in self.sets]
+        # A paragraph is asked about up to four times (heading-like, content, career ...).
+        known = self._memo.get(text)
+        if known is None:
+            known = tuple(tuple(hits) for hits in self._find_all(text))
+            if len(self._memo) >= _MEMO_MAX:
+                self._memo.clear()
+            self._memo[text] = known
+        return [list(hits) for hits in known]
+
+    def _find_all(self, text: str) -> list[list[CueHit]]:
+        norm = unicodedata.normalize("NFKC", text)
+        n_sets = len(self.sets)
+        # set -> start -> the longest lemma of the set starting there
+        longest: list[dict[int, str]] = [{} for _ in range(n_sets)]
+        if self._automaton is not None:
+            for end, (length, lemma, ks) in self._automaton.iter(norm):
+                start = end + 1 - length
+                for k in ks:
+                    cur = longest[k].get(start)
+                    if cur is None or length > len(cur):
+                        longest[k][start] = lemma
+        # set -> (token index, lemma, its dictionary forms) for inflecting lemmas, in the
+        # order the set's own loop meets them
+        by_base: list[list[tuple[int, str, tuple[str, ...]]]] = [[] for _ in range(n_sets)]
+        text_bases: tuple[str, ...] = ()
+        offsets: tuple[tuple[int, int], ...] = ()
+        if self._by_base:
+            text_bases, offsets = _bases(norm)
+            index = self._by_base
+            for i, base in enumerate(text_bases):
+                entries = index.get(base)
+                if entries:
+                    for k, lemma, want in entries:
+                        by_base[k].append((i, lemma, want))
+        live = self._gate.live(norm)
+        out: list[list[CueHit]] = []
+        for k, cues in enumerate(self.sets):
+            if any(rx.search(norm) for rx in cues.negative if rx in live):
+                out.append([])
+                continue
+            found = longest[k]
+            hits: dict[tuple[int, str], CueHit] = {}
+            for pos in sorted(found):
+                lemma = found[pos]
+                hits[(pos, lemma)] = CueHit(pos, pos + len(lemma), lemma, lemma in cues.weak)
+            if by_base[k]:
+                starts = set(found)
+                for i, lemma, want in by_base[k]:
+                    n = len(want)
+                    if text_bases[i : i + n] != want:
+                        continue
+                    start, end = offsets[i][0], offsets[i + n - 1][1]
+                    if not ({start - 1, start, start + 1} & starts):
+                        hits[(start, lemma)] = CueHit(start, end, norm[start:end], lemma in cues.weak)
+            for rx in cues.patterns:
+                if rx not in live:
+                    continue
+                for m in rx.finditer(norm):
+                    if m.end() > m.start():
+                        hits.setdefault((m.start(), rx.pattern), CueHit(m.start(), m.end(), m.group(0)))
+            out.append(sorted(hits.values(), key=lambda h: (h.start, -h.end)) if hits else [])
+        return out
+
+
 @lru_cache(maxsize=8192)
 def _bases(text: str) -> tuple[tuple[str, ...], tuple[tuple[int, int], ...]]:
     """Dictionary forms of the morphemes of ``text`` (symbols left out) and their spans."""
@@ -170,6 +275,13 @@ class FacetConfig:
     work_story: CueSet
     work_min_distinct: int
     source: str
+    # Built once: the facets' heading and content cues, each kind searched in one pass.
+    heading_cues: CueIndex = field(init=False, repr=False, compare=False)
+    content_cues: CueIndex = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "heading_cues", CueIndex(tuple(f.heading for f in self.facets)))
+        object.__setattr__(self, "content_cues", CueIndex(tuple(f.content for f in self.facets)))
 
     @property
     def ids(self) -> tuple[str, ...]:

@@ -68,7 +68,8 @@ def facet_matches(text: str, config: FacetConfig | None = None) -> list[tuple[in
     [(0, 'career', 'これまで'), (5, 'career', '経歴'), (8, 'current_work', '現在')]
     """
     cfg = config or load_facet_config()
-    hits = [(h.start, f.id, h.words) for f in cfg.facets for h in f.heading.find(text)]
+    found = cfg.heading_cues.find_all(text)
+    hits = [(h.start, f.id, h.words) for f, fh in zip(cfg.facets, found, strict=True) for h in fh]
     return sorted(hits)
 
 
@@ -88,7 +89,8 @@ def heading_facets(text: str, config: FacetConfig | None = None) -> list[tuple[s
     order = {f.id: i for i, f in enumerate(cfg.facets)}
     # Message cues outrank the rest on a tie: addressed to readers is what a heading is for.
     rank = {fid: (0 if fid == "message" else 1, i) for fid, i in order.items()}
-    hits: list[tuple[CueHit, str]] = [(h, f.id) for f in cfg.facets for h in f.heading.find(norm)]
+    found = cfg.heading_cues.find_all(norm)
+    hits: list[tuple[CueHit, str]] = [(h, f.id) for f, fh in zip(cfg.facets, found, strict=True) for h in fh]
     if not hits:
         return []
     if any(not h.weak for h, _ in hits):  # 「採用は、チーム全員の仕事」: チーム, not 仕事
@@ -131,10 +133,9 @@ def content_facet(
     """
     cfg = config or load_facet_config()
     best: tuple[tuple[int, bool, int], str, tuple[str, ...]] | None = None
-    for f in cfg.facets:
+    for f, hits in zip(cfg.facets, cfg.content_cues.find_all(text), strict=True):
         if allowed is not None and f.id not in allowed:
             continue
-        hits = f.content.find(text)
         if not hits:
             continue
         words = tuple(dict.fromkeys(h.words for h in hits))
@@ -176,8 +177,7 @@ def _heading_like(seg: Segment, config: FacetConfig) -> list[tuple[str, str]]:
 
 
 def _only_weak(text: str, config: FacetConfig) -> bool:
-    hits = [h for f in config.facets for h in f.heading.find(text)]
-    return all(h.weak for h in hits)
+    return all(h.weak for hits in config.heading_cues.find_all(text) for h in hits)
 
 
 def _not_a_section(seg: Segment) -> bool:

@@ -19,7 +19,7 @@ from typing import Any, Final
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from etl.morph import Token, tokenize
+from etl.morph import TextTokens, Token, text_tokens, tokenize
 
 _STOP_TEXT: Final = """
     こと もの ため よう ところ ほう とき わけ はず 方 中 上 下 前 後 的 等 際 時 点 所 事 物 人 者
@@ -36,9 +36,6 @@ _STOP_TEXT: Final = """
 #: dropped: こと alone goes, but 仕事 or 事業者 stay).
 STOP_PHRASES: Final = frozenset(_STOP_TEXT.split())
 
-# C0/C1 controls: MeCab reads a C string, so a NUL would silently end the text.
-_CONTROL: Final = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
-_WS: Final = re.compile(r"\s+")
 # Inside e-Gov or Node.js the analyser cuts at the symbol; joined back between ASCII words.
 _ASCII_JOINERS: Final = frozenset({"-", "."})
 #: Compound length stops adding termhood here (see :func:`weight`).
@@ -212,14 +209,22 @@ def _plain_noun(tok: Token) -> bool:
     )
 
 
+_HIRAGANA_RE: Final = re.compile("[\u3041-\u309f]*")
+
+
 def _hiragana(s: str) -> bool:
-    return all("\u3041" <= ch <= "\u309f" for ch in s)
+    return _HIRAGANA_RE.fullmatch(s) is not None
 
 
 def _trimmed(run: list[Token], start: int, before: Token | None = None) -> tuple[list[Token], int, int]:
     # 「あおばやし」 read as あ + お + ばやし: a run that starts in kana right after a kana
     # word other than a particle begins inside a word the dictionary does not know.
-    if before is not None and _hiragana(before.surface) and before.pos1 in _NOT_A_BOUNDARY:
+    after_kana_word = before is not None and before.pos1 in _NOT_A_BOUNDARY and _hiragana(before.surface)
+    if len(run) == 1:  # most runs: only the kana rule can apply
+        if after_kana_word and _hiragana(run[0].surface):
+            run = []
+        return run, start - 1, start + len(run)
+    if after_kana_word:
         while len(run) > 1 and (_hiragana(run[0].surface) or run[0].pos1 == "接頭辞"):
             run, start = run[1:], start + 1
         if len(run) == 1 and _hiragana(run[0].surface):
@@ -261,7 +266,7 @@ def _is_marked(tokens: Sequence[Token], before: int, after: int) -> bool:
     )
 
 
-def extract_phrases(text: str) -> list[Phrase]:
+def extract_phrases(text: str, tokens: TextTokens | None = None) -> list[Phrase]:
     """Compound nouns of ``text`` with their counts, in order of first occurrence.
 
     Consecutive nouns are joined (with a prefix before and 名詞的 suffixes after them); numbers,
@@ -269,16 +274,30 @@ def extract_phrases(text: str) -> list[Phrase]:
     :data:`STOP_PHRASES` are dropped. Whitespace always ends a phrase. A phrase is identified
     by its ``base_form`` (here and in the scoring functions); ``phrase`` is its first spelling.
 
+    ``tokens``: the text's :func:`~etl.morph.text_tokens` if the caller has them already.
+
     >>> [(p.phrase, p.count) for p in extract_phrases("クラウドのこと。各府省庁のクラウド")]
     [('クラウド', 2), ('各府省庁', 1)]
     """
-    text = _CONTROL.sub(" ", unicodedata.normalize("NFKC", text))
+    known = _PHRASES.get(text)
+    if known is None:
+        known = _extract(tokens if tokens is not None else text_tokens(text))
+        if len(_PHRASES) >= _PHRASES_MAX:
+            _PHRASES.clear()
+        _PHRASES[text] = known
+    return list(known)
+
+
+# The phrases of the texts met last (a recurring heading or line is not analysed again);
+# bounded, then started afresh. Phrases are immutable.
+_PHRASES: dict[str, tuple[Phrase, ...]] = {}
+_PHRASES_MAX: Final = 8192
+
+
+def _extract(tt: TextTokens) -> tuple[Phrase, ...]:
     # base form -> [first spelling, count, parts, marked], in order of first occurrence
     acc: dict[str, list[Any]] = {}
-    for piece in _WS.split(text):
-        if not piece:
-            continue
-        tokens = tokenize(piece)
+    for tokens in tt.tokens:
         for run, before, after in _runs(tokens):
             phrase = "".join([t.surface for t in run])
             if not _keep(run, phrase):
@@ -292,7 +311,7 @@ def extract_phrases(text: str) -> list[Phrase]:
                 entry[1] += 1
                 entry[2] = max(entry[2], compound_parts(phrase))
                 entry[3] += marked
-    return [Phrase(e[0], base, e[1], e[2], e[3]) for base, e in acc.items()]
+    return tuple(Phrase(e[0], base, e[1], e[2], e[3]) for base, e in acc.items())
 
 
 def merge_phrases(groups: Iterable[Sequence[Phrase]]) -> list[Phrase]:
@@ -334,18 +353,25 @@ def near_duplicates(phrases: Iterable[Phrase]) -> dict[str, str]:
     bases = {p.base_form for p in items}
     out: dict[str, str] = {}
     for p in items:
-        tokens = [t for t in tokenize(p.phrase) if not t.pos1.startswith("補助記号")]
-        lo, hi = 0, len(tokens)
-        while hi - lo > 1 and tokens[hi - 1].pos1 == "接尾辞" and tokens[hi - 1].surface in _PLACE_SUFFIX:
-            hi -= 1
-        while hi - lo > 1 and tokens[lo].pos1 == "接頭辞" and tokens[lo].surface in _SELECT_PREFIX:
-            lo += 1
-        if (lo, hi) == (0, len(tokens)):
-            continue
-        core = "".join(t.base for t in tokens[lo:hi])
-        if core in bases and core != p.base_form:
+        core = _core(p.phrase)
+        if core is not None and core in bases and core != p.base_form:
             out[p.base_form] = core
     return out
+
+
+@lru_cache(maxsize=65536)
+def _core(phrase: str) -> str | None:
+    """The base form of ``phrase`` without placing suffixes and selecting prefixes, or
+    ``None`` when it has neither (memoised: an article asks about each phrase twice)."""
+    tokens = [t for t in tokenize(phrase) if not t.pos1.startswith("補助記号")]
+    lo, hi = 0, len(tokens)
+    while hi - lo > 1 and tokens[hi - 1].pos1 == "接尾辞" and tokens[hi - 1].surface in _PLACE_SUFFIX:
+        hi -= 1
+    while hi - lo > 1 and tokens[lo].pos1 == "接頭辞" and tokens[lo].surface in _SELECT_PREFIX:
+        lo += 1
+    if (lo, hi) == (0, len(tokens)):
+        return None
+    return "".join(t.base for t in tokens[lo:hi])
 
 
 def fold_near_duplicates(rows: Sequence[tuple[str, Phrase]]) -> list[tuple[str, Phrase]]:
@@ -409,6 +435,11 @@ def counts_something(phrase: str) -> bool:
     >>> counts_something("朝5時"), counts_something("5G")
     (True, False)
     """
+    return _counts_something(phrase)
+
+
+@lru_cache(maxsize=65536)
+def _counts_something(phrase: str) -> bool:
     tokens = tokenize(phrase)
     return any(
         a.pos2 == "数詞" and (b.pos3 == "助数詞可能" or b.pos1 == "接尾辞" or b.pos2 == "数詞")

@@ -6,6 +6,7 @@ which must not happen once per article, and a MeCab tagger must not be shared by
 
 from __future__ import annotations
 
+import re
 import sys
 import threading
 import unicodedata
@@ -158,3 +159,41 @@ def _tokenize(text: str) -> tuple[Token, ...]:
             lines[line] = tok
         out.append(tok)
     return tuple(out)
+
+
+# C0/C1 controls: MeCab reads a C string, so a NUL would silently end the analysed text.
+_CONTROL: Final = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+_WS: Final = re.compile(r"\s+")
+
+
+class TextTokens(NamedTuple):
+    """One text analysed once, for every stage that reads its words.
+
+    ``nfkc`` is the text in NFKC; ``pieces`` are its whitespace-separated parts (controls
+    count as spaces), each NFKC already and without whitespace; ``tokens`` holds each
+    piece's morphemes. The subject matcher and the keyphrase extractor both read these
+    pieces: MeCab drops whitespace, and a space is a word boundary they must still see.
+
+    >>> tt = text_tokens("ＧＳＳ の 業務")
+    >>> tt.pieces, [t.surface for t in tt.tokens[2]]
+    (('GSS', 'の', '業務'), ['業務'])
+    """
+
+    text: str
+    nfkc: str
+    pieces: tuple[str, ...]
+    tokens: tuple[tuple[Token, ...], ...]
+
+
+@lru_cache(maxsize=4096)
+def text_tokens(text: str) -> TextTokens:
+    """Analyse ``text`` piece by piece (see :class:`TextTokens`); memoised, as
+    :func:`tokenize` is (the result is immutable).
+
+    >>> text_tokens("").pieces
+    ()
+    """
+    nfkc = unicodedata.normalize("NFKC", text)
+    cleaned = _CONTROL.sub(" ", nfkc) if _CONTROL.search(nfkc) else nfkc
+    pieces = tuple(p for p in _WS.split(cleaned) if p)
+    return TextTokens(text, nfkc, pieces, tuple(tokenize(p) for p in pieces))

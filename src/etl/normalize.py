@@ -15,6 +15,7 @@ _INVISIBLE: Final = re.compile("[\u200b\u200c\u200d\u2060\ufeff\u00ad]")
 # C0/C1 controls except tab/newline, which text cannot meaningfully contain.
 _CONTROL: Final = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 _HSPACE: Final = re.compile("[ \t\u00a0\u2000-\u200a\u202f\u205f]+")
+_WS: Final = re.compile(r"\s+")
 
 
 def clean_text(text: str) -> str:
@@ -40,4 +41,4 @@ def match_key(text: str) -> str:
     >>> match_key("ＧＳＳ の  業務環境")
     'gssの業務環境'
     """
-    return re.sub(r"\s+", "", unicodedata.normalize("NFKC", text)).lower()
+    return _WS.sub("", unicodedata.normalize("NFKC", text)).lower()

@@ -17,7 +17,6 @@ Patterns are searched in the NFKC text; any negative pattern match drops the top
 from __future__ import annotations
 
 import math
-import re
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -25,13 +24,12 @@ from typing import Final
 
 import ahocorasick
 
-from etl.morph import Token, tokenize
+from etl.morph import TextTokens, Token, text_tokens, tokenize
 from etl.normalize import match_key
-from etl.taxonomy import Taxonomy
+from etl.taxonomy import GuardedPattern, PatternGate, Taxonomy
 
-_WS: Final = re.compile(r"\s+")
-# C0/C1 controls: MeCab reads a C string, so a NUL would silently end the analysed text.
-_CONTROL: Final = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+#: Texts whose hits a matcher remembers (then it starts afresh), so memory stays flat.
+_MEMO_MAX: Final = 8192
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,22 +106,22 @@ def _join(parts: Sequence[str]) -> _View:
     return _View("".join(key_parts), frozenset(gaps))
 
 
-def _text_views(text: str, base_forms: Sequence[str]) -> list[_View]:
-    # Analyse piece by piece: MeCab drops whitespace, and a space is a token boundary that
-    # the ASCII boundary check must still see.
-    pieces = [p for p in _WS.split(_CONTROL.sub(" ", unicodedata.normalize("NFKC", text)).strip()) if p]
+def _text_views(tt: TextTokens, base_forms: Sequence[str]) -> list[_View]:
+    # Analysed piece by piece (TextTokens): MeCab drops whitespace, and a space is a token
+    # boundary that the ASCII boundary check must still see.
+    pieces = tt.pieces
     bases: list[str] = []
     without_no: list[str] = []
-    for piece in pieces:
-        tokens = tokenize(piece)
+    for piece, tokens in zip(pieces, tt.tokens, strict=True):
         base = "".join([t.base for t in tokens])
         bases.append(base)
         # Most pieces have no の at all: nothing to drop, the same view as the base forms.
-        without_no.append("".join([t.base for t in _drop_genitive_no(tokens)]) if "の" in piece else base)
+        without_no.append(_without_no(tokens, base) if "の" in piece else base)
     # Most texts have no inflected word and no の between nouns: build and scan each
-    # distinct view once.
-    views = [_join(pieces)]
-    if bases != pieces:
+    # distinct view once. The pieces are NFKC without whitespace already: their key is
+    # their lower case (match_key of each, without normalising again).
+    views = [_plain_join(pieces)]
+    if bases != list(pieces):
         views.append(_join(bases))
     if without_no != bases:
         views.append(_join(without_no))
@@ -134,6 +132,38 @@ def _text_views(text: str, base_forms: Sequence[str]) -> list[_View]:
         if view.key and view not in unique:
             unique.append(view)
     return unique
+
+
+def _plain_join(pieces: Sequence[str]) -> _View:
+    """:func:`_join` of non-empty pieces that are NFKC and hold no whitespace.
+
+    Each piece is lower-cased on its own, as :func:`match_key` does (Σ lowers by context).
+    """
+    keys = [piece.lower() for piece in pieces]
+    gaps: list[int] = []
+    offset = 0
+    for key in keys[:-1]:
+        offset += len(key)
+        gaps.append(offset)
+    return _View("".join(keys), frozenset(gaps))
+
+
+def _without_no(tokens: Sequence[Token], base: str) -> str:
+    """The base forms of ``tokens`` joined, without the の :func:`_drop_genitive_no` drops."""
+    last = len(tokens) - 1
+    drop = [
+        i
+        for i, tok in enumerate(tokens)
+        if tok.surface == "の"
+        and 0 < i < last
+        and tok.pos1 == "助詞"
+        and _is_nounish(tokens[i - 1])
+        and _is_nounish(tokens[i + 1])
+    ]
+    if not drop:
+        return base
+    skip = set(drop)
+    return "".join([t.base for i, t in enumerate(tokens) if i not in skip])
 
 
 def _keyword_keys(keyword: str) -> tuple[str, ...]:
@@ -166,6 +196,10 @@ class SubjectMatcher:
         self._regex_topics = frozenset(
             i for i, t in enumerate(taxonomy.topics) if t.patterns or t.negative_patterns
         )
+        self._gate = PatternGate(p for t in taxonomy.topics for p in (*t.patterns, *t.negative_patterns))
+        # Which regex topics each set of live patterns leaves (a few distinct sets in all).
+        self._live_topics: dict[frozenset[GuardedPattern], frozenset[int]] = {}
+        self._memo: dict[str, tuple[SubjectHit, ...]] = {}
 
     @classmethod
     def from_taxonomy(cls, taxonomy: Taxonomy) -> SubjectMatcher:
@@ -195,12 +229,15 @@ class SubjectMatcher:
             automaton.make_automaton()
         return cls(taxonomy, automaton)
 
-    def match(self, text: str, base_forms: Sequence[str] = ()) -> list[SubjectHit]:
+    def match(
+        self, text: str, base_forms: Sequence[str] = (), tokens: TextTokens | None = None
+    ) -> list[SubjectHit]:
         """Topics of ``text`` in taxonomy order.
 
         ``base_forms``: dictionary forms of the text's morphemes if the caller has its own
         analysis; they are searched as one more view (the matcher always analyses ``text``
-        itself as well, because the の rule needs parts of speech).
+        itself as well, because the の rule needs parts of speech). ``tokens``: the text's
+        :func:`~etl.morph.text_tokens` if the caller has them already (else made here).
 
         >>> from etl.taxonomy import load_taxonomy
         >>> m = SubjectMatcher.from_taxonomy(load_taxonomy())
@@ -209,21 +246,39 @@ class SubjectMatcher:
         """
         if not text.strip() and not base_forms:
             return []
+        if not base_forms:
+            # The hits are a function of the text alone: a text met again (a recurring
+            # heading, a boilerplate line) is not matched again.
+            known = self._memo.get(text)
+            if known is not None:
+                return list(known)
+        hits = self._match(text, base_forms, tokens if tokens is not None else text_tokens(text))
+        if not base_forms:
+            if len(self._memo) >= _MEMO_MAX:
+                self._memo.clear()
+            self._memo[text] = tuple(hits)
+        return hits
+
+    def _match(self, text: str, base_forms: Sequence[str], tt: TextTokens) -> list[SubjectHit]:
         found: dict[int, dict[int, str]] = {}  # topic -> keyword rank -> keyword
         if self._automaton is not None:
-            for view in _text_views(text, base_forms):
+            for view in _text_views(tt, base_forms):
                 for kw in self._scan(view):
                     found.setdefault(kw.topic, {})[kw.rank] = kw.text
-        nfkc = unicodedata.normalize("NFKC", text)
+        nfkc = tt.nfkc
+        # Regex topics none of whose patterns can match this text find nothing by pattern.
+        live = self._gate.live(nfkc)
         hits: list[SubjectHit] = []
         topics = self.taxonomy.topics
-        for ti in sorted(found.keys() | self._regex_topics):
+        for ti in sorted(found.keys() | self._topics_of(live)):
             topic = topics[ti]
-            if any(p.search(nfkc) for p in topic.negative_patterns):
+            if any(p.search(nfkc) for p in topic.negative_patterns if p in live):
                 continue
             keywords = found.get(ti, {})
             evidence = [keywords[rank] for rank in sorted(keywords)]
             for pattern in topic.patterns:
+                if pattern not in live:
+                    continue
                 for m in pattern.finditer(nfkc):
                     if m.group(0) and m.group(0) not in evidence:
                         evidence.append(m.group(0))
@@ -233,6 +288,15 @@ class SubjectMatcher:
                 score = round(1.0 - math.exp(-len(evidence)), 4)
                 hits.append(SubjectHit(topic.id, score, tuple(evidence)))
         return hits
+
+    def _topics_of(self, live: frozenset[GuardedPattern]) -> frozenset[int]:
+        """The regex topics with a positive pattern in ``live``."""
+        out = self._live_topics.get(live)
+        if out is None:
+            topics = self.taxonomy.topics
+            out = frozenset(ti for ti in self._regex_topics if any(p in live for p in topics[ti].patterns))
+            self._live_topics[live] = out
+        return out
 
     def _scan(self, view: _View) -> list[_Keyword]:
         """Keyword hits in one view: on word boundaries, leftmost-longest per topic.

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
@@ -427,3 +427,93 @@ class _Loader:
 
 # Stands in for an absent optional list: a null scalar, which strings() reads as "no items".
 _EMPTY: Final = yaml.ScalarNode("tag:yaml.org,2002:null", "")
+
+
+# Global flags a pattern may open with and still be searched in a group (see PatternGate);
+# the verbose flag (x) changes how the rest reads, and locale (L) is for bytes.
+_GATE_FLAGS: Final = re.compile(r"\(\?([aimsu]+)\)")
+# What may follow "(?" in a grouped pattern: non-capturing, lookaround, named groups,
+# comments and scoped flags, whose meaning does not depend on the rest of the pattern.
+_GATE_GROUPS: Final = re.compile(r"\(\?(?::|=|!|<=|<!|P<|<[A-Za-z_]|#|[aimsu-]+:)")
+
+
+def _gate_parts(source: str) -> tuple[str, str] | None:
+    """``(flags, body)`` of a pattern that means the same inside an alternation, else ``None``.
+
+    A backreference (by number or name), a recursion, a conditional or a global flag past
+    the start refer to the whole pattern, so such a pattern is never grouped.
+
+    >>> _gate_parts("(?ia)GSS|PC"), _gate_parts("(?P<x>a)(?P=x)"), _gate_parts("a(?i)b")
+    (('ai', 'GSS|PC'), None, None)
+    """
+    flags = ""
+    m = _GATE_FLAGS.match(source)
+    if m:
+        flags, source = "".join(sorted(set(m.group(1)))), source[m.end() :]
+    i = 0
+    while i < len(source):
+        ch = source[i]
+        if ch == "\\":
+            nxt = source[i + 1 : i + 2]
+            if (nxt.isdigit() and nxt != "0") or nxt in ("g", "k"):
+                return None
+            i += 2
+            continue
+        if source.startswith("(?", i) and (source.startswith("(?P=", i) or not _GATE_GROUPS.match(source, i)):
+            return None
+        i += 1
+    return flags, source
+
+
+class PatternGate:
+    """A cheap test of which of some patterns cannot match a text.
+
+    Patterns run on every segment, and most segments match none: the patterns with the
+    same flags are searched as one alternation first, and only when it finds something are
+    they run one by one. An alternation finds a match wherever one of its members does
+    (each is tried at every position), so a miss means none of them matches; the results
+    are those of the patterns themselves. A pattern whose meaning could change inside an
+    alternation (:func:`_gate_parts`) is always live.
+
+    >>> tax = load_taxonomy()
+    >>> gate = PatternGate(p for t in tax.topics for p in (*t.patterns, *t.negative_patterns))
+    >>> len(gate.live("GSSの業務")), gate.live("散歩")
+    (5, frozenset())
+    """
+
+    def __init__(self, patterns: Iterable[GuardedPattern]) -> None:
+        always: set[GuardedPattern] = set()
+        by_flags: dict[str, dict[GuardedPattern, str]] = {}
+        for pattern in patterns:
+            parts = _gate_parts(pattern.pattern)
+            if parts is None:
+                always.add(pattern)
+            else:
+                by_flags.setdefault(parts[0], {}).setdefault(pattern, parts[1])
+        self._groups: list[tuple[Any, frozenset[GuardedPattern]]] = []
+        for flags, members in by_flags.items():
+            source = (f"(?{flags})" if flags else "") + "|".join(f"(?:{body})" for body in members.values())
+            try:
+                compiled = regex.compile(source, flags=regex.VERSION0)
+            except (regex.error, ValueError, OverflowError, RecursionError):
+                always.update(members)
+                continue
+            self._groups.append((compiled, frozenset(members)))
+        self._always = frozenset(always)
+        self._by_mask: dict[int, frozenset[GuardedPattern]] = {}
+
+    def live(self, text: str) -> frozenset[GuardedPattern]:
+        """The patterns that may match ``text`` (all that do, and perhaps a few more)."""
+        mask = 0
+        for bit, (compiled, _) in enumerate(self._groups):
+            try:
+                found = compiled.search(text, timeout=MATCH_TIMEOUT) is not None
+            except TimeoutError:
+                found = True  # the patterns themselves then run under their own limit
+            if found:
+                mask |= 1 << bit
+        out = self._by_mask.get(mask)
+        if out is None:
+            chosen = [g for bit, (_, g) in enumerate(self._groups) if mask >> bit & 1]
+            out = self._by_mask[mask] = self._always.union(*chosen)
+        return out
