@@ -23,8 +23,9 @@ from etl.discovery import source_name
 from etl.duplicates import resolve_duplicates
 from etl.errors import InputError
 from etl.formats import format_of
-from etl.reading import decode, read_bytes
+from etl.reading import InputRoots, decode, read_bytes
 from etl.rejects import Reject, reject_of
+from etl.sidecars import sidecar_fetched_at, sidecar_path
 from etl.timing import NO_TIMER, StageTimer
 from etl.validation import validate_tables
 
@@ -97,7 +98,7 @@ def process_batch(
     """
     known = known or {}
     out = BatchResult()
-    roots = analyzer.options.input_roots
+    roots = InputRoots.of(analyzer.options.input_roots)  # resolved once for the batch
     timer = analyzer.timer
     for path in paths:
         sha: str | None = None
@@ -140,8 +141,6 @@ def read_fetched_at(path: str) -> datetime | None:
     >>> read_fetched_at("raw/no/such/n0123456789ab.json") is None
     True
     """
-    from etl.fetch.layout import sidecar_fetched_at, sidecar_path
-
     meta = sidecar_path(path)
     if "://" not in meta:
         try:

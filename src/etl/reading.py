@@ -43,13 +43,16 @@ class RawInput:
     data: bytes
 
 
-def read_bytes(path: str, *, max_bytes: int = DEFAULT_MAX_BYTES, roots: Sequence[str] = ()) -> bytes:
+def read_bytes(
+    path: str, *, max_bytes: int = DEFAULT_MAX_BYTES, roots: Sequence[str] | InputRoots = ()
+) -> bytes:
     """Read a local path or fsspec URI, refusing files over ``max_bytes`` before reading them.
 
     Only regular files are read: a FIFO, a device or a socket is refused from its ``stat``
     without being opened (opening a FIFO blocks until a writer comes). With ``roots``, a
     local input whose real path (symlinks resolved) is outside every root is refused, so a
-    link in ``raw/`` cannot make the run store ``/etc/passwd``.
+    link in ``raw/`` cannot make the run store ``/etc/passwd``. A caller reading many inputs
+    passes the roots resolved once, as :class:`InputRoots`.
 
     >>> import tempfile, os
     >>> p = os.path.join(tempfile.mkdtemp(), "a.txt"); _ = open(p, "wb").write(b"abc")
@@ -88,21 +91,50 @@ def _kind(mode: int) -> str | None:
     return "not a regular file"
 
 
+@dataclass(frozen=True, slots=True)
+class InputRoots:
+    """The real paths (symlinks resolved) of a run's local input roots, resolved once.
+
+    A run may name thousands of files as its roots (``note-etl run raw/*.txt``): resolving
+    every root again for every input would cost the square of their number.
+
+    >>> InputRoots.of(["/tmp", "s3://bucket/raw"]).real == frozenset({os.path.realpath("/tmp")})
+    True
+    """
+
+    real: frozenset[str]
+
+    @classmethod
+    def of(cls, roots: Sequence[str]) -> InputRoots:
+        """Resolve the local ones of ``roots`` (plain paths and ``file://`` URIs)."""
+        local = [r.removeprefix("file://") for r in roots if "://" not in r or r.startswith("file://")]
+        return cls(frozenset(os.path.realpath(r) for r in local))
+
+    def __bool__(self) -> bool:
+        return bool(self.real)
+
+    def contain(self, path: str) -> bool:
+        """Whether the real path of ``path`` is one of the roots or lies inside one."""
+        current = os.path.realpath(path)
+        while True:
+            if current in self.real:
+                return True
+            parent = os.path.dirname(current)
+            if parent == current:
+                return False
+            current = parent
+
+
 def is_within(path: str, roots: Sequence[str]) -> bool:
     """Whether the real path of ``path`` (symlinks resolved) lies inside one of ``roots``.
 
     >>> is_within("/etc/passwd", ["/tmp"]), is_within("/tmp", ["/tmp"])
     (False, True)
     """
-    real = os.path.realpath(path)
-    for root in roots:
-        base = os.path.realpath(root)
-        if real == base or real.startswith(base.rstrip(os.sep) + os.sep):
-            return True
-    return False
+    return InputRoots.of(roots).contain(path)
 
 
-def _read_local(path: str, max_bytes: int, roots: Sequence[str]) -> bytes:
+def _read_local(path: str, max_bytes: int, roots: Sequence[str] | InputRoots) -> bytes:
     st = os.stat(path)  # follows symlinks: a loop or a dangling link is an OSError here
     kind = _kind(st.st_mode)
     if kind == "a directory":
@@ -115,8 +147,9 @@ def _read_local(path: str, max_bytes: int, roots: Sequence[str]) -> bytes:
         raise UnreadableInput("is a directory, not a file")
     if kind is not None:
         raise UnreadableInput(f"is {kind}, not a regular file: not read")
-    roots = [r for r in roots if "://" not in r or r.startswith("file://")]
-    if roots and not is_within(path, [r.removeprefix("file://") for r in roots]):
+    if not isinstance(roots, InputRoots):
+        roots = InputRoots.of(roots)
+    if roots and not roots.contain(path):
         raise UnreadableInput(
             f"is a symbolic link to {os.path.realpath(path)}, outside the input folders: not read"
         )

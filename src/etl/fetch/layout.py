@@ -13,20 +13,19 @@ Account names and article keys become path parts, so both are checked whole
 
 from __future__ import annotations
 
-import json
-import os
 import re
-import stat
-from datetime import UTC, datetime
-from typing import Any, Final
+from typing import Final
 
-SIDECAR_SUFFIX: Final = ".meta.json"
+# Sidecars are read by the run too: they live in a module of their own, light to import.
+from etl.sidecars import SIDECAR_SUFFIX as SIDECAR_SUFFIX
+from etl.sidecars import read_sidecar as read_sidecar
+from etl.sidecars import sidecar_fetched_at as sidecar_fetched_at
+from etl.sidecars import sidecar_path as sidecar_path
+
 # note urlnames are short ASCII ids and article keys are "n" + hex; anything else is refused
 # before it becomes part of a file path.
 _URLNAME_RE: Final = re.compile(r"[A-Za-z0-9_-]{1,64}")
 _KEY_RE: Final = re.compile(r"n[0-9a-z]{4,40}")
-# A sidecar is a few hundred bytes of metadata; anything far larger is not one of ours.
-_SIDECAR_MAX_BYTES: Final = 1 << 20
 
 
 def is_article_key(value: object) -> bool:
@@ -71,66 +70,3 @@ def article_path(raw_root: str, urlname: str, key: str) -> str:
     if not is_article_key(key):
         raise ValueError(f"not a note article key: {key!r}")
     return f"{account_dir(raw_root, urlname)}/{key}.json"
-
-
-def sidecar_path(path: str) -> str:
-    """The metadata sidecar next to a fetched article file.
-
-    >>> sidecar_path("raw/note/digital_jp/nd9314f0e9d9f.json")
-    'raw/note/digital_jp/nd9314f0e9d9f.meta.json'
-    """
-    stem = path[: -len(".json")] if path.endswith(".json") else path
-    return stem + SIDECAR_SUFFIX
-
-
-def read_sidecar(path: str) -> dict[str, Any] | None:
-    """The sidecar of a fetched file (``<key>.meta.json`` next to ``<key>.json``), or ``None``.
-
-    A missing or unreadable sidecar is ``None``: it is metadata about the input, and its
-    absence must never reject the input itself.
-
-    >>> import tempfile, os
-    >>> p = os.path.join(tempfile.mkdtemp(), "n0123456789ab.json")
-    >>> read_sidecar(p) is None
-    True
-    >>> _ = open(sidecar_path(p), "w").write('{"fetched_at": "2024-02-01T00:00:00+00:00"}')
-    >>> read_sidecar(p)["fetched_at"]
-    '2024-02-01T00:00:00+00:00'
-    """
-    meta = sidecar_path(path)
-    try:
-        if "://" in meta:
-            import fsspec
-
-            with fsspec.open(meta, "rb") as fh:
-                data = fh.read()
-        else:
-            # Only a regular file: opening a FIFO named like a sidecar would block the run.
-            if not stat.S_ISREG(os.stat(meta).st_mode):
-                return None
-            with open(meta, "rb") as fh:
-                data = fh.read(_SIDECAR_MAX_BYTES + 1)
-            if len(data) > _SIDECAR_MAX_BYTES:
-                return None
-        value = json.loads(data)
-    except (OSError, ValueError, RecursionError):
-        # RecursionError: a sidecar of thousands of nested brackets is broken, not fatal.
-        return None
-    return value if isinstance(value, dict) else None
-
-
-def sidecar_fetched_at(path: str) -> datetime | None:
-    """``fetched_at`` of a fetched file, from its sidecar, as an aware datetime (else ``None``).
-
-    >>> sidecar_fetched_at("raw/no/such/file.json") is None
-    True
-    """
-    meta = read_sidecar(path)
-    value = meta.get("fetched_at") if meta else None
-    if not isinstance(value, str):
-        return None
-    try:
-        when = datetime.fromisoformat(value)
-    except ValueError:
-        return None
-    return when if when.tzinfo is not None else when.replace(tzinfo=UTC)
