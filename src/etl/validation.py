@@ -1,193 +1,324 @@
-"""Contract checks with pandera, run on every batch before anything is written.
+"""Contract checks, run on every batch's Arrow tables before anything is written.
 
 Types are already enforced by the pyarrow schemas; these checks cover what types cannot:
 allowed values, id formats, offsets inside the body, contiguous ordinals, score ranges.
 A failing article is taken out of the batch and becomes a ``rejects`` row listing the
 failed checks; the rest of the batch is written.
 
-The checks run on the batch's Arrow tables (the ones that are then written), converted to
-pandas once per table, and are vectorised: validation costs a few pandas operations per
-check and batch, not Python per row.
+Every check is declared once, in :data:`CHECKS`: a name (the text a reject lists), the
+columns it reads and a ``pyarrow.compute`` function of those columns returning a boolean
+mask (true: the row passes). The checks run on the tables that are then written, with no
+pandas conversion and no Python per row: a batch costs a few compute calls per check.
+
+The names and their order are the ones the earlier pandera schemas reported, so a reject
+reads as before: per table (tables in contract order), the table checks first, then the
+column checks, column by column, each column's ``not_nullable``, ``field_uniqueness`` and
+``dtype('int64')`` (an integer column holding a null) before its value checks.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from functools import lru_cache
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Final, TypeAlias
 
 import numpy as np
-import pandas as pd
-import pandera.pandas as pa
 import pyarrow
 import pyarrow.compute as pc
-from pandera.errors import SchemaErrors
 
 from etl.analysis import ArticleRows
 from etl.errors import WarehouseError
 from etl.model import ARTICLE_FORMATS, BLOCK_KINDS, FACETS, SPEAKER_ROLES
 from etl.rejects import Reject
-from etl.schemas import ARTICLE_TABLES
+from etl.schemas import ARTICLE_TABLES, TABLES
 from etl.warehouse import to_table
 
-_ROLES = sorted(SPEAKER_ROLES)
-_UNIT = [pa.Check.ge(0.0), pa.Check.le(1.0)]
+#: A column as the checks see it.
+Column: TypeAlias = pyarrow.Array | pyarrow.ChunkedArray
+#: Each row's body length, looked up from its article (a column of no contract table).
+BODY_CHARS: Final = "_body_chars"
 
 
-def _ordinal_contiguous(df: pd.DataFrame) -> pd.Series:
-    """Each article's ordinals are exactly 0..n-1."""
-    rank = df.groupby("article_id")["ordinal"].rank(method="first").astype("int64") - 1
-    return (df["ordinal"] == rank) & ~df.duplicated(["article_id", "ordinal"], keep=False)
+@dataclass(frozen=True)
+class Check:
+    """One contract check: ``test(*columns)`` is true for the rows that pass.
+
+    ``column`` names the column a column check belongs to (the reject says
+    ``table.column: name``); a table check has none (``table: name``). A null in the mask
+    fails the row: column checks let their nulls pass themselves (``not_nullable`` is the
+    check that catches them), table checks fail them, as pandas comparisons with a missing
+    value did.
+    """
+
+    name: str
+    columns: tuple[str, ...]
+    test: Callable[..., Column]
+    column: str | None = None
+
+    def label(self, table: str) -> str:
+        """The check as a reject lists it.
+
+        >>> Check("marked <= count", ("marked", "count"), pc.less_equal).label("keyphrases")
+        'keyphrases: marked <= count'
+        """
+        return f"{table}.{self.column}: {self.name}" if self.column else f"{table}: {self.name}"
 
 
-def _same_article(df: pd.DataFrame) -> pd.Series:
-    """A child row's segment belongs to the row's own article: it starts with ``{article_id}:``."""
-    prefix = df["article_id"] + ":"
-    size = prefix.str.len()
-    ok = pd.Series(False, index=df.index)
-    # pandas slices every string at one length, so one slice per prefix length (article ids
-    # of a batch come in a handful of lengths).
-    for n in size.dropna().unique():  # a missing id fails
-        rows = size == n
-        ok[rows] = df.loc[rows, "segment_id"].str.slice(0, int(n)) == prefix[rows]
+# -- value checks of one column (missing values pass: not_nullable is their check) --------
+
+ValueCheck: TypeAlias = tuple[str, Callable[[Column], Column]]
+
+
+def _ge(bound: float) -> ValueCheck:
+    return f"greater_than_or_equal_to({bound})", lambda c: pc.greater_equal(c, bound)
+
+
+def _le(bound: float) -> ValueCheck:
+    return f"less_than_or_equal_to({bound})", lambda c: pc.less_equal(c, bound)
+
+
+def _in_range(lo: int, hi: int) -> ValueCheck:
+    return f"in_range({lo}, {hi})", lambda c: pc.and_(pc.greater_equal(c, lo), pc.less_equal(c, hi))
+
+
+def _isin(values: Sequence[str]) -> ValueCheck:
+    allowed = pyarrow.array(list(values), pyarrow.string())
+    return f"isin({list(values)!r})", lambda c: pc.is_in(c, value_set=allowed)
+
+
+def _matches(pattern: str) -> ValueCheck:
+    # The checks used Python's re.match, whose `$` also matches before one final newline;
+    # RE2's `$` is the end of the text only, so the newline is allowed explicitly.
+    assert pattern.startswith("^") and pattern.endswith("$")
+    re2 = pattern[:-1] + r"\n?$"
+    return f"str_matches('{pattern}')", lambda c: pc.match_substring_regex(c, re2)
+
+
+def _min_length(n: int) -> ValueCheck:
+    if n == 1:  # not empty: the byte length says it, without counting characters
+        return "str_length(1, None)", lambda c: pc.greater(pc.binary_length(c), 0)
+    return f"str_length({n}, None)", lambda c: pc.greater_equal(pc.utf8_length(c), n)
+
+
+def _missing(c: Column) -> Column:
+    # NaN counts as missing, as it did in pandas.
+    if pyarrow.types.is_floating(c.type):
+        return pc.is_null(c, nan_is_null=True)
+    return pc.is_null(c)
+
+
+def _passes_or_missing(test: Callable[[Column], Column]) -> Callable[[Column], Column]:
+    return lambda c: pc.or_kleene(_missing(c), test(c))
+
+
+def _unique(c: Column) -> Column:
+    """False for every row of a value that occurs more than once (missing values pass)."""
+    counts = pc.value_counts(c)
+    dups = counts.field("values").filter(pc.greater(counts.field("counts"), 1))
+    return pc.invert(pc.is_in(c, value_set=pc.drop_null(dups)))
+
+
+def _column(
+    name: str,
+    *checks: ValueCheck,
+    nullable: bool = False,
+    unique: bool = False,
+    integer: bool = False,
+) -> list[Check]:
+    """A column's checks in the order a reject lists them."""
+    out: list[Check] = []
+    if not nullable:
+        out.append(Check("not_nullable", (name,), lambda c: pc.invert(_missing(c)), name))
+    if unique:
+        out.append(Check("field_uniqueness", (name,), _unique, name))
+    if integer and not nullable:
+        # pandas held an integer column with a null as floats, which failed its int64 type.
+        out.append(Check("dtype('int64')", (name,), lambda c: pc.invert(pc.is_null(c)), name))
+    out += [Check(label, (name,), _passes_or_missing(test), name) for label, test in checks]
+    return out
+
+
+def _table(name: str, columns: Sequence[str], test: Callable[..., Column]) -> Check:
+    return Check(name, tuple(columns), test)
+
+
+# -- table checks ---------------------------------------------------------------------------
+
+
+def _same_article(article_id: Column, segment_id: Column) -> pyarrow.Array:
+    """A child row's segment belongs to the row's own article: it starts with ``{article_id}:``.
+
+    >>> _same_article(pyarrow.array(["a", "a", "b", None]), pyarrow.array(["a:1", "ab:1", "a:1", "a:"])).to_pylist()
+    [True, False, False, False]
+    """
+    prefix = pc.binary_join_element_wise(article_id, "", ":")
+    size = pc.utf8_length(prefix)
+    ok = pyarrow.array(np.zeros(len(prefix), dtype=bool))
+    # Arrow slices every string at one length: one slice per prefix length (the article
+    # ids of a batch come in a handful of lengths). A missing id fails.
+    for n in pc.unique(pc.drop_null(size)).to_pylist():
+        same = pc.equal(pc.utf8_slice_codeunits(segment_id, 0, n), prefix)
+        ok = pc.or_(ok, pc.fill_null(pc.and_(pc.equal(size, n), same), False))
     return ok
 
 
-def _id_is(prefix_col: str, suffix: Callable[[pd.DataFrame], pd.Series], id_col: str) -> Any:
-    def check(df: pd.DataFrame) -> pd.Series:
-        return df[id_col] == df[prefix_col] + ":" + suffix(df)
+def _ordinals_contiguous(article_id: Column, ordinal: Column) -> Column:
+    """Each article's ordinals are exactly 0..n-1 (every row of an article that is not fails).
 
-    return check
-
-
-@lru_cache(maxsize=1)
-def schemas() -> dict[str, pa.DataFrameSchema]:
-    """The pandera schema of each per-article table.
-
-    >>> sorted(schemas())
-    ['articles', 'keyphrases', 'segment_topics', 'segments', 'sentences', 'speakers']
+    >>> _ordinals_contiguous(pyarrow.array(["a", "a", "b", "b"]), pyarrow.array([1, 0, 0, 2])).to_pylist()
+    [True, True, False, False]
     """
-    offsets = [
-        pa.Check(lambda df: df["char_start"] <= df["char_end"], error="char_start <= char_end"),
-        pa.Check(lambda df: df["char_end"] <= df["_body_chars"], error="offsets inside the article body"),
-    ]
-    return {
-        "articles": pa.DataFrameSchema(
-            {
-                "article_id": pa.Column(str, pa.Check.str_matches(r"^[0-9A-Za-z_-]+$"), unique=True),
-                "source_path": pa.Column(str),
-                "source_format": pa.Column(str, pa.Check.isin(["text", "html", "note_api"])),
-                "content_sha256": pa.Column(str, pa.Check.str_matches(r"^[0-9a-f]{64}$")),
-                "body_chars": pa.Column(int, pa.Check.ge(0)),
-                "segment_count": pa.Column(int, pa.Check.ge(1)),
-                "format": pa.Column(str, pa.Check.isin(sorted(ARTICLE_FORMATS))),
-                "format_confidence": pa.Column(float, _UNIT),
-            },
-            checks=[
-                pa.Check(lambda df: df["_body_chars"] == df["body_chars"], error="body_chars == len(body)")
-            ],
+    per_article = (
+        pyarrow.table({"article_id": article_id, "ordinal": ordinal})
+        .group_by("article_id", use_threads=False)
+        .aggregate(
+            [
+                ("ordinal", "min"),
+                ("ordinal", "max"),
+                ("ordinal", "count_distinct"),
+                ("ordinal", "count", pc.CountOptions(mode="all")),
+            ]
+        )
+    )
+    n = per_article["ordinal_count"]
+    # A permutation of 0..n-1 (a missing ordinal is not counted as distinct, so it fails).
+    ok = pc.and_(
+        pc.and_(
+            pc.equal(per_article["ordinal_min"], 0), pc.equal(per_article["ordinal_max"], pc.subtract(n, 1))
         ),
-        "segments": pa.DataFrameSchema(
-            {
-                "segment_id": pa.Column(str, unique=True),
-                "ordinal": pa.Column(int, pa.Check.ge(0)),
-                "kind": pa.Column(str, pa.Check.isin(sorted(BLOCK_KINDS))),
-                "heading_level": pa.Column(float, pa.Check.in_range(1, 6), nullable=True, coerce=True),
-                "char_start": pa.Column(int, pa.Check.ge(0)),
-                "sentence_count": pa.Column(int, pa.Check.ge(0)),
-                "speaker_role": pa.Column(str, pa.Check.isin(_ROLES)),
-                "speaker_confidence": pa.Column(float, _UNIT),
-                "facet": pa.Column(str, pa.Check.isin(list(FACETS)), nullable=True),
-            },
-            checks=[
-                *offsets,
-                pa.Check(
-                    _id_is("article_id", lambda df: df["ordinal"].astype(str).str.zfill(4), "segment_id"),
-                    error="segment_id == {article_id}:{ordinal:04d}",
-                ),
-                pa.Check(_ordinal_contiguous, error="ordinals contiguous from 0"),
-                pa.Check(
-                    lambda df: df["speaker_name"].isna() == df["speaker_id"].isna(),
-                    error="speaker_id set exactly when speaker_name is",
-                ),
-            ],
-        ),
-        "sentences": pa.DataFrameSchema(
-            {
-                "sentence_id": pa.Column(str, unique=True),
-                "ordinal": pa.Column(int, pa.Check.ge(0)),
-                "text": pa.Column(str, pa.Check.str_length(min_value=1)),
-                "speaker_role": pa.Column(str, pa.Check.isin(_ROLES)),
-            },
-            checks=[
-                *offsets,
-                pa.Check(
-                    lambda df: df["char_end"] - df["char_start"] == df["text"].str.len(),
-                    error="span length == len(text)",
-                ),
-                pa.Check(_ordinal_contiguous, error="ordinals contiguous from 0"),
-                pa.Check(_same_article, error="segment of the same article"),
-            ],
-        ),
-        "speakers": pa.DataFrameSchema(
-            {
-                "speaker_id": pa.Column(str, unique=True),
-                "name": pa.Column(str, pa.Check.str_length(min_value=1)),
-                "role": pa.Column(str, pa.Check.isin(_ROLES)),
-                "segment_count": pa.Column(int, pa.Check.ge(0)),
-                "char_count": pa.Column(int, pa.Check.ge(0)),
-            },
-            checks=[
-                pa.Check(
-                    lambda df: df["speaker_id"] == df["article_id"] + ":" + df["name"],
-                    error="speaker_id == {article_id}:{name}",
-                )
-            ],
-        ),
-        "segment_topics": pa.DataFrameSchema(
-            {
-                "dimension": pa.Column(str, pa.Check.isin(["facet", "subject"])),
-                "topic_id": pa.Column(str, pa.Check.str_length(min_value=1)),
-                "score": pa.Column(float, _UNIT),
-                "method": pa.Column(
-                    str,
-                    pa.Check.isin(
-                        ["heading", "question", "content", "inherited", "position", "keyword", "model"]
-                    ),
-                ),
-            },
-            checks=[pa.Check(_same_article, error="segment of the same article")],
-        ),
-        "keyphrases": pa.DataFrameSchema(
-            {
-                "phrase": pa.Column(str, pa.Check.str_length(min_value=1)),
-                "count": pa.Column(int, pa.Check.ge(1)),
-                "marked": pa.Column(int, pa.Check.ge(0)),
-                "score": pa.Column(float, _UNIT),
-            },
-            # A phrase cannot be marked as a term more often than it occurs.
-            checks=[
-                pa.Check(_same_article, error="segment of the same article"),
-                pa.Check(lambda df: df["marked"] <= df["count"], error="marked <= count"),
-            ],
-        ),
-    }
+        pc.equal(per_article["ordinal_count_distinct"], n),
+    )
+    return pc.take(ok, pc.index_in(article_id, value_set=per_article["article_id"]))
 
 
-def validate_batch(results: Sequence[ArticleRows]) -> tuple[list[ArticleRows], list[Reject]]:
-    """Check every table of a batch; return the valid articles and a reject per invalid one.
+def _ordinal_suffix(ordinal: Column) -> Column:
+    """``f"{ordinal:04d}"`` (a minus sign takes one of the four places, as zfill did)."""
+    digits = pc.cast(pc.abs(pc.cast(ordinal, pyarrow.int64())), pyarrow.string())
+    return pc.if_else(
+        pc.less(ordinal, 0),
+        pc.binary_join_element_wise("-", pc.utf8_lpad(digits, 3, "0"), ""),
+        pc.utf8_lpad(digits, 4, "0"),
+    )
 
-    >>> validate_batch([])
-    ([], [])
+
+def _segment_id_is(article_id: Column, ordinal: Column, segment_id: Column) -> Column:
+    return pc.equal(segment_id, pc.binary_join_element_wise(article_id, _ordinal_suffix(ordinal), ":"))
+
+
+def _speaker_id_is(article_id: Column, name: Column, speaker_id: Column) -> Column:
+    return pc.equal(speaker_id, pc.binary_join_element_wise(article_id, name, ":"))
+
+
+def _span_is_text(start: Column, end: Column, text: Column) -> Column:
+    span = pc.subtract(pc.cast(end, pyarrow.int64()), pc.cast(start, pyarrow.int64()))
+    return pc.equal(span, pc.utf8_length(text))
+
+
+def _both_or_neither(a: Column, b: Column) -> Column:
+    return pc.equal(pc.is_null(a), pc.is_null(b))
+
+
+_ROLES = sorted(SPEAKER_ROLES)
+_UNIT = (_ge(0.0), _le(1.0))
+_OFFSETS = (
+    _table("char_start <= char_end", ("char_start", "char_end"), pc.less_equal),
+    _table("offsets inside the article body", ("char_end", BODY_CHARS), pc.less_equal),
+)
+_CONTIGUOUS = _table("ordinals contiguous from 0", ("article_id", "ordinal"), _ordinals_contiguous)
+_SAME_ARTICLE = _table("segment of the same article", ("article_id", "segment_id"), _same_article)
+_METHODS = ["heading", "question", "content", "inherited", "position", "keyword", "model"]
+
+#: The checks of every per-article table, in the order a reject lists them.
+CHECKS: Final[dict[str, tuple[Check, ...]]] = {
+    "articles": (
+        _table("body_chars == len(body)", (BODY_CHARS, "body_chars"), pc.equal),
+        *_column("article_id", _matches(r"^[0-9A-Za-z_-]+$"), unique=True),
+        *_column("source_path"),
+        *_column("source_format", _isin(["text", "html", "note_api"])),
+        *_column("content_sha256", _matches(r"^[0-9a-f]{64}$")),
+        *_column("body_chars", _ge(0), integer=True),
+        *_column("segment_count", _ge(1), integer=True),
+        *_column("format", _isin(sorted(ARTICLE_FORMATS))),
+        *_column("format_confidence", *_UNIT),
+    ),
+    "segments": (
+        *_OFFSETS,
+        _table(
+            "segment_id == {article_id}:{ordinal:04d}",
+            ("article_id", "ordinal", "segment_id"),
+            _segment_id_is,
+        ),
+        _CONTIGUOUS,
+        _table(
+            "speaker_id set exactly when speaker_name is", ("speaker_name", "speaker_id"), _both_or_neither
+        ),
+        *_column("segment_id", unique=True),
+        *_column("ordinal", _ge(0), integer=True),
+        *_column("kind", _isin(sorted(BLOCK_KINDS))),
+        *_column("heading_level", _in_range(1, 6), nullable=True),
+        *_column("char_start", _ge(0), integer=True),
+        *_column("sentence_count", _ge(0), integer=True),
+        *_column("speaker_role", _isin(_ROLES)),
+        *_column("speaker_confidence", *_UNIT),
+        *_column("facet", _isin(list(FACETS)), nullable=True),
+    ),
+    "sentences": (
+        *_OFFSETS,
+        _table("span length == len(text)", ("char_start", "char_end", "text"), _span_is_text),
+        _CONTIGUOUS,
+        _SAME_ARTICLE,
+        *_column("sentence_id", unique=True),
+        *_column("ordinal", _ge(0), integer=True),
+        *_column("text", _min_length(1)),
+        *_column("speaker_role", _isin(_ROLES)),
+    ),
+    "speakers": (
+        _table("speaker_id == {article_id}:{name}", ("article_id", "name", "speaker_id"), _speaker_id_is),
+        *_column("speaker_id", unique=True),
+        *_column("name", _min_length(1)),
+        *_column("role", _isin(_ROLES)),
+        *_column("segment_count", _ge(0), integer=True),
+        *_column("char_count", _ge(0), integer=True),
+    ),
+    "segment_topics": (
+        _SAME_ARTICLE,
+        *_column("dimension", _isin(["facet", "subject"])),
+        *_column("topic_id", _min_length(1)),
+        *_column("score", *_UNIT),
+        *_column("method", _isin(_METHODS)),
+    ),
+    "keyphrases": (
+        _SAME_ARTICLE,
+        # A phrase cannot be marked as a term more often than it occurs.
+        _table("marked <= count", ("marked", "count"), pc.less_equal),
+        *_column("phrase", _min_length(1)),
+        *_column("count", _ge(1), integer=True),
+        *_column("marked", _ge(0), integer=True),
+        *_column("score", *_UNIT),
+    ),
+}
+
+
+def checked_columns(name: str) -> list[str]:
+    """The contract columns the checks of a table read (with ``article_id``, whose rows fail).
+
+    >>> checked_columns("keyphrases")
+    ['article_id', 'segment_id', 'marked', 'count', 'phrase', 'score']
     """
-    kept, rejects, _ = validate_tables(results)
-    return kept, rejects
+    cols = ["article_id", *(c for check in CHECKS[name] for c in check.columns)]
+    if name == "articles":
+        cols.append("body")  # read for its length
+    return [c for c in dict.fromkeys(cols) if c != BODY_CHARS]
+
+
+# -- running the checks ---------------------------------------------------------------------
 
 
 def validate_tables(
     results: Sequence[ArticleRows],
 ) -> tuple[list[ArticleRows], list[Reject], dict[str, pyarrow.Table]]:
-    """Like :func:`validate_batch`, and also return the valid articles' rows as Arrow tables.
+    """Check every table of a batch: the valid articles, a reject per invalid one, and the
+    valid articles' rows as Arrow tables.
 
     The tables (one per per-article table, rows in batch order) are built once and checked
     as they are, so the caller writes exactly what was validated.
@@ -200,13 +331,14 @@ def validate_tables(
         tables = batch_tables(results)
     except WarehouseError:
         # A value that does not fit its column type (an overflowing count, say): check the
-        # plain rows, so that an article a check catches becomes a reject as before; the
-        # tables of the others are built again, and raise if still at fault.
-        failures = _failures(_frames_of_rows(results), [r.article_id for r in results])
+        # rows as wider types, so that an article a check catches becomes a reject as
+        # before; the tables of the others are built again, and raise if still at fault.
+        frames, failures = _frames_of_rows(results)
+        failures = _failures(frames, failures)
         kept = [r for r in results if r.article_id not in failures]
         tables = batch_tables(kept)
     else:
-        failures = _failures(_frames_of_tables(tables), [r.article_id for r in results])
+        failures = _failures(_frames_of_tables(tables))
         kept = [r for r in results if r.article_id not in failures]
         if failures:
             # The rows of the kept articles, by position (as building from ``kept`` would).
@@ -249,77 +381,110 @@ def row_owners(results: Sequence[ArticleRows], name: str) -> np.ndarray:
     return np.repeat(np.arange(len(results)), counts)
 
 
-def _frames_of_tables(tables: Mapping[str, pyarrow.Table]) -> dict[str, pd.DataFrame]:
-    """The columns the checks read, as pandas frames, with each row's body length."""
+def _with_body_chars(
+    frames: dict[str, pyarrow.Table], ids: Column, lengths: Column
+) -> dict[str, pyarrow.Table]:
+    """Each frame with its rows' body length (``articles``: its own; others: their article's)."""
+    out: dict[str, pyarrow.Table] = {}
+    for name, frame in frames.items():
+        if name == "articles":
+            frame = frame.append_column(BODY_CHARS, lengths)
+        elif "char_end" in frame.column_names:
+            frame = frame.append_column(
+                BODY_CHARS, pc.take(lengths, pc.index_in(frame["article_id"], value_set=ids))
+            )
+        out[name] = frame
+    return out
+
+
+def _frames_of_tables(tables: Mapping[str, pyarrow.Table]) -> dict[str, pyarrow.Table]:
+    """The columns the checks read, with each row's body length (the contract tables' own
+    buffers: nothing is copied but the lengths)."""
     articles = tables["articles"]
-    ids = articles["article_id"]
-    lengths = pc.utf8_length(articles["body"]).cast(pyarrow.int64())
-    frames: dict[str, pd.DataFrame] = {}
-    for name in schemas():
-        table = tables.get(name)
-        if table is None or not table.num_rows:
-            continue
-        cols: dict[str, pyarrow.ChunkedArray] = {}
-        for f in table.schema:
-            # List columns are not checked, and the body only by its length.
-            if pyarrow.types.is_list(f.type) or f.name == "body":
-                continue
-            col = table[f.name]
-            # pandera's int and float are 64 bits; the contract's narrower types would fail.
-            if pyarrow.types.is_integer(f.type):
-                col = col.cast(pyarrow.int64())
-            elif pyarrow.types.is_floating(f.type):
-                col = col.cast(pyarrow.float64())
-            cols[f.name] = col
-        if name == "articles":
-            cols["_body_chars"] = lengths
-        elif "char_end" in cols:
-            cols["_body_chars"] = pc.take(lengths, pc.index_in(table["article_id"], value_set=ids))
-        frames[name] = pyarrow.table(cols).to_pandas()
-    return frames
+    frames = {name: tables[name].select(checked_columns(name)) for name in CHECKS if name in tables}
+    return _with_body_chars(frames, articles["article_id"], pc.utf8_length(articles["body"]))
 
 
-def _frames_of_rows(results: Sequence[ArticleRows]) -> dict[str, pd.DataFrame]:
-    """The same frames from plain rows, for a batch whose values do not fit the schema."""
-    body_chars = {r.article_id: len(r.tables["articles"][0]["body"]) for r in results}
-    frames: dict[str, pd.DataFrame] = {}
-    for name in schemas():
-        rows = [row for r in results for row in r.tables.get(name, [])]
-        if not rows:
-            continue
-        df = pd.DataFrame(rows)
-        if name == "articles":
-            df["_body_chars"] = df["body"].str.len()
-        elif "char_end" in df.columns:
-            df["_body_chars"] = df["article_id"].map(body_chars)
-        frames[name] = df
-    return frames
+def _wide_schema(name: str) -> pyarrow.Schema:
+    """The checked columns of a table, integers and floats at 64 bits: any number fits."""
+    fields = []
+    for col in checked_columns(name):
+        f = TABLES[name].field(col)
+        if pyarrow.types.is_integer(f.type):
+            f = f.with_type(pyarrow.int64())
+        elif pyarrow.types.is_floating(f.type):
+            f = f.with_type(pyarrow.float64())
+        fields.append(f)
+    return pyarrow.schema(fields)
 
 
-def _failures(frames: Mapping[str, pd.DataFrame], article_ids: Sequence[str]) -> dict[str, list[str]]:
-    """The failed checks of each invalid article (article id -> checks, first seen first)."""
+def _frames_of_rows(
+    results: Sequence[ArticleRows],
+) -> tuple[dict[str, pyarrow.Table], dict[str, list[str]]]:
+    """The frames from plain rows, for a batch whose values do not fit the contract types.
+
+    Numbers are read as 64 bits, so a check sees the value that did not fit. An article
+    with a value of no such type (a string for a count) fails that column's type and is
+    left out of the frames; the second result lists those failures.
+    """
     failures: dict[str, list[str]] = {}
-    for name, schema in schemas().items():
-        df = frames.get(name)
-        if df is None:
+    schemas = {name: _wide_schema(name) for name in CHECKS}
+
+    def fits(r: ArticleRows) -> bool:
+        for name, schema in schemas.items():
+            rows = r.tables.get(name, [])
+            for f in schema:
+                try:
+                    pyarrow.array([row.get(f.name) for row in rows], f.type)
+                except (pyarrow.ArrowInvalid, pyarrow.ArrowTypeError, OverflowError, TypeError):
+                    kind = (
+                        "str"
+                        if pyarrow.types.is_string(f.type) or pyarrow.types.is_large_string(f.type)
+                        else f.type
+                    )
+                    failures.setdefault(r.article_id, []).append(f"{name}.{f.name}: dtype('{kind}')")
+        return r.article_id not in failures
+
+    def frame(name: str, rows: Sequence[Mapping[str, Any]]) -> pyarrow.Table:
+        schema = schemas[name]
+        return pyarrow.Table.from_pylist(
+            [{c: row.get(c) for c in schema.names} for row in rows], schema=schema
+        )
+
+    try:
+        frames = {
+            name: frame(name, [row for r in results for row in r.tables.get(name, [])]) for name in CHECKS
+        }
+    except (pyarrow.ArrowInvalid, pyarrow.ArrowTypeError, OverflowError, TypeError):
+        fitting = [r for r in results if fits(r)]
+        frames = {
+            name: frame(name, [row for r in fitting for row in r.tables.get(name, [])]) for name in CHECKS
+        }
+    articles = frames["articles"]
+    return _with_body_chars(frames, articles["article_id"], pc.utf8_length(articles["body"])), failures
+
+
+def _failures(
+    frames: Mapping[str, pyarrow.Table], failures: Mapping[str, list[str]] | None = None
+) -> dict[str, list[str]]:
+    """The failed checks of each invalid article (article id -> checks, in :data:`CHECKS` order).
+
+    ``failures`` holds checks already failed (they come first).
+    """
+    out = {aid: list(checks) for aid, checks in (failures or {}).items()}
+    for name, checks in CHECKS.items():
+        frame = frames.get(name)
+        if frame is None or not frame.num_rows:
             continue
-        try:
-            schema.validate(df, lazy=True)
-        except SchemaErrors as err:
-            cases = err.failure_cases
-            for _, case in cases.iterrows():
-                index = case.get("index")
-                if case.get("schema_context") == "Column":
-                    check = f"{name}.{case.get('column')}: {case.get('check')}"
-                else:
-                    check = f"{name}: {case.get('check')}"
-                if index is None or pd.isna(index):
-                    # A table-level failure (a missing column): every article of the batch.
-                    targets = list(article_ids)
-                else:
-                    targets = [str(df.loc[int(index), "article_id"])]
-                for article_id in targets:
-                    checks = failures.setdefault(article_id, [])
-                    if check not in checks:
-                        checks.append(check)
-    return failures
+        for check in checks:
+            ok = pc.fill_null(check.test(*(frame[c] for c in check.columns)), False)
+            if pc.all(ok).as_py():
+                continue
+            label = check.label(name)
+            for article_id in pc.unique(frame["article_id"].filter(pc.invert(ok))).to_pylist():
+                if article_id is None:
+                    continue  # a row of no article: its article fails other checks
+                listed = out.setdefault(article_id, [])
+                if label not in listed:
+                    listed.append(label)
+    return out

@@ -51,7 +51,7 @@ from etl.schemas import ADDED_COLUMNS, ARTICLE_TABLES, SCHEMA_VERSION, TABLES
 
 PART_FILE: Final = "part-0.parquet"
 #: Staged bytes (compressed) a run keeps in memory before it parks further tables on disk.
-#: The benchmark corpus stages 1.7 MB per MB of input files (6.6 MB as plain Arrow), so runs
+#: The benchmark corpus stages 1.4 MB per MB of input files (8 MB as plain Arrow), so runs
 #: up to about 20 MB of input never write staging files, and bigger ones hold no more than
 #: this. Measured on the 100 MB benchmark corpus (one process), peak RSS with a budget of
 #: 128 / 64 / 32 MiB: 763 / 708 / 614 MB, at about the same speed.
@@ -70,6 +70,11 @@ JST: Final = ZoneInfo("Asia/Tokyo")
 
 #: Rows to merge, loaded when needed (staged rows are read again for each range).
 Source = Callable[[], pa.Table]
+#: Staged rows: a zstd-compressed Arrow IPC stream, and its size before compression.
+Packed = tuple[pa.Buffer, int]
+#: A file of staged rows parked on disk: the size of the stream (8 bytes, little-endian), then
+#: the compressed stream.
+STAGED_SUFFIX: Final = ".staged"
 
 
 def partition_of(published_at: datetime | None) -> str:
@@ -183,34 +188,34 @@ class Warehouse:
             return None
         return pa.concat_tables(parts)
 
-    def known_inputs(self) -> dict[str, tuple[str, str]]:
-        """``source_path -> (content_sha256, pipeline_version)`` of the articles written so far."""
-        table = self.read("articles", ["source_path", "content_sha256", "pipeline_version"])
-        if table is None:
-            return {}
-        return {r["source_path"]: (r["content_sha256"], r["pipeline_version"]) for r in table.to_pylist()}
-
-    # -- staging ---------------------------------------------------------------------------
-    # A run's new rows wait under <root>/_staging/<run_id>/ (readers skip `_` folders, and
-    # table globs never reach it) until the run merges each touched partition once.
-
     def _staging(self, run_id: str) -> str:
         return f"{self.fs_root}/_staging/{run_id}"
 
     def stage(self, run_id: str, name: str, partition: str, seq: int, table: pa.Table) -> None:
         """Park one batch's rows of a table partition on disk until the run finishes."""
+        self._stage_packed(run_id, name, partition, seq, _pack(table))
+
+    def _stage_packed(self, run_id: str, name: str, partition: str, seq: int, packed: Packed) -> None:
+        # The bytes Staging keeps in memory, behind their size before compression: no
+        # Parquet file to encode and decode again per batch, table and partition.
+        data, size = packed
         folder = f"{self._staging(run_id)}/{name}/{partition}"
         self.fs.makedirs(folder, exist_ok=True)
-        with self.fs.open(f"{folder}/{seq:06d}.parquet", "wb") as fh:
-            pq.write_table(table, fh, compression="zstd")
+        with self.fs.open(f"{folder}/{seq:06d}{STAGED_SUFFIX}", "wb") as fh:
+            fh.write(size.to_bytes(8, "little"))
+            fh.write(data)
 
     def read_staged(self, run_id: str, name: str, partition: str, seq: int) -> pa.Table:
         """Rows parked by :meth:`stage`."""
-        path = f"{self._staging(run_id)}/{name}/{partition}/{seq:06d}.parquet"
-        table = self._read_file(path, name)
-        if table is None:
-            raise WarehouseError(f"staged rows {path} are gone (was the run's staging area cleared?)")
-        return table
+        path = f"{self._staging(run_id)}/{name}/{partition}/{seq:06d}{STAGED_SUFFIX}"
+        try:
+            with self.fs.open(path, "rb") as fh:
+                blob = fh.read()
+        except FileNotFoundError:
+            raise WarehouseError(
+                f"staged rows {path} are gone (was the run's staging area cleared?)"
+            ) from None
+        return _unpack((pa.py_buffer(blob)[8:], int.from_bytes(blob[:8], "little")))
 
     def clear_staging(self, run_id: str | None = None) -> None:
         """Remove a run's staging area (or every one: leftovers of killed runs)."""
@@ -379,9 +384,12 @@ class Staging:
     """A run's staged rows: in memory up to ``budget`` bytes, parked on disk beyond it.
 
     Rows wait here from the batch that produced them until the run merges each touched
-    partition once. In memory they are kept as zstd-compressed Arrow IPC (a quarter of
-    their Arrow size, and quick to write and read back), which spares small and medium
-    runs a Parquet file written and read per batch, table and partition. Past the budget,
+    partition once. In memory they are kept as an Arrow IPC stream compressed whole with
+    zstd (a fifth of their Arrow size, and quick to write and read back), which spares
+    small and medium runs a Parquet file written and read per batch, table and partition.
+    (Not IPC's own compression: it compresses each buffer of each column apart, and a
+    run stages hundreds of tables of dozens of small buffers, each paying zstd's set-up:
+    that made staging four to six times as slow.) Past the budget,
     further tables go to the warehouse's hidden ``_staging`` folder
     (:meth:`Warehouse.stage`), so memory stays bounded on huge runs. Either way nothing is
     visible to readers until the merge.
@@ -400,29 +408,25 @@ class Staging:
         self.budget = budget
         self.held = 0  # compressed bytes in memory
         self.spilled = 0  # tables parked on disk
-        self._buffers: dict[tuple[str, str, int], pa.Buffer] = {}
+        # (compressed IPC stream, its size before compression) per (table, partition, batch)
+        self._buffers: dict[tuple[str, str, int], Packed] = {}
 
     def put(self, warehouse: Warehouse, name: str, partition: str, seq: int, table: pa.Table) -> None:
         """Stage one batch's rows of a table partition."""
-        if self.budget > 0:
-            sink = pa.BufferOutputStream()
-            with pa.ipc.new_stream(sink, table.schema, options=_IPC_OPTIONS) as writer:
-                writer.write_table(table)
-            data = sink.getvalue()
-            if self.held + data.size < self.budget:
-                self._buffers[(name, partition, seq)] = data
-                self.held += data.size
-                return
-        warehouse.stage(self.run_id, name, partition, seq, table)
+        packed = _pack(table)
+        if self.held + packed[0].size < self.budget:
+            self._buffers[(name, partition, seq)] = packed
+            self.held += packed[0].size
+            return
+        warehouse._stage_packed(self.run_id, name, partition, seq, packed)
         self.spilled += 1
 
     def get(self, warehouse: Warehouse, name: str, partition: str, seq: int) -> pa.Table:
         """The rows staged by :meth:`put`; they stay staged until :meth:`clear`."""
-        data = self._buffers.get((name, partition, seq))
-        if data is None:
+        staged = self._buffers.get((name, partition, seq))
+        if staged is None:
             return warehouse.read_staged(self.run_id, name, partition, seq)
-        with pa.ipc.open_stream(data, options=_IPC_READ) as reader:
-            return reader.read_all()
+        return _unpack(staged)
 
     def clear(self, warehouse: Warehouse) -> None:
         """Forget every staged table, in memory and on disk."""
@@ -433,11 +437,28 @@ class Staging:
             self.spilled = 0
 
 
-# zstd: staged tables take a quarter of their Arrow size (lz4: 40 %, at half the time).
-# One thread: the pieces are small, and handing their buffers to a pool costs more than
-# compressing them.
-_IPC_OPTIONS: Final = pa.ipc.IpcWriteOptions(compression="zstd", use_threads=False)
+# Staged streams are written plain and compressed in one piece. zstd at its default level:
+# on the benchmark corpus staged tables take a fifth of their Arrow size (lz4: a third,
+# for a little less time). One thread: the pieces are small.
+_CODEC: Final = pa.Codec("zstd")
+_IPC_OPTIONS: Final = pa.ipc.IpcWriteOptions(use_threads=False)
 _IPC_READ: Final = pa.ipc.IpcReadOptions(use_threads=False)
+
+
+def _pack(table: pa.Table) -> Packed:
+    """A table as one zstd-compressed Arrow IPC stream, and the stream's size."""
+    sink = pa.BufferOutputStream()
+    with pa.ipc.new_stream(sink, table.schema, options=_IPC_OPTIONS) as writer:
+        writer.write_table(table)
+    stream = sink.getvalue()
+    return _CODEC.compress(stream, asbytes=False), stream.size
+
+
+def _unpack(packed: Packed) -> pa.Table:
+    """The table :func:`_pack` packed (its columns read from the stream without a copy)."""
+    data, size = packed
+    with pa.ipc.open_stream(_CODEC.decompress(data, size, asbytes=False), options=_IPC_READ) as reader:
+        return reader.read_all()
 
 
 @contextlib.contextmanager
@@ -491,17 +512,27 @@ def _article_ranges(
     sizes: list[pa.Table] = []
     loaded: list[pa.Table] | None = []
     total = 0.0
+    # Rows per article are counted only once the rows are too many for one range: most
+    # partitions fit, and need no counts. Until then the ids wait here; they are columns
+    # of tables held anyway (``loaded``), so they cost no memory of their own.
+    pending: list[tuple[pa.ChunkedArray | pa.Array, float]] = []
 
     def add(ids: pa.ChunkedArray | pa.Array, per_row: float) -> None:
-        counts = pc.value_counts(ids)
-        sizes.append(
-            pa.table(
-                {
-                    "article_id": counts.field("values"),
-                    "bytes": pc.multiply(pc.cast(counts.field("counts"), pa.float64()), per_row),
-                }
-            )
-        )
+        pending.append((ids, per_row))
+        if total > chunk_bytes:
+            for column, bytes_per_row in pending:
+                counts = pc.value_counts(column)
+                sizes.append(
+                    pa.table(
+                        {
+                            "article_id": counts.field("values"),
+                            "bytes": pc.multiply(
+                                pc.cast(counts.field("counts"), pa.float64()), bytes_per_row
+                            ),
+                        }
+                    )
+                )
+            pending.clear()
 
     if old is not None and old.metadata.num_rows:
         meta = old.metadata
@@ -509,13 +540,14 @@ def _article_ranges(
         ids = old.read(columns=["article_id"])["article_id"]
         if drop:  # rows of dropped articles are not merged (their new rows come from a source)
             ids = ids.filter(pc.invert(pc.is_in(ids, value_set=pa.array(sorted(drop), pa.string()))))
-        add(ids, size / meta.num_rows)
         total += size * len(ids) / meta.num_rows
+        add(ids, size / meta.num_rows)
     for load in loaders:
         table = load()
         if table.num_rows:
-            add(table["article_id"], table.nbytes / table.num_rows)
-            total += table.nbytes
+            nbytes = table.nbytes
+            total += nbytes
+            add(table["article_id"], nbytes / table.num_rows)
         if loaded is not None:
             loaded.append(table)
             if total > chunk_bytes:
