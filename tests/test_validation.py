@@ -13,8 +13,9 @@ from typing import Any
 import pyarrow as pa
 import pytest
 
-from etl.pipeline import Analyzer, ArticleRows, EtlOptions, stamp
-from etl.run import _keyphrase_rows
+from etl.analysis import Analyzer, ArticleRows, EtlOptions
+from etl.batches import stamp
+from etl.batches import _keyphrase_rows
 from etl.validation import CHECKS, _ordinals_contiguous, batch_tables, validate_tables
 
 from .conftest import SAMPLES, SEED
