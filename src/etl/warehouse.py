@@ -451,7 +451,10 @@ def _pack(table: pa.Table) -> Packed:
     with pa.ipc.new_stream(sink, table.schema, options=_IPC_OPTIONS) as writer:
         writer.write_table(table)
     stream = sink.getvalue()
-    return _CODEC.compress(stream, asbytes=False), stream.size
+    # As bytes of the compressed size: the codec's own buffer is allocated at the bound of
+    # the input's size and keeps that allocation, so holding it would hold the table's
+    # uncompressed size again (Arrow's pool grew by 150 MB on the 20 MB corpus).
+    return pa.py_buffer(_CODEC.compress(stream, asbytes=True)), stream.size
 
 
 def _unpack(packed: Packed) -> pa.Table:
