@@ -27,6 +27,7 @@ from etl.duplicates import resolve_duplicates
 from etl.rejects import Reject
 from etl.rescore import rescore_keyphrases, staged_sources
 from etl.taxonomy import Taxonomy
+from etl.threads import each
 from etl.warehouse import (
     ARTICLE_TABLES,
     DEFAULT_STAGE_BUDGET,
@@ -250,10 +251,14 @@ def finish_run(warehouse: Warehouse, state: RunState, taxonomy: Taxonomy) -> Run
             if changed:
                 rescore_keyphrases(warehouse, state)
             continue
-        for part in sorted(set(state.staged) | set(state.drop)):
+
+        def merge(part: str, name: str = name) -> None:
             warehouse.merge_partition(
                 name, part, staged_sources(warehouse, state, name, part), state.drop.get(part, set())
             )
+
+        # A table's partitions at once; the tables still one after the other, `articles` last.
+        each(merge, sorted(set(state.staged) | set(state.drop)))
 
     now = datetime.now(UTC)
     written_ids = set(state.written.values())

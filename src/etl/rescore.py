@@ -7,6 +7,7 @@ a full refresh).
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING
 
@@ -14,6 +15,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from etl.keyphrases import score_table
+from etl.threads import each
 from etl.warehouse import Source, Warehouse
 
 if TYPE_CHECKING:
@@ -40,17 +42,27 @@ def rescore_keyphrases(warehouse: Warehouse, state: RunState) -> None:
     the first counts document frequencies from two columns, the second merges and scores.
     """
     parts = sorted(set(warehouse.partitions("keyphrases")) | set(state.staged) | set(state.drop))
+
     # Document frequencies as Arrow tables: a corpus has millions of distinct phrases.
     # Every article's rows are in exactly one source (the old file, or the batch that
     # wrote it last), so the sources' counts add up; they are read one at a time.
-    doc_freq = _Sums("base_form", "df")
-    articles = 0
-    for part in parts:
+    def count(part: str) -> tuple[pa.Table, int]:
+        sums, n = _Sums("base_form", "df"), 0
         for table in _keyphrase_pairs(warehouse, state, part):
             # Each (article, base form) pair once: a base form's document frequency.
-            pairs = table.group_by(["article_id", "base_form"]).aggregate([])
-            doc_freq.add(pairs.group_by("base_form").aggregate([("article_id", "count")]), "article_id_count")
-            articles += len(pc.unique(table["article_id"]))
+            pairs = table.group_by(["article_id", "base_form"], use_threads=False).aggregate([])
+            sums.add(
+                pairs.group_by("base_form", use_threads=False).aggregate([("article_id", "count")]),
+                "article_id_count",
+            )
+            n += len(pc.unique(table["article_id"]))
+        return sums.total(), n
+
+    doc_freq = _Sums("base_form", "df")
+    articles = 0
+    for total, n in each(count, parts):  # partitions on threads, added up in order
+        doc_freq.add(total, "df")
+        articles += n
     df_table = doc_freq.total()
     written = pa.array(sorted(set(state.written.values())), pa.string())
     run_phrases = _Sums("base_form", "score", keep_first="phrase")
@@ -65,14 +77,14 @@ def rescore_keyphrases(warehouse: Warehouse, state: RunState) -> None:
             per_article = mine.group_by(["article_id", "base_form"]).aggregate(
                 [("score", "max"), ("phrase", "min")]
             )
-            run_phrases.add(
-                per_article.group_by("base_form").aggregate([("score_max", "sum"), ("phrase_min", "min")]),
-                "score_max_sum",
-                "phrase_min_min",
+            totals = per_article.group_by("base_form").aggregate(
+                [("score_max", "sum"), ("phrase_min", "min")]
             )
+            with adding:  # partitions are scored on threads
+                run_phrases.add(totals, "score_max_sum", "phrase_min_min")
         return table
 
-    for part in parts:
+    def merge(part: str) -> None:
         warehouse.merge_partition(
             "keyphrases",
             part,
@@ -80,6 +92,9 @@ def rescore_keyphrases(warehouse: Warehouse, state: RunState) -> None:
             state.drop.get(part, set()),
             transform=score,
         )
+
+    adding = threading.Lock()
+    each(merge, parts)
     state.top_keyphrases = _top_phrases(run_phrases.total())
 
 
