@@ -15,7 +15,9 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
+import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from etl import PIPELINE_VERSION
 from etl.analysis import Analyzer, ArticleRows
@@ -28,6 +30,7 @@ from etl.rejects import Reject, reject_of
 from etl.sidecars import sidecar_fetched_at, sidecar_path
 from etl.timing import NO_TIMER, StageTimer
 from etl.validation import validate_tables
+from etl.warehouse import Packed, pack_table, partition_of
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +62,10 @@ class BatchResult:
     # worker that processed the batch); each ArticleRows then keeps only summary rows.
     tables: dict[str, pa.Table] | None = None
     number: int = 0
+    #: The tables split by partition and packed for staging (:func:`pack_parts`), done
+    #: where the batch was processed; ``tables`` is then dropped, so the process that
+    #: commits receives compressed bytes and only stores them.
+    packed: dict[tuple[str, str], Packed] | None = None
 
 
 def run_job(analyzer: Analyzer, job: BatchJob, timer: StageTimer = NO_TIMER) -> BatchResult:
@@ -67,14 +74,49 @@ def run_job(analyzer: Analyzer, job: BatchJob, timer: StageTimer = NO_TIMER) -> 
     >>> import tempfile, os
     >>> from etl.analysis import EtlOptions
     >>> d = tempfile.mkdtemp(); p = os.path.join(d, "a.txt"); _ = open(p, "w").write("題\\n本文です。")
-    >>> run_job(Analyzer(EtlOptions()), BatchJob(0, (p,), {}, False, "r")).tables["segments"].num_rows
-    2
+    >>> done = run_job(Analyzer(EtlOptions()), BatchJob(0, (p,), {}, False, "r"))
+    >>> sorted(done.packed or {})[:2], done.tables is None
+    ([('articles', 'undated'), ('keyphrases', 'undated')], True)
     """
     batch = process_batch(analyzer, job.paths, job.known, full_refresh=job.full_refresh)
     with timer.stage("tables"):
         result = prepare_batch(batch, job.run_id, timer)
+        assert result.tables is not None
+        result.packed = pack_parts(result.tables, result.articles)
+        result.tables = None
     result.number = job.number
     return result
+
+
+def pack_parts(
+    tables: Mapping[str, pa.Table], articles: Sequence[ArticleRows]
+) -> dict[tuple[str, str], Packed]:
+    """A batch's tables split by partition (each row goes where its article goes) and packed.
+
+    Rows keep their batch order. ``articles`` name every article of the tables (others,
+    duplicates not in the tables, are ignored).
+
+    >>> pack_parts(prepare_batch(BatchResult(), "run").tables or {}, [])
+    {}
+    """
+    part_of = {r.article_id: partition_of(r.published_at) for r in articles}
+    if "articles" not in tables or not tables["articles"].num_rows:
+        return {}
+    # Every table gets a piece in each of the batch's partitions, empty or not: the merge
+    # reads each table's pieces of every partition the batch staged.
+    parts = sorted({part_of[aid] for aid in tables["articles"]["article_id"].to_pylist()})
+    code = {part: k for k, part in enumerate(parts)}
+    out: dict[tuple[str, str], Packed] = {}
+    for name, table in tables.items():
+        if len(parts) == 1:
+            out[(name, parts[0])] = pack_table(table)
+            continue
+        ids = pc.unique(table["article_id"])
+        id_codes = np.array([code[part_of[aid]] for aid in ids.to_pylist()], dtype=np.int64)
+        row_codes = id_codes[pc.index_in(table["article_id"], value_set=ids).to_numpy(zero_copy_only=False)]
+        for k, part in enumerate(parts):
+            out[(name, part)] = pack_table(table.filter(pa.array(row_codes == k)))
+    return out
 
 
 def process_batch(

@@ -16,12 +16,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 import fsspec
-import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from etl import PIPELINE_VERSION
-from etl.batches import BatchResult, prepare_batch
+from etl.batches import BatchResult, pack_parts, prepare_batch
 from etl.discovery import source_name
 from etl.duplicates import resolve_duplicates
 from etl.rejects import Reject
@@ -35,6 +34,7 @@ from etl.warehouse import (
     Warehouse,
     partition_of,
     to_table,
+    unpack_table,
 )
 
 
@@ -152,9 +152,13 @@ def commit_batch(warehouse: Warehouse, batch: BatchResult, state: RunState) -> N
     :func:`finish_run` merges the staged rows.
     """
     original = batch
-    if batch.tables is None:  # processed in this process: build and check its tables here
+    if batch.tables is None and batch.packed is None:  # not prepared where it was processed
         batch = prepare_batch(batch, state.run_id)
-    assert batch.tables is not None
+    if batch.packed is None:
+        assert batch.tables is not None
+        batch.packed = pack_parts(batch.tables, batch.articles)
+        batch.tables = None
+    packed = batch.packed
     state.unchanged.extend(batch.unchanged)
     state.rejects.extend(batch.rejects)
     results = batch.articles
@@ -183,9 +187,7 @@ def commit_batch(warehouse: Warehouse, batch: BatchResult, state: RunState) -> N
     replaced = {r.article_id for r in kept if r.article_id in state.index}
     replaced |= {old for r in kept for old in state.by_path.get(r.source_path, []) if old != r.article_id}
     kept_ids = pa.array([r.article_id for r in kept], pa.string())
-    tables = batch.tables
-    if len(kept) < len(results):  # duplicates dropped: their rows go too
-        tables = {n: t.filter(pc.is_in(t["article_id"], value_set=kept_ids)) for n, t in tables.items()}
+    dropped = len(kept) < len(results)  # duplicates of earlier inputs: their rows go
 
     # Stage the rows (hidden, per partition) instead of rewriting partitions per batch:
     # finish_run merges each touched partition once, so memory stays flat and the
@@ -199,20 +201,19 @@ def commit_batch(warehouse: Warehouse, batch: BatchResult, state: RunState) -> N
     for old in replaced:
         if old in state.index:
             state.drop[state.index[old][2]].add(old)
-    parts = sorted(set(article_parts))
-    for part in parts:
+    parts = set(article_parts)
+    for part in sorted(parts):
         state.staged[part].append(seq)
-    code = {part: k for k, part in enumerate(parts)}
-    codes = np.array([code[part] for part in article_parts], dtype=np.int64)
-    for name in ARTICLE_TABLES:
-        table = tables[name]
-        if len(parts) == 1:
-            state.staging.put(warehouse, name, parts[0], seq, table)
+    for (name, part), blob in packed.items():
+        if part not in parts:  # every article of it was a duplicate
             continue
-        # Each row's partition is its article's; rows keep their batch order.
-        row_codes = codes[pc.index_in(table["article_id"], value_set=kept_ids).to_numpy(zero_copy_only=False)]
-        for k, part in enumerate(parts):
-            state.staging.put(warehouse, name, part, seq, table.filter(pa.array(row_codes == k)))
+        if not dropped:
+            state.staging.put_packed(warehouse, name, part, seq, blob)
+            continue
+        table = unpack_table(blob)
+        state.staging.put(
+            warehouse, name, part, seq, table.filter(pc.is_in(table["article_id"], value_set=kept_ids))
+        )
 
     for old in replaced:
         path = state.index.pop(old, ("", "", ""))[0]
@@ -236,9 +237,9 @@ def commit_batch(warehouse: Warehouse, batch: BatchResult, state: RunState) -> N
         r.phrases = []
     # And the batch's tables, which are staged now. In place: whoever handed the batch in
     # may keep holding it (Prefect keeps every task's result until the flow ends).
-    batch.tables = {}
+    batch.tables = batch.packed = None
     if batch is not original:
-        original.tables = {}
+        original.tables = original.packed = None
 
 
 def finish_run(warehouse: Warehouse, state: RunState, taxonomy: Taxonomy) -> RunSummary:

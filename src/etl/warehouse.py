@@ -193,7 +193,7 @@ class Warehouse:
 
     def stage(self, run_id: str, name: str, partition: str, seq: int, table: pa.Table) -> None:
         """Park one batch's rows of a table partition on disk until the run finishes."""
-        self._stage_packed(run_id, name, partition, seq, _pack(table))
+        self._stage_packed(run_id, name, partition, seq, pack_table(table))
 
     def _stage_packed(self, run_id: str, name: str, partition: str, seq: int, packed: Packed) -> None:
         # The bytes Staging keeps in memory, behind their size before compression: no
@@ -215,7 +215,7 @@ class Warehouse:
             raise WarehouseError(
                 f"staged rows {path} are gone (was the run's staging area cleared?)"
             ) from None
-        return _unpack((pa.py_buffer(blob)[8:], int.from_bytes(blob[:8], "little")))
+        return unpack_table((pa.py_buffer(blob)[8:], int.from_bytes(blob[:8], "little")))
 
     def clear_staging(self, run_id: str | None = None) -> None:
         """Remove a run's staging area (or every one: leftovers of killed runs)."""
@@ -413,7 +413,10 @@ class Staging:
 
     def put(self, warehouse: Warehouse, name: str, partition: str, seq: int, table: pa.Table) -> None:
         """Stage one batch's rows of a table partition."""
-        packed = _pack(table)
+        self.put_packed(warehouse, name, partition, seq, pack_table(table))
+
+    def put_packed(self, warehouse: Warehouse, name: str, partition: str, seq: int, packed: Packed) -> None:
+        """Stage rows already packed by :func:`pack_table` (where the batch was processed)."""
         if self.held + packed[0].size < self.budget:
             self._buffers[(name, partition, seq)] = packed
             self.held += packed[0].size
@@ -426,7 +429,7 @@ class Staging:
         staged = self._buffers.get((name, partition, seq))
         if staged is None:
             return warehouse.read_staged(self.run_id, name, partition, seq)
-        return _unpack(staged)
+        return unpack_table(staged)
 
     def clear(self, warehouse: Warehouse) -> None:
         """Forget every staged table, in memory and on disk."""
@@ -445,8 +448,12 @@ _IPC_OPTIONS: Final = pa.ipc.IpcWriteOptions(use_threads=False)
 _IPC_READ: Final = pa.ipc.IpcReadOptions(use_threads=False)
 
 
-def _pack(table: pa.Table) -> Packed:
-    """A table as one zstd-compressed Arrow IPC stream, and the stream's size."""
+def pack_table(table: pa.Table) -> Packed:
+    """A table as one zstd-compressed Arrow IPC stream, and the stream's size.
+
+    >>> unpack_table(pack_table(pa.table({"a": [1, 2]}))).to_pydict()
+    {'a': [1, 2]}
+    """
     sink = pa.BufferOutputStream()
     with pa.ipc.new_stream(sink, table.schema, options=_IPC_OPTIONS) as writer:
         writer.write_table(table)
@@ -457,8 +464,8 @@ def _pack(table: pa.Table) -> Packed:
     return pa.py_buffer(_CODEC.compress(stream, asbytes=True)), stream.size
 
 
-def _unpack(packed: Packed) -> pa.Table:
-    """The table :func:`_pack` packed (its columns read from the stream without a copy)."""
+def unpack_table(packed: Packed) -> pa.Table:
+    """The table :func:`pack_table` packed (its columns read from the stream without a copy)."""
     data, size = packed
     with pa.ipc.open_stream(_CODEC.decompress(data, size, asbytes=False), options=_IPC_READ) as reader:
         return reader.read_all()
@@ -646,8 +653,11 @@ __all__ = [
     "ARTICLE_TABLES",
     "DEFAULT_STAGE_BUDGET",
     "PART_FILE",
+    "Packed",
     "Staging",
     "Warehouse",
+    "pack_table",
     "partition_of",
     "to_table",
+    "unpack_table",
 ]
