@@ -17,7 +17,7 @@ import multiprocessing
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
-from typing import Protocol, TypeVar
+from typing import Protocol, Self, TypeVar
 
 from etl.analysis import Analyzer, EtlOptions
 from etl.batches import BatchJob, BatchResult, run_job
@@ -34,12 +34,25 @@ class Pending(Protocol[F_co]):
 
 
 class Executor(Protocol):
-    """Runs batch jobs and yields their results in job order."""
+    """Runs batch jobs and yields their results in job order; entered for a whole run
+    (an executor with workers starts them on entering)."""
 
+    def __enter__(self) -> Executor: ...
+    def __exit__(self, *exc: object) -> None: ...
     def map(self, jobs: Sequence[BatchJob]) -> Iterator[BatchResult]: ...
 
 
-class InProcess:
+class NoWorkers:
+    """What an executor without workers does on entering and leaving a run: nothing."""
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+
+class InProcess(NoWorkers):
     """Every job in this process, one after the other, on one analyser.
 
     >>> InProcess(EtlOptions()).analyzer.options.max_bytes > 0
@@ -62,7 +75,10 @@ class ProcessPool:
     """Jobs in a pool of ``workers`` processes, at most two per worker in flight.
 
     ``start_method`` is the pool's multiprocessing start method (default: the platform's);
-    a process with threads of its own, such as a Prefect flow's, should not fork.
+    a process with threads of its own, such as a Prefect flow's, should not fork. Used as a
+    context manager, the workers start (import note-etl, build their analyser) when it is
+    entered, while the run lists its inputs and reads the warehouse; otherwise :meth:`map`
+    starts them.
 
     >>> ProcessPool(EtlOptions(), workers=2).workers
     2
@@ -74,16 +90,39 @@ class ProcessPool:
         self.options = options
         self.workers = workers
         self.start_method = start_method
+        self._pool: ProcessPoolExecutor | None = None
+
+    def __enter__(self) -> ProcessPool:
+        self._pool = self._start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
+
+    def _start(self) -> ProcessPoolExecutor:
+        context = multiprocessing.get_context(self.start_method)
+        pool = ProcessPoolExecutor(self.workers, context, initializer=_worker_init, initargs=(self.options,))
+        for _ in range(self.workers):  # one call each makes the pool start every worker now
+            pool.submit(_worker_ready)
+        return pool
 
     def map(self, jobs: Sequence[BatchJob]) -> Iterator[BatchResult]:
         """The results of ``jobs``, in order, from the pool's processes."""
         if not jobs:
             return
-        context = multiprocessing.get_context(self.start_method)
-        with ProcessPoolExecutor(
-            self.workers, context, initializer=_worker_init, initargs=(self.options,)
-        ) as pool:
-            yield from in_order(lambda job: pool.submit(_worker_run, job), jobs, 2 * self.workers)
+        pool = self._pool
+        if pool is None:
+            with self:
+                yield from self.map(jobs)
+            return
+
+        def submit(job: BatchJob) -> Pending[BatchResult]:
+            assert pool is not None
+            return pool.submit(_worker_run, job)
+
+        yield from in_order(submit, jobs, 2 * self.workers)
 
 
 def in_order(submit: Callable[[BatchJob], Pending[F]], jobs: Sequence[BatchJob], window: int) -> Iterator[F]:
@@ -114,6 +153,10 @@ def _worker_init(options: EtlOptions) -> None:
     _WORKER_ANALYZER = Analyzer(options)
     # A worker lives for one run: what it holds now (modules, the analyzer) stays.
     gc.freeze()
+
+
+def _worker_ready() -> bool:
+    return _WORKER_ANALYZER is not None
 
 
 def _worker_run(job: BatchJob) -> BatchResult:

@@ -122,13 +122,21 @@ class Run:
             yield
 
     def execute(self, paths: Iterable[str], executor: Executor) -> RunSummary:
-        """Every step, in order, with ``executor`` processing the batches."""
-        inputs = self.discover(paths)
-        with self.lock():
-            state = self.start(inputs)
-            for batch in executor.map(self.jobs(state)):
-                self.commit(state, batch)
-            return self.finish(state)
+        """Every step, in order, with ``executor`` processing the batches (its workers
+        start while the inputs are listed and the warehouse is read)."""
+        executor.__enter__()
+        try:
+            inputs = self.discover(paths)
+            with self.lock():
+                state = self.start(inputs)
+                try:
+                    for batch in executor.map(self.jobs(state)):
+                        self.commit(state, batch)
+                finally:
+                    executor.__exit__(None, None, None)  # the merge gets the machine to itself
+                return self.finish(state)
+        finally:
+            executor.__exit__(None, None, None)
 
 
 @contextmanager

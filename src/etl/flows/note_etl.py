@@ -28,7 +28,7 @@ from tqdm import tqdm
 from etl.analysis import Analyzer, EtlOptions
 from etl.batches import BatchJob, BatchResult, run_job
 from etl.commit import RunState, RunSummary
-from etl.executors import Executor, ProcessPool, in_order
+from etl.executors import Executor, NoWorkers, ProcessPool, in_order
 from etl.flows.assets import input_assets, table_assets
 from etl.reading import DEFAULT_MAX_BYTES
 from etl.report import report_link, summary_markdown, summary_tables
@@ -165,7 +165,7 @@ def publish_task(summary: RunSummary, report_path: str | None = None) -> None:
             create_table_artifact(rows, key=f"note-etl-{key}", description=f"{key} of run {summary.run_id}")
 
 
-class TaskRuns:
+class TaskRuns(NoWorkers):
     """The flow's executor for one worker: each batch a ``process-articles`` task run, in
     this thread, one after the other (as the library's in-process executor runs them)."""
 
@@ -180,7 +180,7 @@ class TaskRuns:
             yield process_task(_quoted(job), self.options)
 
 
-class OnDask:
+class OnDask(NoWorkers):
     """The flow's executor on a Dask cluster: each batch a task run there, ``window`` in flight."""
 
     def __init__(self, address: str, options: EtlOptions, window: int) -> None:
@@ -253,16 +253,18 @@ def note_etl(
     # The run object goes to tasks quoted (as do other large values): Prefect would
     # otherwise walk every element of them looking for futures, which costs more than the
     # work on big runs.
-    inputs = discover_task(_quoted(run), roots)
-    # One run at a time per warehouse: a second run waits here, then finds the work done.
-    with run.lock():
-        state = start_task(_quoted(run), _quoted(inputs))
-        executor = pick_executor(options, workers, dask_address)
-        with tqdm(total=len(inputs), unit="article", disable=not progress, desc="note-etl") as bar:
-            for batch in executor.map(run.jobs(state)):
-                stage_task(_quoted(run), _quoted(batch), _quoted(state))
-                bar.update(len(batch.articles) + len(batch.rejects) + len(batch.unchanged))
-        summary = write_task(warehouse, roots)(_quoted(run), _quoted(state))
+    # A pool's workers start now, while the inputs are listed and the warehouse is read.
+    with pick_executor(options, workers, dask_address) as executor:
+        inputs = discover_task(_quoted(run), roots)
+        # One run at a time per warehouse: a second run waits here, then finds the work done.
+        with run.lock():
+            state = start_task(_quoted(run), _quoted(inputs))
+            with tqdm(total=len(inputs), unit="article", disable=not progress, desc="note-etl") as bar:
+                for batch in executor.map(run.jobs(state)):
+                    stage_task(_quoted(run), _quoted(batch), _quoted(state))
+                    bar.update(len(batch.articles) + len(batch.rejects) + len(batch.unchanged))
+            executor.__exit__(None, None, None)  # the merge gets the machine to itself
+            summary = write_task(warehouse, roots)(_quoted(run), _quoted(state))
     # The report is drawn from the committed tables; an unchanged rerun keeps the last one.
     # When it cannot be drawn (no Japanese font on this worker, say), its failed task and a
     # warning say so; the run, whose data is already written, does not fail for it.
