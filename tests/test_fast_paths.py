@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 
 import etl.keyphrases as kp
 from etl import subjects
+from etl.facet_config import load_facet_config
 from etl.morph import TextTokens, Token, _tagger, _token_of, _tokenize, text_tokens, token_code, token_codes
 from etl.subjects import SubjectMatcher, _is_nounish
 from etl.taxonomy import load_taxonomy
@@ -221,3 +222,10 @@ def test_scan_equals_the_reference(matcher: SubjectMatcher) -> None:
     for text in corpus_texts():
         for view in subjects._text_views(text_tokens(text), ()):
             assert matcher._scan(view) == _reference_scan(matcher, view), text
+
+
+def test_work_story_index_finds_what_the_cue_set_finds() -> None:
+    cfg = load_facet_config()
+    assert cfg.work_story
+    for text in corpus_texts():
+        assert cfg.work_cues.find_all(text) == [cfg.work_story.find(text)], text

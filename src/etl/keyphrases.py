@@ -296,7 +296,7 @@ def extract_phrases(text: str, tokens: TextTokens | None = None) -> list[Phrase]
 # The phrases of the texts met last (a recurring heading or line is not analysed again);
 # bounded, then started afresh. Phrases are immutable.
 _PHRASES: dict[str, tuple[Phrase, ...]] = {}
-_PHRASES_MAX: Final = 8192
+_PHRASES_MAX: Final = 4096
 
 
 # Where _runs can find a compound: a stretch of morphemes the run loop does not break at
@@ -439,7 +439,7 @@ def near_duplicates(phrases: Iterable[Phrase]) -> dict[str, str]:
     return out
 
 
-@lru_cache(maxsize=65536)
+@lru_cache(maxsize=4096)
 def _core(phrase: str) -> str | None:
     """The base form of ``phrase`` without placing suffixes and selecting prefixes, or
     ``None`` when it has neither (memoised: an article asks about each phrase twice)."""
@@ -518,7 +518,7 @@ def counts_something(phrase: str) -> bool:
     return _counts_something(phrase)
 
 
-@lru_cache(maxsize=65536)
+@lru_cache(maxsize=4096)
 def _counts_something(phrase: str) -> bool:
     tokens = tokenize(phrase)
     return any(
@@ -597,7 +597,7 @@ def weight(count: int, df: int, n_docs: int, parts: int, marked: int) -> float:
     return (1 + math.log(count)) * idf * min(parts, MAX_PARTS) * (MARKED_BOOST if marked else 1.0)
 
 
-@lru_cache(maxsize=65536)
+@lru_cache(maxsize=4096)
 def compound_parts(phrase: str) -> int:
     """Morphemes in a stored phrase, to weigh it again when the corpus changes.
 

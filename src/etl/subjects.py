@@ -42,7 +42,7 @@ from etl.normalize import match_key
 from etl.taxonomy import GuardedPattern, PatternGate, Taxonomy
 
 #: Texts whose hits a matcher remembers (then it starts afresh), so memory stays flat.
-_MEMO_MAX: Final = 8192
+_MEMO_MAX: Final = 4096
 
 
 @dataclass(frozen=True, slots=True)
