@@ -39,7 +39,7 @@ _WORK_KEYS: Final = frozenset({"lemmas", "patterns", "min_distinct"})
 _ID_RE: Final = re.compile(r"[a-z][a-z0-9_]*\Z")
 _INFLECTING: Final = frozenset({"動詞", "形容詞", "助動詞"})
 #: Texts whose cues a :class:`CueIndex` remembers (then it starts afresh).
-_MEMO_MAX: Final = 8192
+_MEMO_MAX: Final = 4096
 
 
 @dataclass(frozen=True, slots=True)
@@ -232,7 +232,7 @@ class CueIndex:
         return out
 
 
-@lru_cache(maxsize=8192)
+@lru_cache(maxsize=4096)
 def _bases(text: str) -> tuple[tuple[str, ...], tuple[tuple[int, int], ...]]:
     """Dictionary forms of the morphemes of ``text`` (symbols left out) and their spans."""
     bases: list[str] = []
@@ -278,10 +278,12 @@ class FacetConfig:
     # Built once: the facets' heading and content cues, each kind searched in one pass.
     heading_cues: CueIndex = field(init=False, repr=False, compare=False)
     content_cues: CueIndex = field(init=False, repr=False, compare=False)
+    work_cues: CueIndex = field(init=False, repr=False, compare=False)  # work_story alone
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "heading_cues", CueIndex(tuple(f.heading for f in self.facets)))
         object.__setattr__(self, "content_cues", CueIndex(tuple(f.content for f in self.facets)))
+        object.__setattr__(self, "work_cues", CueIndex((self.work_story,)))
 
     @property
     def ids(self) -> tuple[str, ...]:

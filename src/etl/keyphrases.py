@@ -153,16 +153,21 @@ def _extends(tokens: Sequence[Token], i: int, last: Token) -> bool:
     )
 
 
-def _runs(tokens: Sequence[Token]) -> Iterable[tuple[list[Token], int, int]]:
+def _runs(
+    tokens: Sequence[Token], lo: int = 0, hi: int | None = None
+) -> Iterable[tuple[list[Token], int, int]]:
     """Maximal compound nouns: [接頭辞] 名詞 (名詞 | 接尾辞(名詞的) | [接頭辞] 名詞)*.
 
     Each run comes with the index of the token before it and of the token after it.
+    ``lo``, ``hi``: only the tokens in ``tokens[lo:hi]`` (the ones around still decide
+    whether a joiner joins and whether a run starts inside a word).
     """
     run: list[Token] = []
     start = 0
     prefixes: list[Token] = []  # held until we know a noun follows (各 + 府省庁)
     honorific: Token | None = None  # お/ご right before this token
-    for i, tok in enumerate(tokens):
+    for i in range(lo, len(tokens) if hi is None else hi):
+        tok = tokens[i]
         pos1 = tok.pos1  # fields, not the Token properties: this loop sees every morpheme
         if pos1 == "名詞" and tok.pos3 != "人名":
             if honorific is not None and tok.pos3 != "サ変可能":
@@ -291,27 +296,102 @@ def extract_phrases(text: str, tokens: TextTokens | None = None) -> list[Phrase]
 # The phrases of the texts met last (a recurring heading or line is not analysed again);
 # bounded, then started afresh. Phrases are immutable.
 _PHRASES: dict[str, tuple[Phrase, ...]] = {}
-_PHRASES_MAX: Final = 8192
+_PHRASES_MAX: Final = 4096
+
+
+# Where _runs can find a compound: a stretch of morphemes the run loop does not break at
+# (nouns, prefixes, 名詞的 suffixes, joiners; see morph.token_code) holding a noun. Any other
+# morpheme resets the loop (it ends the run and drops held prefixes and honorifics), so the
+# loop run on each stretch alone yields what it yields on the whole piece.
+_STRETCH: Final = re.compile("[HPXJm]*[NS][NSHPXJm]*")
+
+
+_DROPPED: Final = 0
+_KEPT: Final = 1
+_KEPT_KANA: Final = 2  # kept, but spelled in hiragana: the kana rule of _trimmed may drop it
+
+
+class _SingleKeep(dict[Token, int]):
+    """Token -> whether it is a keyphrase on its own (:func:`_keep` of a one-morpheme run)."""
+
+    def __missing__(self, tok: Token) -> int:
+        kind = _DROPPED
+        if _keep((tok,), tok.surface):
+            kind = _KEPT_KANA if _hiragana(tok.surface) else _KEPT
+        if len(self) >= _SINGLE_MAX:
+            self.clear()
+        self[tok] = kind
+        return kind
+
+
+_SINGLE_MAX: Final = 50_000
+_SINGLE: _SingleKeep = _SingleKeep()
 
 
 def _extract(tt: TextTokens) -> tuple[Phrase, ...]:
     # base form -> [first spelling, count, parts, marked], in order of first occurrence
     acc: dict[str, list[Any]] = {}
-    for tokens in tt.tokens:
-        for run, before, after in _runs(tokens):
-            phrase = "".join([t.surface for t in run])
-            if not _keep(run, phrase):
+    single, stretches = _SINGLE, _STRETCHES
+    for tokens, codes in zip(tt.tokens, tt.codes, strict=True):
+        for stretch in _STRETCH.finditer(codes):
+            lo, hi = stretch.span()
+            if hi - lo == 1:
+                # One noun between morphemes that end compounds (most runs): _runs gives
+                # it as it is, unless the kana rule of _trimmed drops it.
+                tok = tokens[lo]
+                kind = single[tok]
+                if not kind:
+                    continue
+                if kind == _KEPT_KANA and lo > 0:
+                    before = tokens[lo - 1]
+                    if before.pos1 in _NOT_A_BOUNDARY and _hiragana(before.surface):
+                        continue
+                phrase = tok.surface
+                _count(acc, phrase, tok.base, _is_marked(tokens, lo - 1, hi))
                 continue
-            base = "".join([t.base for t in run])
-            marked = 1 if _is_marked(tokens, before, after) else 0
-            entry = acc.get(base)
-            if entry is None:
-                acc[base] = [phrase, 1, compound_parts(phrase), marked]
-            else:
-                entry[1] += 1
-                entry[2] = max(entry[2], compound_parts(phrase))
-                entry[3] += marked
+            # What the loop makes of a stretch depends on its morphemes, the one before
+            # (the kana rule) and the one after (a joiner looks ahead), and on whether the
+            # piece ends there; marking looks further and is decided per occurrence.
+            key = (tokens[lo - 1] if lo else None, hi - lo, tokens[lo : hi + 1])
+            found = stretches.get(key)
+            if found is None:
+                found = _stretch_phrases(tokens, lo, hi)
+                if len(stretches) >= _STRETCHES_MAX:
+                    stretches.clear()
+                stretches[key] = found
+            for phrase, base, before_i, after_i in found:
+                _count(acc, phrase, base, _is_marked(tokens, lo + before_i, lo + after_i))
     return tuple(Phrase(e[0], base, e[1], e[2], e[3]) for base, e in acc.items())
+
+
+# Stretches of several morphemes met last -> their phrases (compounds recur: 業務環境,
+# デジタル庁); bounded, then started afresh.
+_STRETCHES: dict[tuple[Token | None, int, tuple[Token, ...]], tuple[tuple[str, str, int, int], ...]] = {}
+_STRETCHES_MAX: Final = 4096
+
+
+def _stretch_phrases(tokens: Sequence[Token], lo: int, hi: int) -> tuple[tuple[str, str, int, int], ...]:
+    """The kept runs of ``tokens[lo:hi]``: spelling, base form, and the indices of the
+    morphemes before and after each, relative to ``lo``."""
+    out: list[tuple[str, str, int, int]] = []
+    for run, before_i, after_i in _runs(tokens, lo, hi):
+        phrase = "".join([t.surface for t in run])
+        if _keep(run, phrase):
+            out.append((phrase, "".join([t.base for t in run]), before_i - lo, after_i - lo))
+    return tuple(out)
+
+
+def _count(acc: dict[str, list[Any]], phrase: str, base: str, marked: bool) -> None:
+    """Add one occurrence of ``phrase`` (dictionary form ``base``) to ``acc``."""
+    entry = acc.get(base)
+    if entry is None:
+        acc[base] = [phrase, 1, compound_parts(phrase), 1 if marked else 0]
+        return
+    entry[1] += 1
+    if phrase != entry[0]:  # the first spelling's parts are counted in already
+        entry[2] = max(entry[2], compound_parts(phrase))
+    if marked:
+        entry[3] += 1
 
 
 def merge_phrases(groups: Iterable[Sequence[Phrase]]) -> list[Phrase]:
@@ -359,7 +439,7 @@ def near_duplicates(phrases: Iterable[Phrase]) -> dict[str, str]:
     return out
 
 
-@lru_cache(maxsize=65536)
+@lru_cache(maxsize=4096)
 def _core(phrase: str) -> str | None:
     """The base form of ``phrase`` without placing suffixes and selecting prefixes, or
     ``None`` when it has neither (memoised: an article asks about each phrase twice)."""
@@ -438,7 +518,7 @@ def counts_something(phrase: str) -> bool:
     return _counts_something(phrase)
 
 
-@lru_cache(maxsize=65536)
+@lru_cache(maxsize=4096)
 def _counts_something(phrase: str) -> bool:
     tokens = tokenize(phrase)
     return any(
@@ -517,7 +597,7 @@ def weight(count: int, df: int, n_docs: int, parts: int, marked: int) -> float:
     return (1 + math.log(count)) * idf * min(parts, MAX_PARTS) * (MARKED_BOOST if marked else 1.0)
 
 
-@lru_cache(maxsize=65536)
+@lru_cache(maxsize=4096)
 def compound_parts(phrase: str) -> int:
     """Morphemes in a stored phrase, to weigh it again when the corpus changes.
 

@@ -10,6 +10,7 @@ import re
 import sys
 import threading
 import unicodedata
+from collections.abc import Sequence
 from functools import lru_cache
 from typing import TYPE_CHECKING, Final, NamedTuple
 
@@ -128,37 +129,50 @@ def tokenize(text: str) -> tuple[Token, ...]:
 # MeCab's line for a morpheme -> its Token. Words repeat (の, を, デジタル, 、): looking a
 # line up is ~3x cheaper than splitting it and building the tuple again. Bounded (about
 # 25 MB when full, then cleared), so memory stays flat on any corpus.
-_LINES: dict[str, Token] = {}
 _LINES_MAX: Final = 50_000
+
+
+def _token_of(line: str) -> Token:
+    surface, pos1, pos2, pos3, pos4, base = line.split("\t")
+    # MeCab prints UniDic's "*" (no value) as an empty field; keep UniDic's spelling.
+    # Parts of speech are a few hundred strings: share one copy of each.
+    return Token(
+        surface,
+        sys.intern(pos1),
+        sys.intern(pos2 or "*"),
+        sys.intern(pos3 or "*"),
+        sys.intern(pos4 or "*"),
+        base or surface,
+    )
+
+
+class _LineTokens(dict[str, Token]):
+    """The line cache: a miss builds the line's Token (so a lookup runs in C via ``map``)."""
+
+    def __missing__(self, line: str) -> Token:
+        tok = _token_of(line)
+        if len(self) >= _LINES_MAX:
+            self.clear()
+        self[line] = tok
+        return tok
+
+
+_LINES: _LineTokens = _LineTokens()
 
 
 @lru_cache(maxsize=4096)
 def _tokenize(text: str) -> tuple[Token, ...]:
     # Cached: the subject matcher and the keyphrase extractor analyse the same pieces of
     # a segment one after the other.
-    out: list[Token] = []
-    lines = _LINES
-    for line in _tagger().parse(text).split("\n"):
-        tok = lines.get(line)
-        if tok is None:
-            if not line or line == "EOS":
-                continue
-            surface, pos1, pos2, pos3, pos4, base = line.split("\t")
-            # MeCab prints UniDic's "*" (no value) as an empty field; keep UniDic's spelling.
-            # Parts of speech are a few hundred strings: share one copy of each.
-            tok = Token(
-                surface,
-                sys.intern(pos1),
-                sys.intern(pos2 or "*"),
-                sys.intern(pos3 or "*"),
-                sys.intern(pos4 or "*"),
-                base or surface,
-            )
-            if len(lines) >= _LINES_MAX:
-                lines.clear()
-            lines[line] = tok
-        out.append(tok)
-    return tuple(out)
+    lines = _tagger().parse(text).split("\n")
+    # MeCab's output is one line per morpheme, then EOS and the final newline; a morpheme's
+    # line has tab-separated fields, so it is never empty nor a bare "EOS". Those two lines
+    # dropped, the rest is looked up in one pass in C (checked, not assumed).
+    if lines[-2:] == ["EOS", ""]:
+        del lines[-2:]
+        if "" not in lines and "EOS" not in lines:
+            return tuple(map(_LINES.__getitem__, lines))
+    return tuple(_LINES[line] for line in lines if line and line != "EOS")
 
 
 # C0/C1 controls: MeCab reads a C string, so a NUL would silently end the analysed text.
@@ -166,23 +180,87 @@ _CONTROL: Final = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 _WS: Final = re.compile(r"\s+")
 
 
+#: One character per morpheme, for the stages that scan a text's words (see :func:`token_code`).
+NOUN: Final = "N"  # 名詞, neither a person's name nor a verbal noun
+VERBAL_NOUN: Final = "S"  # 名詞 サ変可能 (紹介, 活用)
+NAME: Final = "M"  # 名詞 人名
+NAME_JOINER: Final = "m"  # 名詞 人名 spelled "-" or "." (none in UniDic; kept apart to be exact)
+HONORIFIC: Final = "H"  # 接頭辞 お, ご, 御
+PREFIX: Final = "P"  # any other 接頭辞
+NOUN_SUFFIX: Final = "X"  # 接尾辞 名詞的 (庁 in デジタル庁)
+JOINER: Final = "J"  # "-" or "." (joins ASCII words: e-Gov, Node.js)
+GENITIVE_NO: Final = "n"  # the particle の
+OTHER: Final = "o"
+_HONORIFICS: Final = frozenset({"お", "ご", "御"})
+_JOINERS: Final = frozenset({"-", "."})
+
+
+def token_code(tok: Token) -> str:
+    """The one-character class of a morpheme: the first of the classes above that fits.
+
+    >>> token_code(Token("デジタル", "名詞", "普通名詞", "一般", "*", "デジタル"))
+    'N'
+    >>> token_code(Token("の", "助詞", "格助詞", "*", "*", "の"))
+    'n'
+    """
+    pos1 = tok.pos1
+    if pos1 == "名詞":
+        if tok.pos3 == "人名":
+            return NAME_JOINER if tok.surface in _JOINERS else NAME
+        return VERBAL_NOUN if tok.pos3 == "サ変可能" else NOUN
+    if pos1 == "接頭辞":
+        return HONORIFIC if tok.surface in _HONORIFICS else PREFIX
+    if pos1 == "接尾辞" and tok.pos2 == "名詞的":
+        return NOUN_SUFFIX
+    if tok.surface in _JOINERS:
+        return JOINER
+    if tok.surface == "の" and pos1 == "助詞":
+        return GENITIVE_NO
+    return OTHER
+
+
+class _Codes(dict[Token, str]):
+    """Token -> :func:`token_code`, worked out once per distinct morpheme (bounded)."""
+
+    def __missing__(self, tok: Token) -> str:
+        code = token_code(tok)
+        if len(self) >= _LINES_MAX:
+            self.clear()
+        self[tok] = code
+        return code
+
+
+_CODES: _Codes = _Codes()
+
+
+def token_codes(tokens: Sequence[Token]) -> str:
+    """:func:`token_code` of each morpheme, as one string (one character per morpheme).
+
+    >>> token_codes(tokenize("データの活用"))
+    'NnS'
+    """
+    return "".join(map(_CODES.__getitem__, tokens))
+
+
 class TextTokens(NamedTuple):
     """One text analysed once, for every stage that reads its words.
 
     ``nfkc`` is the text in NFKC; ``pieces`` are its whitespace-separated parts (controls
     count as spaces), each NFKC already and without whitespace; ``tokens`` holds each
-    piece's morphemes. The subject matcher and the keyphrase extractor both read these
-    pieces: MeCab drops whitespace, and a space is a word boundary they must still see.
+    piece's morphemes and ``codes`` their :func:`token_codes`. The subject matcher and the
+    keyphrase extractor both read these pieces: MeCab drops whitespace, and a space is a
+    word boundary they must still see.
 
     >>> tt = text_tokens("ＧＳＳ の 業務")
-    >>> tt.pieces, [t.surface for t in tt.tokens[2]]
-    (('GSS', 'の', '業務'), ['業務'])
+    >>> tt.pieces, [t.surface for t in tt.tokens[2]], tt.codes
+    (('GSS', 'の', '業務'), ['業務'], ('N', 'n', 'N'))
     """
 
     text: str
     nfkc: str
     pieces: tuple[str, ...]
     tokens: tuple[tuple[Token, ...], ...]
+    codes: tuple[str, ...]
 
 
 @lru_cache(maxsize=4096)
@@ -196,4 +274,5 @@ def text_tokens(text: str) -> TextTokens:
     nfkc = unicodedata.normalize("NFKC", text)
     cleaned = _CONTROL.sub(" ", nfkc) if _CONTROL.search(nfkc) else nfkc
     pieces = tuple(p for p in _WS.split(cleaned) if p)
-    return TextTokens(text, nfkc, pieces, tuple(tokenize(p) for p in pieces))
+    tokens = tuple(tokenize(p) for p in pieces)
+    return TextTokens(text, nfkc, pieces, tokens, tuple(map(token_codes, tokens)))

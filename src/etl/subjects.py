@@ -17,6 +17,8 @@ Patterns are searched in the NFKC text; any negative pattern match drops the top
 from __future__ import annotations
 
 import math
+import operator
+import re
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -24,12 +26,23 @@ from typing import Final
 
 import ahocorasick
 
-from etl.morph import TextTokens, Token, text_tokens, tokenize
+from etl.morph import (
+    GENITIVE_NO,
+    NAME,
+    NAME_JOINER,
+    NOUN,
+    NOUN_SUFFIX,
+    VERBAL_NOUN,
+    TextTokens,
+    Token,
+    text_tokens,
+    tokenize,
+)
 from etl.normalize import match_key
 from etl.taxonomy import GuardedPattern, PatternGate, Taxonomy
 
 #: Texts whose hits a matcher remembers (then it starts afresh), so memory stays flat.
-_MEMO_MAX: Final = 8192
+_MEMO_MAX: Final = 4096
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,7 +109,7 @@ def _join(parts: Sequence[str]) -> _View:
     gaps: set[int] = set()
     offset = 0
     for part in parts:
-        k = match_key(part)
+        k = match_key(part)  # per part: NFKC of a whole can differ from its parts' at a seam
         if not k:
             continue
         if offset:
@@ -112,11 +125,15 @@ def _text_views(tt: TextTokens, base_forms: Sequence[str]) -> list[_View]:
     pieces = tt.pieces
     bases: list[str] = []
     without_no: list[str] = []
-    for piece, tokens in zip(pieces, tt.tokens, strict=True):
-        base = "".join([t.base for t in tokens])
+    for tokens, codes in zip(tt.tokens, tt.codes, strict=True):
+        base = "".join(map(_BASE, tokens))
         bases.append(base)
-        # Most pieces have no の at all: nothing to drop, the same view as the base forms.
-        without_no.append(_without_no(tokens, base) if "の" in piece else base)
+        # Most pieces have no の between nouns: nothing to drop, the same view as the base
+        # forms. The morphemes' classes (morph.token_code) show where one is.
+        if GENITIVE_NO in codes and (drop := [m.start() for m in _DROPPED_NO.finditer(codes)]):
+            without_no.append(_without(tokens, drop))
+        else:
+            without_no.append(base)
     # Most texts have no inflected word and no の between nouns: build and scan each
     # distinct view once. The pieces are NFKC without whitespace already: their key is
     # their lower case (match_key of each, without normalising again).
@@ -148,20 +165,15 @@ def _plain_join(pieces: Sequence[str]) -> _View:
     return _View("".join(keys), frozenset(gaps))
 
 
-def _without_no(tokens: Sequence[Token], base: str) -> str:
-    """The base forms of ``tokens`` joined, without the の :func:`_drop_genitive_no` drops."""
-    last = len(tokens) - 1
-    drop = [
-        i
-        for i, tok in enumerate(tokens)
-        if tok.surface == "の"
-        and 0 < i < last
-        and tok.pos1 == "助詞"
-        and _is_nounish(tokens[i - 1])
-        and _is_nounish(tokens[i + 1])
-    ]
-    if not drop:
-        return base
+_BASE: Final = operator.itemgetter(5)  # Token.base, read in C
+# The の _drop_genitive_no drops: a particle の between two nounish morphemes (名詞 of any
+# kind, or a 名詞的 suffix), in the classes of morph.token_code.
+_NOUNISH_CODES: Final = NOUN + VERBAL_NOUN + NAME + NAME_JOINER + NOUN_SUFFIX
+_DROPPED_NO: Final = re.compile(f"(?<=[{_NOUNISH_CODES}]){GENITIVE_NO}(?=[{_NOUNISH_CODES}])")
+
+
+def _without(tokens: Sequence[Token], drop: Sequence[int]) -> str:
+    """The base forms of ``tokens`` joined, without the tokens at ``drop``."""
     skip = set(drop)
     return "".join([t.base for i, t in enumerate(tokens) if i not in skip])
 
@@ -305,23 +317,28 @@ class SubjectMatcher:
         """
         assert self._automaton is not None
         key, gaps = view.key, view.gaps
-        spans: list[tuple[int, int, _Keyword]] = []
+        n = len(key)
+        # (topic, start, -length, rank, found, keyword): sorted as tuples, by topic, start,
+        # longest first, then rank; `found` (the order of finding) keeps ties as found.
+        spans: list[tuple[int, int, int, int, int, _Keyword]] = []
         for end, entries in self._automaton.iter(key):
             stop = end + 1
             for kw in entries:
                 start = stop - kw.length
                 if kw.ascii_head and start > 0 and start not in gaps and _is_word_char(key[start - 1]):
                     continue
-                if kw.ascii_tail and stop < len(key) and stop not in gaps and _is_word_char(key[stop]):
+                if kw.ascii_tail and stop < n and stop not in gaps and _is_word_char(key[stop]):
                     continue
-                spans.append((start, stop, kw))
-        spans.sort(key=lambda s: (s[2].topic, s[0], -(s[1] - s[0]), s[2].rank))
+                spans.append((kw.topic, start, -kw.length, kw.rank, len(spans), kw))
+        if len(spans) < 2:
+            return [s[5] for s in spans]
+        spans.sort()
         kept: list[_Keyword] = []
         last_topic, covered_to = -1, -1
-        for start, stop, kw in spans:
-            if kw.topic != last_topic:
-                last_topic, covered_to = kw.topic, -1
+        for topic, start, neg_length, _, _, kw in spans:
+            if topic != last_topic:
+                last_topic, covered_to = topic, -1
             if start >= covered_to:
                 kept.append(kw)
-                covered_to = stop
+                covered_to = start - neg_length
         return kept

@@ -1,0 +1,231 @@
+"""The fast paths of the token stages agree with the plain definitions they replace.
+
+Each reference below is the code the fast path replaced, kept here verbatim: the texts of
+the samples, the seed and a few edge cases go through both.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import etl.keyphrases as kp
+from etl import subjects
+from etl.facet_config import load_facet_config
+from etl.morph import TextTokens, Token, _tagger, _token_of, _tokenize, text_tokens, token_code, token_codes
+from etl.subjects import SubjectMatcher, _is_nounish
+from etl.taxonomy import load_taxonomy
+
+from .conftest import SAMPLES, SEED
+
+EDGE = [
+    "",
+    "ご紹介します。お知らせとお疲れ様",
+    "e-Govデータポータル、Node.jsとGSS-PC.net",
+    "「政策データダッシュボード」とは、各府省庁のデータの利活用",
+    "あおばやしのデータ、ぜひお越しください",
+    "①書類選考 出演者1: 約300人 3割 2023年12月 5G 3D地図",
+    "LANやPC等の業務環境、長野県内と市内全域、担当者様とみなさん",
+    "山田太郎さんの話。オバマ大統領の政策",
+    "ＧＳＳ の 業務環境\u3000と\tクラウド基盤",
+    "データ-",
+    "-データ",
+    ".",
+    "の",
+    "のの",
+    "データの",
+    "のデータ",
+]
+
+
+@cache
+def corpus_texts() -> tuple[str, ...]:
+    texts: list[str] = list(EDGE)
+    if SEED.exists():
+        texts += SEED.read_text(encoding="utf-8").splitlines()
+    for p in sorted(SAMPLES.rglob("*")):
+        if p.suffix in {".txt", ".html", ".json"}:
+            texts += p.read_text(encoding="utf-8").splitlines()
+    texts = list(dict.fromkeys(t for t in texts if t.strip()))
+    assert len(texts) > 300
+    return tuple(texts)
+
+
+def _reference_code(tok: Token) -> str:
+    """token_code spelled out from the tests the run loop and the の rule make."""
+    if tok.pos1 == "名詞" and tok.pos3 != "人名":
+        return "S" if tok.pos3 == "サ変可能" else "N"
+    if tok.pos1 == "接頭辞":
+        return "H" if tok.surface in kp._HONORIFIC else "P"
+    if tok.pos1 == "接尾辞" and tok.pos2 == "名詞的":
+        return "X"
+    if tok.surface in kp._ASCII_JOINERS:
+        return "m" if tok.is_person_name else "J"
+    if tok.is_person_name:
+        return "M"
+    if tok.surface == "の" and tok.pos1 == "助詞":
+        return "n"
+    return "o"
+
+
+def _reference_extract(tt: TextTokens) -> tuple[kp.Phrase, ...]:
+    """keyphrases._extract before the stretch fast path."""
+    acc: dict[str, list[Any]] = {}
+    for tokens in tt.tokens:
+        for run, before, after in kp._runs(tokens):
+            phrase = "".join([t.surface for t in run])
+            if not kp._keep(run, phrase):
+                continue
+            base = "".join([t.base for t in run])
+            marked = 1 if kp._is_marked(tokens, before, after) else 0
+            entry = acc.get(base)
+            if entry is None:
+                acc[base] = [phrase, 1, kp.compound_parts(phrase), marked]
+            else:
+                entry[1] += 1
+                entry[2] = max(entry[2], kp.compound_parts(phrase))
+                entry[3] += marked
+    return tuple(kp.Phrase(e[0], base, e[1], e[2], e[3]) for base, e in acc.items())
+
+
+def _reference_without_no(tokens: tuple[Token, ...]) -> str:
+    """subjects' view without the の between nouns, as _drop_genitive_no defines it."""
+    return "".join(t.base for t in subjects._drop_genitive_no(tokens))
+
+
+def _reference_tokenize(text: str) -> tuple[Token, ...]:
+    """morph._tokenize's loop before the one-pass lookup."""
+    return tuple(_token_of(line) for line in _tagger().parse(text).split("\n") if line and line != "EOS")
+
+
+def test_token_codes_follow_the_definition() -> None:
+    for text in corpus_texts():
+        tt = text_tokens(text)
+        for tokens, codes in zip(tt.tokens, tt.codes, strict=True):
+            assert codes == "".join(_reference_code(t) for t in tokens) == token_codes(tokens)
+    person = Token("-", "名詞", "固有名詞", "人名", "一般", "-")
+    assert token_code(person) == _reference_code(person) == "m"
+
+
+def test_tokenize_fast_lookup_equals_the_line_loop() -> None:
+    for text in corpus_texts():
+        for piece in [text, *text.split()]:
+            assert _tokenize.__wrapped__(piece) == _reference_tokenize(piece), piece
+
+
+def test_extract_equals_the_run_loop_on_whole_pieces() -> None:
+    for text in corpus_texts():
+        tt = text_tokens(text)
+        assert kp._extract(tt) == _reference_extract(tt), text
+    # Again with the memos warm (a stretch met before is looked up, not analysed).
+    for text in corpus_texts():
+        tt = text_tokens(text)
+        assert kp._extract(tt) == _reference_extract(tt), text
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(
+        st.sampled_from(
+            [
+                "ご",
+                "お",
+                "各",
+                "データ",
+                "の",
+                "紹介",
+                "-",
+                ".",
+                "e",
+                "Gov",
+                "庁",
+                "等",
+                "こと",
+                "山田",
+                "さん",
+                "「",
+                "」",
+                "とは",
+                "あ",
+                "ぜひ",
+                "1",
+                "年",
+                "内",
+                "全",
+                "、",
+                "知らせ",
+                "様",
+            ]
+        ),
+        max_size=12,
+    )
+)
+def test_extract_equals_the_run_loop_on_generated_texts(words: list[str]) -> None:
+    tt = text_tokens("".join(words))
+    assert kp._extract(tt) == _reference_extract(tt)
+
+
+def test_without_no_view_equals_the_definition() -> None:
+    for text in corpus_texts():
+        for tokens in text_tokens(text).tokens:
+            # The codes find exactly the の the reference drops.
+            drop = [
+                i
+                for i, t in enumerate(tokens)
+                if t.surface == "の"
+                and t.pos1 == "助詞"
+                and 0 < i < len(tokens) - 1
+                and _is_nounish(tokens[i - 1])
+                and _is_nounish(tokens[i + 1])
+            ]
+            found = [m.start() for m in subjects._DROPPED_NO.finditer(token_codes(tokens))]
+            assert found == drop
+            assert subjects._without(tokens, found) == _reference_without_no(tokens)
+
+
+@pytest.fixture(scope="module")
+def matcher() -> SubjectMatcher:
+    return SubjectMatcher.from_taxonomy(load_taxonomy())
+
+
+def _reference_scan(m: SubjectMatcher, view: subjects._View) -> list[subjects._Keyword]:
+    """SubjectMatcher._scan before the tuple sort."""
+    assert m._automaton is not None
+    key, gaps = view.key, view.gaps
+    spans: list[tuple[int, int, subjects._Keyword]] = []
+    for end, entries in m._automaton.iter(key):
+        stop = end + 1
+        for kw in entries:
+            start = stop - kw.length
+            if kw.ascii_head and start > 0 and start not in gaps and subjects._is_word_char(key[start - 1]):
+                continue
+            if kw.ascii_tail and stop < len(key) and stop not in gaps and subjects._is_word_char(key[stop]):
+                continue
+            spans.append((start, stop, kw))
+    spans.sort(key=lambda s: (s[2].topic, s[0], -(s[1] - s[0]), s[2].rank))
+    kept: list[subjects._Keyword] = []
+    last_topic, covered_to = -1, -1
+    for start, stop, kw in spans:
+        if kw.topic != last_topic:
+            last_topic, covered_to = kw.topic, -1
+        if start >= covered_to:
+            kept.append(kw)
+            covered_to = stop
+    return kept
+
+
+def test_scan_equals_the_reference(matcher: SubjectMatcher) -> None:
+    for text in corpus_texts():
+        for view in subjects._text_views(text_tokens(text), ()):
+            assert matcher._scan(view) == _reference_scan(matcher, view), text
+
+
+def test_work_story_index_finds_what_the_cue_set_finds() -> None:
+    cfg = load_facet_config()
+    assert cfg.work_story
+    for text in corpus_texts():
+        assert cfg.work_cues.find_all(text) == [cfg.work_story.find(text)], text
