@@ -772,7 +772,7 @@ def run_benchmark(
     }
     report = Report(corpus, settings)
     wh = out / "wh"
-    all_mb, n_all = corpus["mb"], len(files)
+    all_mb = corpus["mb"]
 
     def lib(
         label: str, paths: Sequence[str], w: int, *, reruns: Sequence[Sequence[str]] = ()

@@ -14,8 +14,7 @@ import pyarrow as pa
 import pytest
 
 from etl.analysis import Analyzer, ArticleRows, EtlOptions
-from etl.batches import stamp
-from etl.batches import _keyphrase_rows
+from etl.batches import _keyphrase_rows, stamp
 from etl.validation import CHECKS, _ordinals_contiguous, batch_tables, validate_tables
 
 from .conftest import SAMPLES, SEED
