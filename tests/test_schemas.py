@@ -72,3 +72,37 @@ def test_a_file_missing_a_column_without_default_names_it(tmp_path: Path) -> Non
     warehouse = _write_without(tmp_path, "segments", "label")
     with pytest.raises(WarehouseError, match=r"segments/undated/part-0.parquet lacks column\(s\) label"):
         warehouse.read_partition("segments", "undated")
+
+
+def test_row_types_are_the_schemas() -> None:
+    """Each table's row type names exactly its columns, in order, with matching types."""
+    import typing
+
+    import pyarrow as pa
+
+    from etl.schemas import ROW_TYPES, TABLES
+
+    def expected(t: pa.DataType) -> object:
+        if pa.types.is_string(t) or pa.types.is_large_string(t):
+            return str
+        if pa.types.is_integer(t):
+            return int
+        if pa.types.is_floating(t):
+            return float
+        if pa.types.is_timestamp(t):
+            from datetime import datetime
+
+            return datetime
+        assert pa.types.is_list(t)
+        return list[str]
+
+    assert set(ROW_TYPES) == set(TABLES)
+    for name, row_type in ROW_TYPES.items():
+        hints = typing.get_type_hints(row_type)
+        assert list(hints) == TABLES[name].names, name
+        for field in TABLES[name]:
+            hint = hints[field.name]
+            if typing.get_origin(hint) is typing.NotRequired:
+                (hint,) = typing.get_args(hint)
+            want = expected(field.type)
+            assert hint == (want | None if field.nullable else want), (name, field.name, hint)

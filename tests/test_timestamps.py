@@ -119,6 +119,7 @@ def test_warehouse_written_with_the_shift_is_rewritten(
     """A warehouse written by the old code (offset dropped, months in the source's offset,
     the old pipeline version) is corrected by the next run: every input is processed again,
     each article ends in one partition, the right one, with the true instant."""
+    import etl.batches
     import etl.commit
     import etl.warehouse
 
@@ -127,8 +128,10 @@ def test_warehouse_written_with_the_shift_is_rewritten(
     assert old_version != PIPELINE_VERSION
     with monkeypatch.context() as mp:
         mp.setenv("PYARROW_IGNORE_TIMEZONE", "1")
-        mp.setattr(etl.warehouse, "_utc_rows", lambda schema, rows: rows)  # offsets dropped
-        mp.setattr(etl.commit, "partition_of", lambda t: t.strftime("%Y-%m") if t else "undated")
+        mp.setattr(etl.warehouse, "_utc", lambda values: values)  # offsets dropped
+        old_months = lambda t: t.strftime("%Y-%m") if t else "undated"  # noqa: E731
+        mp.setattr(etl.commit, "partition_of", old_months)
+        mp.setattr(etl.batches, "partition_of", old_months)
         for module in ("etl.batches", "etl.commit", "etl.warehouse"):
             mp.setattr(f"{module}.PIPELINE_VERSION", old_version)
         run_local([str(tmp_path / "raw")], str(tmp_path / "wh"))

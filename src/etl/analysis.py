@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Final
+from typing import Any, Final, cast
 
 from etl.classify import classify
 from etl.errors import EmptyArticle, InputError
@@ -19,7 +19,14 @@ from etl.keyphrases import Phrase, article_keyphrases, extract_phrases, fold_nea
 from etl.model import ParsedDocument
 from etl.morph import text_tokens
 from etl.reading import DEFAULT_MAX_BYTES, decode
-from etl.schemas import SCHEMA_VERSION
+from etl.schemas import (
+    SCHEMA_VERSION,
+    ArticleRow,
+    SegmentRow,
+    SegmentTopicRow,
+    SentenceRow,
+    SpeakerRow,
+)
 from etl.segment import build_segments
 from etl.speakers import display_name, read_article, speaker_key
 from etl.subjects import SubjectMatcher
@@ -59,7 +66,8 @@ class ArticleRows:
     source_format: str
     content_sha256: str
     published_at: datetime | None
-    tables: dict[str, list[dict[str, Any]]]
+    #: Rows per table name, each typed by its table's row type in :mod:`etl.schemas`.
+    tables: dict[str, list[Any]]
     # Keyphrases are scored against the corpus later: (segment_id, Phrase) pairs.
     phrases: list[tuple[str, Phrase]] = field(default_factory=list)
 
@@ -151,8 +159,8 @@ class Analyzer:
                 name = display_name(speakers, family)
                 return f"{article_id}:{name}" if name else None
 
-            seg_rows: list[dict[str, Any]] = []
-            topic_rows: list[dict[str, Any]] = []
+            seg_rows: list[SegmentRow] = []
+            topic_rows: list[SegmentTopicRow] = []
             phrases: list[tuple[str, Phrase]] = []
             sentence_counts: dict[int, int] = {}
             for sent in sentences:
@@ -219,7 +227,7 @@ class Analyzer:
                     }
                 )
             phrases = fold_near_duplicates(phrases)  # 長野県内 counts as 長野県 when both occur
-            sentence_rows = []
+            sentence_rows: list[SentenceRow] = []
             for sent in sentences:
                 seg_row = seg_rows[sent.segment_ordinal]
                 sentence_rows.append(
@@ -236,7 +244,7 @@ class Analyzer:
                         "speaker_role": seg_row["speaker_role"],
                     }
                 )
-            speaker_rows = [
+            speaker_rows: list[SpeakerRow] = [
                 {
                     "article_id": article_id,
                     "speaker_id": f"{article_id}:{sp.name}",
@@ -246,13 +254,14 @@ class Analyzer:
                     "job_title": sp.job_title,
                     "role": sp.role,
                     "evidence": sp.evidence,
-                    "first_ordinal": sp.first_ordinal,
+                    # The reader lists only speakers who speak: each has a first segment.
+                    "first_ordinal": cast(int, sp.first_ordinal),
                     "segment_count": sp.segment_count,
                     "char_count": sp.char_count,
                 }
                 for sp in speakers
             ]
-            article_row = {
+            article_row: ArticleRow = {
                 "article_id": article_id,
                 "note_key": meta.note_key,
                 "url": meta.url,

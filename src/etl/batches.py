@@ -27,6 +27,7 @@ from etl.errors import InputError
 from etl.formats import format_of
 from etl.reading import InputRoots, decode, read_bytes
 from etl.rejects import Reject, reject_of
+from etl.schemas import keyphrase_rows
 from etl.sidecars import sidecar_fetched_at, sidecar_path
 from etl.timing import NO_TIMER, StageTimer
 from etl.validation import validate_tables
@@ -268,17 +269,6 @@ def _validate_each(
 
 
 def _keyphrase_rows(kept: Sequence[ArticleRows]) -> None:
-    """Keyphrase rows of each article; their scores are set when the run finishes."""
+    """Keyphrase rows of each article (see :func:`etl.schemas.keyphrase_rows`)."""
     for r in kept:
-        r.tables["keyphrases"] = [
-            {
-                "article_id": r.article_id,
-                "segment_id": segment_id,
-                "phrase": p.phrase,
-                "base_form": p.base_form,
-                "count": p.count,
-                "marked": p.marked,
-                "score": 0.0,
-            }
-            for segment_id, p in r.phrases
-        ]
+        r.tables["keyphrases"] = keyphrase_rows(r.article_id, r.phrases)

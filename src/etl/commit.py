@@ -25,6 +25,7 @@ from etl.discovery import source_name
 from etl.duplicates import resolve_duplicates
 from etl.rejects import Reject
 from etl.rescore import rescore_keyphrases, staged_sources
+from etl.schemas import RunRow, reject_row, topic_rows
 from etl.taxonomy import Taxonomy
 from etl.threads import each
 from etl.warehouse import (
@@ -278,15 +279,7 @@ def finish_run(warehouse: Warehouse, state: RunState, taxonomy: Taxonomy) -> Run
     }
     reject_rows = [
         previous.get((rj.source_path, rj.content_sha256, rj.error_type, rj.error_message))
-        or {
-            "run_id": state.run_id,
-            "source_path": rj.source_path,
-            "content_sha256": rj.content_sha256,
-            "error_type": rj.error_type,
-            "error_message": rj.error_message,
-            "rejected_at": now,
-            "pipeline_version": PIPELINE_VERSION,
-        }
+        or reject_row(rj, state.run_id, now, PIPELINE_VERSION)
         for rj in state.rejects
     ]
     old_paths = {k[0] for k in previous}
@@ -324,7 +317,7 @@ def finish_run(warehouse: Warehouse, state: RunState, taxonomy: Taxonomy) -> Run
     )
     summary.subjects = dict(sorted(state.subjects.items(), key=lambda kv: (-kv[1], kv[0])))
     summary.top_keyphrases = state.top_keyphrases
-    run_row = {
+    run_row: RunRow = {
         "run_id": state.run_id,
         "flow_name": state.flow_name,
         "started_at": state.started_at,
@@ -360,45 +353,4 @@ def _input_exists(path: str) -> bool:
 
 
 def _topics_table(taxonomy: Taxonomy, run_id: str) -> pa.Table:
-    from etl.model import FACETS
-
-    rows: list[dict[str, Any]] = [
-        {
-            "topic_id": t.id,
-            "dimension": "subject",
-            "label_ja": t.label_ja,
-            "label_en": t.label_en,
-            "parent_id": t.parent_id,
-            "keywords": list(t.keywords),
-            "taxonomy_version": taxonomy.version,
-            "run_id": run_id,
-            "pipeline_version": PIPELINE_VERSION,
-        }
-        for t in taxonomy.topics
-    ]
-    facet_labels = {
-        "intro": ("導入", "Introduction"),
-        "career": ("経歴", "Career"),
-        "current_work": ("現在の業務", "Current work"),
-        "motivation": ("志望動機・きっかけ", "Motivation"),
-        "appeal": ("魅力・やりがい", "Appeal"),
-        "culture": ("職場・チームの文化", "Culture"),
-        "message": ("メッセージ・今後", "Message"),
-        "other": ("その他", "Other"),
-    }
-    for facet in FACETS:
-        ja, en = facet_labels[facet]
-        rows.append(
-            {
-                "topic_id": facet,
-                "dimension": "facet",
-                "label_ja": ja,
-                "label_en": en,
-                "parent_id": None,
-                "keywords": [],
-                "taxonomy_version": taxonomy.version,
-                "run_id": run_id,
-                "pipeline_version": PIPELINE_VERSION,
-            }
-        )
-    return to_table("topics", rows)
+    return to_table("topics", topic_rows(taxonomy, run_id, PIPELINE_VERSION))

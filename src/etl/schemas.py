@@ -1,4 +1,8 @@
-"""The table contract: one explicit pyarrow schema per warehouse table.
+"""The table contract: one explicit pyarrow schema per warehouse table, and its row type.
+
+Each schema is followed by the ``TypedDict`` of its rows, so the code that builds rows is
+checked against the contract by mypy (a misspelt column or a wrong type fails the check);
+:func:`etl.warehouse.to_table` builds the Arrow table column by column from those rows.
 
 This module is the public interface other teams code against (see DESIGN.md §5). A change
 to a column's name, type or meaning bumps :data:`SCHEMA_VERSION` and goes in the README's
@@ -7,9 +11,16 @@ changelog; ``tests/test_schemas.py`` fails when a column changes without that.
 
 from __future__ import annotations
 
-from typing import Final
+from collections.abc import Iterable
+from datetime import datetime
+from typing import TYPE_CHECKING, Final, NotRequired, TypedDict
 
 import pyarrow as pa
+
+if TYPE_CHECKING:
+    from etl.keyphrases import Phrase
+    from etl.rejects import Reject
+    from etl.taxonomy import Taxonomy
 
 SCHEMA_VERSION: Final = "3"
 
@@ -54,6 +65,37 @@ ARTICLES: Final = _schema(
     *_RUN_COLS,
 )
 
+
+class ArticleRow(TypedDict):
+    """A row of ``articles``: the keys and value types of :data:`ARTICLES`."""
+
+    article_id: str
+    note_key: str | None
+    url: str | None
+    source_path: str
+    source_format: str
+    title: str | None
+    account: str | None
+    published_at: datetime | None
+    fetched_at: datetime | None
+    content_sha256: str
+    body_chars: int
+    segment_count: int
+    sentence_count: int
+    speaker_count: int
+    speakers: list[str]
+    facets: list[str]
+    subjects: list[str]
+    format: str
+    format_confidence: float
+    keyphrases: list[str]
+    body: str
+    schema_version: str
+    processed_at: datetime
+    run_id: NotRequired[str]
+    pipeline_version: NotRequired[str]
+
+
 SEGMENTS: Final = _schema(
     _f("article_id", pa.string(), False),
     _f("segment_id", pa.string(), False),
@@ -77,6 +119,33 @@ SEGMENTS: Final = _schema(
     *_RUN_COLS,
 )
 
+
+class SegmentRow(TypedDict):
+    """A row of ``segments``: the keys and value types of :data:`SEGMENTS`."""
+
+    article_id: str
+    segment_id: str
+    ordinal: int
+    kind: str
+    heading_level: int | None
+    section: str | None
+    section_path: list[str]
+    text: str
+    label: str | None
+    char_start: int
+    char_end: int
+    sentence_count: int
+    speaker_id: str | None
+    speaker_name: str | None
+    speaker_role: str
+    speaker_method: str
+    speaker_confidence: float
+    facet: str | None
+    subjects: list[str]
+    run_id: NotRequired[str]
+    pipeline_version: NotRequired[str]
+
+
 SENTENCES: Final = _schema(
     _f("article_id", pa.string(), False),
     _f("segment_id", pa.string(), False),
@@ -90,6 +159,24 @@ SENTENCES: Final = _schema(
     _f("speaker_role", pa.string(), False),
     *_RUN_COLS,
 )
+
+
+class SentenceRow(TypedDict):
+    """A row of ``sentences``: the keys and value types of :data:`SENTENCES`."""
+
+    article_id: str
+    segment_id: str
+    sentence_id: str
+    ordinal: int
+    text: str
+    char_start: int
+    char_end: int
+    speaker_id: str | None
+    speaker_name: str | None
+    speaker_role: str
+    run_id: NotRequired[str]
+    pipeline_version: NotRequired[str]
+
 
 SPEAKERS: Final = _schema(
     _f("article_id", pa.string(), False),
@@ -106,6 +193,25 @@ SPEAKERS: Final = _schema(
     *_RUN_COLS,
 )
 
+
+class SpeakerRow(TypedDict):
+    """A row of ``speakers``: the keys and value types of :data:`SPEAKERS`."""
+
+    article_id: str
+    speaker_id: str
+    name: str
+    speaker_key: str
+    affiliation: str | None
+    job_title: str | None
+    role: str
+    evidence: str
+    first_ordinal: int
+    segment_count: int
+    char_count: int
+    run_id: NotRequired[str]
+    pipeline_version: NotRequired[str]
+
+
 SEGMENT_TOPICS: Final = _schema(
     _f("article_id", pa.string(), False),
     _f("segment_id", pa.string(), False),
@@ -116,6 +222,35 @@ SEGMENT_TOPICS: Final = _schema(
     _f("evidence", _STR_LIST, False),
     *_RUN_COLS,
 )
+
+
+class TopicRow(TypedDict):
+    """A row of ``topics``: the keys and value types of :data:`TOPICS`."""
+
+    topic_id: str
+    dimension: str
+    label_ja: str
+    label_en: str | None
+    parent_id: str | None
+    keywords: list[str]
+    taxonomy_version: str
+    run_id: NotRequired[str]
+    pipeline_version: NotRequired[str]
+
+
+class SegmentTopicRow(TypedDict):
+    """A row of ``segment_topics``: the keys and value types of :data:`SEGMENT_TOPICS`."""
+
+    article_id: str
+    segment_id: str
+    dimension: str
+    topic_id: str
+    score: float
+    method: str
+    evidence: list[str]
+    run_id: NotRequired[str]
+    pipeline_version: NotRequired[str]
+
 
 TOPICS: Final = _schema(
     _f("topic_id", pa.string(), False),
@@ -139,6 +274,21 @@ KEYPHRASES: Final = _schema(
     *_RUN_COLS,
 )
 
+
+class KeyphraseRow(TypedDict):
+    """A row of ``keyphrases``: the keys and value types of :data:`KEYPHRASES`."""
+
+    article_id: str
+    segment_id: str
+    phrase: str
+    base_form: str
+    count: int
+    marked: int
+    score: float
+    run_id: NotRequired[str]
+    pipeline_version: NotRequired[str]
+
+
 RUNS: Final = _schema(
     _f("run_id", pa.string(), False),
     _f("flow_name", pa.string(), False),
@@ -152,6 +302,22 @@ RUNS: Final = _schema(
     _f("pipeline_version", pa.string(), False),
 )
 
+
+class RunRow(TypedDict):
+    """A row of ``runs``: the keys and value types of :data:`RUNS`."""
+
+    run_id: str
+    flow_name: str
+    started_at: datetime
+    finished_at: datetime
+    status: str
+    inputs_seen: int
+    articles_written: int
+    articles_unchanged: int
+    inputs_rejected: int
+    pipeline_version: str
+
+
 REJECTS: Final = _schema(
     _f("run_id", pa.string(), False),
     _f("source_path", pa.string(), False),
@@ -161,6 +327,19 @@ REJECTS: Final = _schema(
     _f("rejected_at", _TS, False),
     _f("pipeline_version", pa.string(), False),
 )
+
+
+class RejectRow(TypedDict):
+    """A row of ``rejects``: the keys and value types of :data:`REJECTS`."""
+
+    run_id: str
+    source_path: str
+    content_sha256: str | None
+    error_type: str
+    error_message: str
+    rejected_at: datetime
+    pipeline_version: str
+
 
 #: Every table of the warehouse, by directory name.
 TABLES: Final[dict[str, pa.Schema]] = {
@@ -183,3 +362,112 @@ ADDED_COLUMNS: Final[dict[str, dict[str, object]]] = {
 }
 
 ARTICLE_TABLES: Final = ("articles", "segments", "sentences", "speakers", "segment_topics", "keyphrases")
+
+#: The row type of each table, by name (``tests/test_schemas.py`` holds them to the schemas).
+ROW_TYPES: Final[dict[str, type]] = {
+    "articles": ArticleRow,
+    "segments": SegmentRow,
+    "sentences": SentenceRow,
+    "speakers": SpeakerRow,
+    "segment_topics": SegmentTopicRow,
+    "topics": TopicRow,
+    "keyphrases": KeyphraseRow,
+    "runs": RunRow,
+    "rejects": RejectRow,
+}
+
+# -- Builders of the rows made outside the per-article analysis ----------------------------
+
+#: Labels of the facets in the ``topics`` table.
+FACET_LABELS: Final[dict[str, tuple[str, str]]] = {
+    "intro": ("導入", "Introduction"),
+    "career": ("経歴", "Career"),
+    "current_work": ("現在の業務", "Current work"),
+    "motivation": ("志望動機・きっかけ", "Motivation"),
+    "appeal": ("魅力・やりがい", "Appeal"),
+    "culture": ("職場・チームの文化", "Culture"),
+    "message": ("メッセージ・今後", "Message"),
+    "other": ("その他", "Other"),
+}
+
+
+def keyphrase_rows(article_id: str, phrases: Iterable[tuple[str, Phrase]]) -> list[KeyphraseRow]:
+    """An article's ``keyphrases`` rows, one per (segment id, phrase); scores are set when
+    the run finishes (they depend on the whole corpus).
+
+    >>> from etl.keyphrases import Phrase
+    >>> keyphrase_rows("a", [("a:0001", Phrase("デジタル庁", "デジタル庁", 2))])[0]["count"]
+    2
+    """
+    return [
+        {
+            "article_id": article_id,
+            "segment_id": segment_id,
+            "phrase": p.phrase,
+            "base_form": p.base_form,
+            "count": p.count,
+            "marked": p.marked,
+            "score": 0.0,
+        }
+        for segment_id, p in phrases
+    ]
+
+
+def topic_rows(taxonomy: Taxonomy, run_id: str, pipeline_version: str) -> list[TopicRow]:
+    """The ``topics`` table: the taxonomy's subjects, then the facets.
+
+    >>> from etl.taxonomy import load_taxonomy
+    >>> rows = topic_rows(load_taxonomy(), "run", "v")
+    >>> rows[-1]["topic_id"], rows[-1]["dimension"]
+    ('other', 'facet')
+    """
+    from etl.model import FACETS
+
+    rows: list[TopicRow] = [
+        {
+            "topic_id": t.id,
+            "dimension": "subject",
+            "label_ja": t.label_ja,
+            "label_en": t.label_en,
+            "parent_id": t.parent_id,
+            "keywords": list(t.keywords),
+            "taxonomy_version": taxonomy.version,
+            "run_id": run_id,
+            "pipeline_version": pipeline_version,
+        }
+        for t in taxonomy.topics
+    ]
+    for facet in FACETS:
+        ja, en = FACET_LABELS[facet]
+        rows.append(
+            {
+                "topic_id": facet,
+                "dimension": "facet",
+                "label_ja": ja,
+                "label_en": en,
+                "parent_id": None,
+                "keywords": [],
+                "taxonomy_version": taxonomy.version,
+                "run_id": run_id,
+                "pipeline_version": pipeline_version,
+            }
+        )
+    return rows
+
+
+def reject_row(reject: Reject, run_id: str, rejected_at: datetime, pipeline_version: str) -> RejectRow:
+    """The ``rejects`` row of one input that could not become an article.
+
+    >>> from etl.rejects import Reject
+    >>> reject_row(Reject("raw/a.pdf", None, "unsupported_format", "x"), "r", datetime(2024, 1, 1), "v")["error_type"]
+    'unsupported_format'
+    """
+    return {
+        "run_id": run_id,
+        "source_path": reject.source_path,
+        "content_sha256": reject.content_sha256,
+        "error_type": reject.error_type,
+        "error_message": reject.error_message,
+        "rejected_at": rejected_at,
+        "pipeline_version": pipeline_version,
+    }

@@ -98,29 +98,22 @@ def partition_of(published_at: datetime | None) -> str:
         return published_at.strftime("%Y-%m")
 
 
-def _utc_rows(schema: pa.Schema, rows: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
-    """Rows with every aware datetime of a timestamp column converted to UTC.
+def _utc(values: list[Any]) -> list[Any]:
+    """A timestamp column's values with every aware datetime converted to UTC.
 
     pyarrow drops a datetime's offset instead of converting it when the environment holds
-    ``PYARROW_IGNORE_TIMEZONE`` (pandera's import sets it): 10:00+09:00 would be stored as
-    10:00 UTC. Handing it UTC values makes the stored instant right either way.
+    ``PYARROW_IGNORE_TIMEZONE``: 10:00+09:00 would be stored as 10:00 UTC. Handing it UTC
+    values makes the stored instant right either way.
     """
-    columns = [f.name for f in schema if pa.types.is_timestamp(f.type)]
-    if not columns:  # most tables (segments, sentences, ...) hold no times
-        return list(rows)
-    out: list[Mapping[str, Any]] = []
-    for row in rows:
-        fix = {
-            c: v.astimezone(UTC)
-            for c in columns
-            if isinstance(v := row.get(c), datetime) and v.tzinfo is not None and v.utcoffset()
-        }
-        out.append({**row, **fix} if fix else row)
-    return out
+    return [
+        v.astimezone(UTC) if isinstance(v, datetime) and v.tzinfo is not None and v.utcoffset() else v
+        for v in values
+    ]
 
 
 def to_table(name: str, rows: Sequence[Mapping[str, Any]]) -> pa.Table:
-    """Rows as an Arrow table of the contract schema (extra keys are an error).
+    """Rows (of the table's row type in :mod:`etl.schemas`) as an Arrow table of its schema,
+    built column by column; a missing key is a null.
 
     Times are stored as the UTC instant they name, whatever their offset.
 
@@ -129,8 +122,15 @@ def to_table(name: str, rows: Sequence[Mapping[str, Any]]) -> pa.Table:
     """
     schema = TABLES[name]
     try:
-        return pa.Table.from_pylist(_utc_rows(schema, rows), schema=schema)
-    except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError) as exc:
+        columns = []
+        for field in schema:
+            key = field.name
+            values = [row.get(key) for row in rows]
+            if pa.types.is_timestamp(field.type):
+                values = _utc(values)
+            columns.append(pa.array(values, type=field.type))
+        return pa.Table.from_arrays(columns, schema=schema)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError, TypeError) as exc:
         raise WarehouseError(f"rows for table {name!r} do not fit its schema: {exc}") from exc
 
 
