@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 import etl.keyphrases as kp
 from etl import subjects
 from etl.facet_config import load_facet_config
-from etl.morph import TextTokens, Token, _tagger, _token_of, _tokenize, text_tokens, token_code, token_codes
+from etl.morph import TextTokens, Token, _parse, _token_of, _tokenize, text_tokens, token_code, token_codes
 from etl.subjects import SubjectMatcher, _is_nounish
 from etl.taxonomy import load_taxonomy
 
@@ -99,7 +99,7 @@ def _reference_without_no(tokens: tuple[Token, ...]) -> str:
 
 def _reference_tokenize(text: str) -> tuple[Token, ...]:
     """morph._tokenize's loop before the one-pass lookup."""
-    return tuple(_token_of(line) for line in _tagger().parse(text).split("\n") if line and line != "EOS")
+    return tuple(_token_of(line) for line in _parse(text).split("\n") if line and line != "EOS")
 
 
 def test_token_codes_follow_the_definition() -> None:

@@ -45,8 +45,6 @@ class Token(NamedTuple):
         return self.pos1 == "名詞" and self.pos3 == "人名"
 
 
-_local = threading.local()
-
 # MeCab writes each morpheme as one tab-separated line itself: surface, pos1-4 and orthBase
 # (UniDic's field 10; unknown words have no such field, so the surface stands in). Reading
 # that string is ~2x faster than building fugashi's node objects one by one. The dictionary's
@@ -62,19 +60,29 @@ _FORMAT_ARGS: Final = (
 )
 
 
-def _tagger() -> fugashi.GenericTagger:
-    # One tagger per thread: a MeCab tagger is not thread-safe, and Prefect runs tasks in
-    # threads; two batches sharing one tagger got each other's morphemes.
-    tagger: fugashi.GenericTagger | None = getattr(_local, "tagger", None)
-    if tagger is None:
-        import fugashi
-        import unidic_lite
+_TAGGER_LOCK = threading.Lock()
+_TAGGER: list[fugashi.GenericTagger] = []  # the process's one tagger, made on first use
 
-        dicdir = unidic_lite.DICDIR
-        args = [f"--dicdir={dicdir}", f"--rcfile={dicdir}/dicrc", *_FORMAT_ARGS]
-        # fugashi splits the argument string like a shell: quote each one.
-        tagger = _local.tagger = fugashi.GenericTagger(" ".join(f'"{a}"' for a in args))
-    return tagger
+
+def _parse(text: str) -> str:
+    """MeCab's output for ``text`` from the process's one tagger.
+
+    One tagger per process, used under a lock: a MeCab tagger is not thread-safe (Prefect
+    runs tasks in threads; two batches sharing one unguarded tagger got each other's
+    morphemes), and a tagger per thread maps the dictionary again for each thread (the
+    end of a run scores keyphrases on four threads: 170 MB more). fugashi's parse holds
+    the GIL, so the lock costs no parallelism.
+    """
+    with _TAGGER_LOCK:
+        if not _TAGGER:
+            import fugashi
+            import unidic_lite
+
+            dicdir = unidic_lite.DICDIR
+            args = [f"--dicdir={dicdir}", f"--rcfile={dicdir}/dicrc", *_FORMAT_ARGS]
+            # fugashi splits the argument string like a shell: quote each one.
+            _TAGGER.append(fugashi.GenericTagger(" ".join(f'"{a}"' for a in args)))
+        return str(_TAGGER[0].parse(text))
 
 
 #: The most characters handed to MeCab in one call. MeCab's lattice grows with its input and
@@ -164,7 +172,7 @@ _LINES: _LineTokens = _LineTokens()
 def _tokenize(text: str) -> tuple[Token, ...]:
     # Cached: the subject matcher and the keyphrase extractor analyse the same pieces of
     # a segment one after the other.
-    lines = _tagger().parse(text).split("\n")
+    lines = _parse(text).split("\n")
     # MeCab's output is one line per morpheme, then EOS and the final newline; a morpheme's
     # line has tab-separated fields, so it is never empty nor a bare "EOS". Those two lines
     # dropped, the rest is looked up in one pass in C (checked, not assumed).
