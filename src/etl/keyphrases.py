@@ -675,8 +675,8 @@ def score_table(table: pa.Table, doc_freq: pa.Table, n_docs: int) -> pa.Array:
         }
     )
     keys = ["article_id", "base_form"]
-    grouped = rows.group_by(keys).aggregate([("count", "sum"), ("marked", "sum"), ("parts", "max")])
-    grouped = grouped.join(doc_freq.select(["base_form", "df"]), "base_form", join_type="left outer")
+    grouped = rows.group_by(keys, use_threads=False).aggregate([("count", "sum"), ("marked", "sum"), ("parts", "max")])
+    grouped = grouped.join(doc_freq.select(["base_form", "df"]), "base_form", join_type="left outer", use_threads=False)
     df = pc.cast(
         pc.min_element_wise(pc.max_element_wise(pc.fill_null(grouped["df"], 1), 1), max(n_docs, 1)),
         pa.float64(),
@@ -688,11 +688,11 @@ def score_table(table: pa.Table, doc_freq: pa.Table, n_docs: int) -> pa.Array:
     boost = pc.if_else(pc.greater(grouped["marked_sum"], 0), MARKED_BOOST, 1.0)
     raw = pc.multiply(pc.multiply(pc.multiply(tf, idf), parts), boost)
     grouped = pa.table({"article_id": grouped["article_id"], "base_form": grouped["base_form"], "raw": raw})
-    best = grouped.group_by("article_id").aggregate([("raw", "max")])
-    grouped = grouped.join(best, "article_id")
+    best = grouped.group_by("article_id", use_threads=False).aggregate([("raw", "max")])
+    grouped = grouped.join(best, "article_id", use_threads=False)
     score = pc.round(pc.divide(grouped["raw"], grouped["raw_max"]), 4)
     scored = pa.table(
         {"article_id": grouped["article_id"], "base_form": grouped["base_form"], "score": score}
     )
-    back = rows.select([*keys, "row"]).join(scored, keys).sort_by("row")
+    back = rows.select([*keys, "row"]).join(scored, keys, use_threads=False).sort_by("row")
     return pc.cast(back["score"], pa.float32())

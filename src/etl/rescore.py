@@ -74,10 +74,10 @@ def rescore_keyphrases(warehouse: Warehouse, state: RunState) -> None:
         mine = table.filter(pc.is_in(table["article_id"], value_set=written))
         if mine.num_rows:
             # One score per article and phrase (its rows in several segments share it).
-            per_article = mine.group_by(["article_id", "base_form"]).aggregate(
+            per_article = mine.group_by(["article_id", "base_form"], use_threads=False).aggregate(
                 [("score", "max"), ("phrase", "min")]
             )
-            totals = per_article.group_by("base_form").aggregate(
+            totals = per_article.group_by("base_form", use_threads=False).aggregate(
                 [("score_max", "sum"), ("phrase_min", "min")]
             )
             with adding:  # partitions are scored on threads
@@ -145,7 +145,7 @@ class _Sums:
         if not self._tables:
             return pa.table({n: pa.array([], pa.int64() if n == self.value else pa.string()) for n in names})
         aggs = [(self.value, "sum")] + ([(self.keep_first, "min")] if self.keep_first else [])
-        out = pa.concat_tables(self._tables).group_by(self.key).aggregate(aggs)
+        out = pa.concat_tables(self._tables).group_by(self.key, use_threads=False).aggregate(aggs)
         columns = {self.key: out[self.key], self.value: out[f"{self.value}_sum"]}
         if self.keep_first:
             columns[self.keep_first] = out[f"{self.keep_first}_min"]
