@@ -60,6 +60,8 @@ DEFAULT_STAGE_BUDGET: Final = 32 * 2**20
 #: run's memory does not grow with the size of its largest partition (with the budget
 #: above: peak RSS 538 MB on the 20 MB corpus, 614 MB on the 100 MB one).
 MERGE_CHUNK_BYTES: Final = 16 * 2**20
+#: Columns of long, nearly always distinct texts: written without a dictionary.
+_PLAIN_COLUMNS: Final = frozenset({"text", "body"})
 #: Rows per Parquet row group: a merge reading one range of articles skips the others.
 ROW_GROUP_ROWS: Final = 32 * 1024
 DEFAULT_LOCK_TIMEOUT: Final = 600.0  # a full backfill of a large account takes minutes
@@ -315,9 +317,12 @@ class Warehouse:
             b"pipeline_version": PIPELINE_VERSION.encode(),
         }
         schema = TABLES[name].with_metadata(metadata)
+        # Texts are nearly all distinct: a dictionary for them is built and thrown away
+        # (segments were written in half the time without; the files are no bigger).
+        dictionary = [f.name for f in schema if f.name not in _PLAIN_COLUMNS]
 
         def write(sink: Any) -> None:
-            with pq.ParquetWriter(sink, schema, compression="zstd") as writer:
+            with pq.ParquetWriter(sink, schema, compression="zstd", use_dictionary=dictionary) as writer:
                 for chunk in chunks:
                     writer.write_table(chunk.cast(schema), row_group_size=ROW_GROUP_ROWS)
 
