@@ -522,7 +522,11 @@ def _tokens_of_tail(tokens: tuple[Token, ...], chars: int) -> tuple[Token, ...]:
     return tokens[k:] if total == chars else ()
 
 
-@lru_cache(maxsize=4096)
+# Every self-introduction ends in one of these predicates (_INTRO_PREDICATE_RE), and
+# neither the rewrites nor strip_quotes in _head_frames can make one the text lacks.
+_PREDICATE_GATE_RE: Final = re.compile(r"です|と申します|といいます|と言います|でございます")
+
+
 def find_self_intro(
     text: str, known: frozenset[str] = frozenset(), *, weak: bool = False
 ) -> SelfIntro | None:
@@ -531,7 +535,8 @@ def find_self_intro(
     A clause whose predicate is です/と申します/といいます and whose complement ends in a
     name: a token UniDic tags as a person's or place name (most family names), a handle
     (Latin letters, or kana after a greeting), or any noun after a job phrase
-    (「検査の仕事をしている杉浦といいます」). Memoised: the speaker and facet stages both ask.
+    (「検査の仕事をしている杉浦といいます」). What depends on the text alone is memoised:
+    the classifier, the speaker and the facet stages all ask, with different known names.
     ``weak=True`` also returns introductions resting on the frame alone (a kana word after
     「…の」), which only the article's opening can confirm.
 
@@ -543,6 +548,19 @@ def find_self_intro(
     >>> find_self_intro("「佐藤です。」と彼は言った。") is None
     True
     """
+    # Most blocks have no such predicate at all: no need to hash them into the memo.
+    if _PREDICATE_GATE_RE.search(text) is None:
+        return None
+    for frame in _head_frames(text):
+        intro = frame.intro(known)
+        if intro is not None and (weak or not intro.weak):
+            return intro
+    return None
+
+
+@lru_cache(maxsize=4096)
+def _head_frames(text: str) -> tuple[_IntroFrame, ...]:
+    """The introduction frames of a block's head sentences, in order, known names aside."""
     # A name the writer quotes (「…の「こはぜ」です」) is still theirs; a handle in brackets
     # after it (「望月(@mochi_z)と申します」) is dropped. Other quotes introduce nobody.
     text = _QUOTED_NAME_RE.sub(r"\1", text)
@@ -556,11 +574,8 @@ def find_self_intro(
         head.append(sentence)
         if not _GREETING_RE.match(sentence.strip()) or len(sentence.strip()) > 16:
             break
-    for k, sentence in enumerate(head):
-        intro = _intro_in(sentence.strip(), known, after_greeting=k > 0)
-        if intro is not None and (weak or not intro.weak):
-            return intro
-    return None
+    frames = (_intro_frame(sentence.strip(), after_greeting=k > 0) for k, sentence in enumerate(head))
+    return tuple(frame for frame in frames if frame is not None)
 
 
 # A company or association's name with its legal form, up to a space, の or 、.
@@ -598,7 +613,41 @@ def org_intro(text: str) -> bool:
     return False
 
 
-def _intro_in(sentence: str, known: frozenset[str], *, after_greeting: bool = False) -> SelfIntro | None:
+@dataclass(frozen=True, slots=True)
+class _IntroFrame:
+    """A sentence shaped as a self-introduction, before the known names are consulted.
+
+    All that :func:`find_self_intro` decides from the sentence alone; :meth:`intro` adds
+    the one cue that depends on the article (a name it knows).
+    """
+
+    sentence: str
+    family: str
+    core: str
+    full_name: str
+    affiliation: str | None
+    job_title: str | None
+    cued: bool  # the name is a person's without the known names (proper, strong, handle, job)
+    bare_ok: bool  # not a bare 「Xです。」 of a word UniDic does not read as a person's name
+    sure: bool  # strong without a known name (proper, strong, Latin handle, greeted)
+
+    def intro(self, known: frozenset[str]) -> SelfIntro | None:
+        """The introduction this frame makes, given the names the article knows."""
+        core = self.core
+        is_known = core in known or any(k.startswith(core) for k in known if len(core) >= 2)
+        if not (self.cued or is_known) or not self.bare_ok:
+            return None
+        return SelfIntro(
+            name=self.family,
+            full_name=self.full_name,
+            affiliation=self.affiliation,
+            job_title=self.job_title,
+            sentence=self.sentence,
+            weak=not (self.sure or is_known),
+        )
+
+
+def _intro_frame(sentence: str, *, after_greeting: bool = False) -> _IntroFrame | None:
     m = _INTRO_PREDICATE_RE.search(sentence)
     if m is None:
         return None
@@ -657,11 +706,6 @@ def _intro_in(sentence: str, known: frozenset[str], *, after_greeting: bool = Fa
         and (greeted or strong or latin or before.rstrip().endswith(("の", "、", ",")))
     )
     after_job = bool(_JOB_WORD_RE.search(before.rstrip("の、 　"))) and len(core) <= 4
-    is_known = core in known or any(k.startswith(core) for k in known if len(core) >= 2)
-    if not (proper or strong or handle or after_job or is_known):
-        return None
-    if not before and not greeted and not strong and not any(t.pos3 == "人名" for t in ntoks):
-        return None  # a bare 「Xです。」: only a person's name (UniDic 人名) introduces someone
     family = core
     if " " not in name:
         surname = next((t.surface for t in ntoks if t.is_surname), None)
@@ -672,13 +716,17 @@ def _intro_in(sentence: str, known: frozenset[str], *, after_greeting: bool = Fa
     affiliation, job_title = (
         split_affiliation(pre) if pre and not re.search(r"[でをにがて、]", pre) else (None, None)
     )
-    return SelfIntro(
-        name=family,
+    return _IntroFrame(
+        sentence=sentence,
+        family=family,
+        core=core,
         full_name=name.replace("\u3000", " "),
         affiliation=affiliation,
         job_title=job_title,
-        sentence=sentence,
-        weak=not (proper or strong or is_known or latin or greeted),
+        cued=proper or strong or handle or after_job,
+        # A bare 「Xです。」: only a person's name (UniDic 人名) introduces someone.
+        bare_ok=bool(before) or greeted or strong or any(t.pos3 == "人名" for t in ntoks),
+        sure=proper or strong or latin or greeted,
     )
 
 
@@ -765,6 +813,9 @@ _SHAPE_END_RE: Final = re.compile(
 )
 
 
+_SPACE_RE: Final = re.compile(r"\s")
+
+
 @dataclass(frozen=True, slots=True)
 class NamedPerson:
     """A person a short line names: family name, the name as written, the note beside it."""
@@ -784,6 +835,8 @@ def name_by_shape(text: str) -> NamedPerson | None:
     >>> name_by_shape("会場の様子") is None
     True
     """
+    if _SPACE_RE.search(text) is None:
+        return None  # both shapes need the space between family and given name
     plain = text.replace("\u3000", " ")
     # The full name that ends the line (jobs and affiliations come first), else the first.
     bare = re.sub(r"\s*[(（][^)）]*[)）]\s*$", "", plain).strip()

@@ -57,16 +57,39 @@ def split_sentences(text: str) -> list[tuple[int, int]]:
     >>> [t[a:b] for a, b in split_sentences(t)]
     ['「はい。そうです。」と彼は言った。', '本当に！？', 'ええ']
     """
-    spans = _split(text, respect_brackets=True)
+    # Without an opening bracket the depth stays 0: the plain split is the same split.
+    spans = _split(text, respect_brackets=True) if _OPENER_RE.search(text) else _plain_split(text)
     # An unbalanced bracket would swallow the rest of the block into one sentence; when a
     # span is implausibly long and has enders inside, fall back to ignoring brackets.
     if any(b - a > 400 for a, b in spans):
-        spans = _split(text, respect_brackets=False)
+        spans = _plain_split(text)
     return spans
 
 
 # The characters the splitter acts on; everything between them is skipped in C.
 _SPECIAL: Final = re.compile("[" + re.escape("".join(sorted(SENTENCE_END | set(OPENERS) | CLOSERS))) + "]")
+
+
+_OPENER_RE: Final = re.compile("[" + re.escape("".join(sorted(OPENERS))) + "]")
+# A sentence's end: an ender, then every ender or closer right after it (「…！？」」).
+_END_RUN_RE: Final = re.compile(
+    "[" + re.escape("".join(sorted(SENTENCE_END))) + "][" + re.escape("".join(sorted(SENTENCE_END | CLOSERS))) + "]*"
+)
+
+
+def _plain_split(text: str) -> list[tuple[int, int]]:
+    """:func:`_split` ignoring brackets, with the sentence ends found in C.
+
+    >>> _plain_split(" 「はい。」 そう！？ ええ ")
+    [(1, 5), (6, 10), (11, 13)]
+    """
+    spans: list[tuple[int, int]] = []
+    start = 0
+    for m in _END_RUN_RE.finditer(text):
+        _add_span(text, start, m.end(), spans)
+        start = m.end()
+    _add_span(text, start, len(text), spans)
+    return spans
 
 
 def _split(text: str, *, respect_brackets: bool) -> list[tuple[int, int]]:
@@ -118,45 +141,48 @@ def build_segments(units: Sequence[Unit]) -> tuple[str, list[Segment], list[Sent
     segments: list[Segment] = []
     sentences: list[Sentence] = []
     stack: list[tuple[int, str]] = []  # (heading level, heading text)
-    pos = 0
+    # The section path changes only at a heading: one tuple per section, not per segment.
+    path: tuple[str, ...] = ()
+    section: str | None = None
+    sep = len(BLOCK_SEPARATOR)
+    pos = -sep
     for ordinal, unit in enumerate(units):
-        if ordinal:
-            parts.append(BLOCK_SEPARATOR)
-            pos += len(BLOCK_SEPARATOR)
-        full = (unit.label or "") + unit.text
-        start, end = pos, pos + len(full)
+        kind, text, label = unit.kind, unit.text, unit.label
+        start = pos + sep
+        full = label + text if label else text
+        end = pos = start + len(full)
         parts.append(full)
-        pos = end
-        if unit.kind == "heading":
+        if kind == "heading":
             level = unit.heading_level or 2
             while stack and stack[-1][0] >= level:
                 stack.pop()
-            stack.append((level, unit.text))
-        path = tuple(text for _, text in stack)
+            stack.append((level, text))
+            path = tuple(t for _, t in stack)
+            section = path[-1]
         segments.append(
             Segment(
                 ordinal=ordinal,
-                kind=unit.kind,
-                text=unit.text,
-                label=unit.label,
-                heading_level=unit.heading_level if unit.kind == "heading" else None,
-                section=path[-1] if path else None,
+                kind=kind,
+                text=text,
+                label=label,
+                heading_level=unit.heading_level if kind == "heading" else None,
+                section=section,
                 section_path=path,
                 char_start=start,
                 char_end=end,
                 emphasis=unit.emphasis,
             )
         )
-        if unit.kind in SENTENCE_KINDS:
-            text_start = start + len(unit.label or "")
-            for a, b in split_sentences(unit.text):
+        if kind in SENTENCE_KINDS:
+            text_start = end - len(text)
+            for a, b in split_sentences(text):
                 sentences.append(
                     Sentence(
                         segment_ordinal=ordinal,
                         ordinal=len(sentences),
-                        text=unit.text[a:b],
+                        text=text[a:b],
                         char_start=text_start + a,
                         char_end=text_start + b,
                     )
                 )
-    return "".join(parts), segments, sentences
+    return BLOCK_SEPARATOR.join(parts), segments, sentences
