@@ -209,6 +209,11 @@ def strip_quotes(text: str) -> str:
     """
     if "「" not in text and "『" not in text:
         return text  # the common case, and the reader asks about every block
+    # When every opening bracket starts a quote with no other opening bracket before its
+    # close, the depth never passes 1 and the quotes are exactly the pattern's matches.
+    flat, quotes = _FLAT_QUOTE_RE.subn(r"\1\2", text)
+    if quotes == text.count("「") + text.count("『"):
+        return flat
     # Only the brackets change the depth: copy the text between them in slices.
     out: list[str] = []
     depth = 0
@@ -230,6 +235,7 @@ def strip_quotes(text: str) -> str:
 
 
 _QUOTE_MARK_RE: Final = re.compile("[「『」』]")
+_FLAT_QUOTE_RE: Final = re.compile("([「『])[^「『」』]*([」』])")
 
 
 def question_marker(text: str) -> str | None:
@@ -326,6 +332,11 @@ def label_name_ok(name: str, known_names: frozenset[str] = frozenset()) -> bool:
     )
 
 
+def _may_be_label(text: str) -> bool:
+    """Every label (and label shape) opens with 【 or has a colon: cheaper to ask first."""
+    return text[:1] == "【" or ":" in text or "：" in text
+
+
 def find_label(text: str, known_names: frozenset[str] = frozenset()) -> Label | None:
     """The speaker label a block starts with, if it names a possible speaker.
 
@@ -336,6 +347,8 @@ def find_label(text: str, known_names: frozenset[str] = frozenset()) -> Label | 
     >>> find_label("10:30 開始") is None, find_label("注: 要予約") is None
     (True, True)
     """
+    if not _may_be_label(text):
+        return None
     for regex in (BRACKET_LABEL_RE, COLON_LABEL_RE):
         m = regex.match(text)
         if m and label_name_ok(m.group("name"), known_names):
@@ -779,6 +792,8 @@ def legend_key(text: str) -> tuple[str, str] | None:
     >>> legend_key("みどりさん→み(地方の会社員)"), legend_key("A→B評価")
     (('みどり', 'み'), None)
     """
+    if "→" not in text and "⇒" not in text and "=" not in text and "＝" not in text:
+        return None  # LEGEND_KEY_RE needs its arrow or equals sign
     m = LEGEND_KEY_RE.match(text.strip())
     if (
         m is None
@@ -814,6 +829,8 @@ _SHAPE_END_RE: Final = re.compile(
 
 
 _SPACE_RE: Final = re.compile(r"\s")
+_TRAILING_NOTE_RE: Final = re.compile(r"\s*[(（][^)）]*[)）]\s*$")
+_NOTE_RE: Final = re.compile(r"[(（](?P<note>[^)）]+)[)）]")
 
 
 @dataclass(frozen=True, slots=True)
@@ -839,11 +856,11 @@ def name_by_shape(text: str) -> NamedPerson | None:
         return None  # both shapes need the space between family and given name
     plain = text.replace("\u3000", " ")
     # The full name that ends the line (jobs and affiliations come first), else the first.
-    bare = re.sub(r"\s*[(（][^)）]*[)）]\s*$", "", plain).strip()
+    bare = _TRAILING_NOTE_RE.sub("", plain).strip()
     m = _SHAPE_END_RE.search(bare) or _SHAPE_RE.search(plain)
     if m is None:
         return None
-    paren = re.search(r"[(（](?P<note>[^)）]+)[)）]", plain)
+    paren = _NOTE_RE.search(plain)
     note = paren.group("note") if paren else None
     if _job_word(m.group("given")):
         return None  # 「古道具店 代表」: a shop and a job, nobody's name
@@ -885,6 +902,10 @@ def _org_unit(word: str) -> bool:
     return len(toks) >= 2 and toks[-1].surface in _ORG_UNITS and not any(t.pos3 == "人名" for t in toks)
 
 
+_ENDS_SENTENCE_RE: Final = re.compile(r"[。！!？?]\s*$")
+_SECOND_CREDIT_RE: Final = re.compile(r"\s*[/／|｜]\s*(?=[^\s:：/／]{1,8}[:：])")
+
+
 def cast_line(text: str) -> tuple[str, NamedPerson] | None:
     """A cast-list line 「司会:企画課 課長 相沢 玲」: its role word and the person it names.
 
@@ -896,12 +917,14 @@ def cast_line(text: str) -> tuple[str, NamedPerson] | None:
     >>> cast_line("司会:それでは始めます。") is None
     True
     """
+    if ":" not in text and "：" not in text:
+        return None  # CAST_WORDS_RE needs the colon after the role word
     m = CAST_WORDS_RE.match(text.strip())
     if m is None:
         return None
     # 「話し手:…さん/聞き手:編集部」: one line, two credits; the first is this role's.
-    rest = re.split(r"\s*[/／|｜]\s*(?=[^\s:：/／]{1,8}[:：])", m.group("rest"))[0]
-    if re.search(r"[。！!？?]\s*$", rest) or len(rest) > 80:
+    rest = _SECOND_CREDIT_RE.split(m.group("rest"))[0]
+    if _ENDS_SENTENCE_RE.search(rest) or len(rest) > 80:
         return None
     person = name_by_shape(rest)
     if person is None:
@@ -926,12 +949,17 @@ MARKER_RE: Final = re.compile(
 )
 
 
+_MARKER_OPENERS: Final = "(（[［"
+
+
 def marker_of(text: str) -> str | None:
     """The character marker a line starts with, if any.
 
     >>> marker_of("(◎)こんばんは。"), marker_of("(笑)")
     ('(◎)', None)
     """
+    if text[:1] not in _MARKER_OPENERS:
+        return None
     m = MARKER_RE.match(text)
     return m.group(0).strip() if m else None
 
@@ -949,6 +977,8 @@ def label_shape(text: str) -> str | None:
     >>> label_shape("ケン：そうだね。"), label_shape("【テーマ1】"), label_shape("今日は晴れ")
     ('ケン', 'テーマ1', None)
     """
+    if not _may_be_label(text):
+        return None
     m = LABEL_SHAPE_RE.match(text)
     if m is None or text[:1] in _BULLETS:
         return None
