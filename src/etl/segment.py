@@ -58,37 +58,66 @@ def split_sentences(text: str) -> list[tuple[int, int]]:
     ['「はい。そうです。」と彼は言った。', '本当に！？', 'ええ']
     """
     # Without an opening bracket the depth stays 0: the plain split is the same split.
-    spans = _split(text, respect_brackets=True) if _OPENER_RE.search(text) else _plain_split(text)
+    spans = _bracket_split(text) if _OPENER_RE.search(text) else _plain_split(text)
     # An unbalanced bracket would swallow the rest of the block into one sentence; when a
     # span is implausibly long and has enders inside, fall back to ignoring brackets.
-    if any(b - a > 400 for a, b in spans):
+    if len(text) > 400 and any(b - a > 400 for a, b in spans):
         spans = _plain_split(text)
     return spans
 
 
 # The characters the splitter acts on; everything between them is skipped in C.
 _SPECIAL: Final = re.compile("[" + re.escape("".join(sorted(SENTENCE_END | set(OPENERS) | CLOSERS))) + "]")
-
-
-_OPENER_RE: Final = re.compile("[" + re.escape("".join(sorted(OPENERS))) + "]")
-# A sentence's end: an ender, then every ender or closer right after it (「…！？」」).
-_END_RUN_RE: Final = re.compile(
-    "[" + re.escape("".join(sorted(SENTENCE_END))) + "][" + re.escape("".join(sorted(SENTENCE_END | CLOSERS))) + "]*"
+_E: Final = re.escape("".join(sorted(SENTENCE_END)))
+_O: Final = re.escape("".join(sorted(OPENERS)))
+_C: Final = re.escape("".join(sorted(CLOSERS)))
+_OPENER_RE: Final = re.compile(f"[{_O}]")
+# One sentence of _split from a point at depth 0, its leading spaces outside the group:
+# text up to an ender, then every ender or closer right after it (「…！？」」). The bracket
+# form also steps over quotes with no bracket inside (depth 1 at most); possessive, so a
+# failed match costs one pass and never backtracks.
+_PLAIN_SENTENCE_RE: Final = re.compile(rf"\s*+([^{_E}]*+[{_E}][{_E}{_C}]*+)")
+_BRACKET_SENTENCE_RE: Final = re.compile(
+    rf"\s*+((?:[^{_O}{_E}]++|[{_O}][^{_O}{_C}]*+[{_C}])*+[{_E}][{_E}{_C}]*+)"
 )
 
 
+def _regex_split(text: str, sentence: re.Pattern[str]) -> tuple[list[tuple[int, int]], int]:
+    """Sentences matched one after another from the start; returns them and where they stop."""
+    spans: list[tuple[int, int]] = []
+    pos = 0
+    match = sentence.match
+    while (m := match(text, pos)) is not None:
+        spans.append((m.start(1), m.end()))
+        pos = m.end()
+    return spans, pos
+
+
 def _plain_split(text: str) -> list[tuple[int, int]]:
-    """:func:`_split` ignoring brackets, with the sentence ends found in C.
+    """``_split(text, respect_brackets=False)``: the sentence ends found in C.
 
     >>> _plain_split(" 「はい。」 そう！？ ええ ")
     [(1, 5), (6, 10), (11, 13)]
     """
-    spans: list[tuple[int, int]] = []
-    start = 0
-    for m in _END_RUN_RE.finditer(text):
-        _add_span(text, start, m.end(), spans)
-        start = m.end()
-    _add_span(text, start, len(text), spans)
+    spans, pos = _regex_split(text, _PLAIN_SENTENCE_RE)
+    # No ender after pos: the rest is the last sentence, if it has more than spaces.
+    _add_span(text, pos, len(text), spans)
+    return spans
+
+
+def _bracket_split(text: str) -> list[tuple[int, int]]:
+    """``_split(text, respect_brackets=True)``, in C while no quote nests or stays open.
+
+    >>> t = "「はい。そうです。」と彼は言った。本当に！？ええ"
+    >>> [t[a:b] for a, b in _bracket_split(t)]
+    ['「はい。そうです。」と彼は言った。', '本当に！？', 'ええ']
+    """
+    spans, pos = _regex_split(text, _BRACKET_SENTENCE_RE)
+    if _OPENER_RE.search(text, pos) is not None:
+        # A nested or unclosed bracket stopped the pattern: count the depth instead.
+        return _split(text, respect_brackets=True)
+    # Depth 0 from pos to the end and no match: no ender there either.
+    _add_span(text, pos, len(text), spans)
     return spans
 
 
