@@ -13,12 +13,14 @@ from typing import Final
 
 from etl.cues import (
     CREDIT_RE,
+    ANSWER_RE,
     GREETING,
     INTERVIEWER_WORDS,
     JOB_TITLE_RE,
     NOT_A_NAME,
     PROFILE_HEADER_RE,
     PROFILE_HEADER_SEARCH_RE,
+    QUESTION_RE,
     Label,
     answer_marker,
     asks,
@@ -28,6 +30,7 @@ from etl.cues import (
     label_shape,
     legend_key,
     marker_of,
+    may_be_label,
     name_by_shape,
     question_marker,
     surnames_in,
@@ -272,6 +275,13 @@ def classify(blocks: tuple[Block, ...] | list[Block]) -> list[Unit]:
         if kinds[i] is not None:
             continue  # the markup (or chrome detection) already decided
         t = texts[i]
+        if marks[i] is None and not blocks[i].emphasis and _only_intro_decides(t):
+            # A long line of prose: of the rules below only the self-introduction can
+            # decide it; every other one needs a mark, a label, a word at its start or a
+            # shorter line (see _only_intro_decides).
+            if find_self_intro(t) is not None and len(t) <= 200:
+                kinds[i] = "paragraph"
+            continue
         sm = _SPACE_LABEL_RE.match(t)
         if sm is not None and sm.group("name") in space_labels and _space_turn(t, sm):
             kinds[i], labels[i], texts[i] = "paragraph", sm.group(0), t[sm.end() :]
@@ -966,3 +976,55 @@ def _mark_profiles(
             seen_entry = seen_entry or entry
             j += 1
         i = j
+
+
+# Every start-anchored pattern a rule of classify's main loop needs to match before it can
+# decide a line (rules that need no such match need a short line, a colon, a legend's
+# arrow, a marker or bold instead). Named groups become plain ones: several share a name.
+_RULE_HEADS_RE: Final = re.compile(
+    "|".join(
+        "(?:" + re.sub(r"\(\?P<\w+>", "(?:", rx.pattern) + ")"
+        for rx in (
+            _SPACE_LABEL_RE,
+            _QUOTE_LABEL_RE,
+            _SLASH_LABEL_RE,
+            _URL_RE,
+            _LINK_MARK_RE,
+            PROFILE_HEADER_RE,
+            _GREETING_LINE_RE,
+            _ASIDE_RE,
+            _Q_ALONE_RE,
+            _Q_WORD_ALONE_RE,
+            _A_WORD_ALONE_RE,
+            QUESTION_RE,
+            _MARK_QUESTION_RE,
+            _ARROW_ANSWER_RE,
+            ANSWER_RE,
+            _LIST_RE,
+            _QUOTE_RE,
+            _IMAGE_ALT_HEAD_RE,
+        )
+    )
+)
+_LEGEND_MARK_RE: Final = re.compile("[→⇒=＝]")
+
+
+def _only_intro_decides(text: str) -> bool:
+    """True when, of the main loop's rules, only the self-introduction can decide ``text``.
+
+    The others need one of: a line of at most 80 characters (credits, greetings, legends
+    lines, image alts, link cards, profile headers), a start that one of their patterns
+    matches (_RULE_HEADS_RE), a colon or 【 (labels, label shapes, cast lines), a legend's
+    arrow or equals sign, a marker or bold (asked by the caller).
+
+    >>> _only_intro_decides("朝いちばんに窯の火を見に行くのが日課で、" * 5)
+    True
+    >>> _only_intro_decides("――" + "朝いちばんに窯の火を見に行くのが日課で、" * 5)
+    False
+    """
+    return (
+        len(text) > 80
+        and not may_be_label(text)
+        and _LEGEND_MARK_RE.search(text) is None
+        and _RULE_HEADS_RE.match(text) is None
+    )

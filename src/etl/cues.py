@@ -334,8 +334,12 @@ def label_name_ok(name: str, known_names: frozenset[str] = frozenset()) -> bool:
     )
 
 
-def _may_be_label(text: str) -> bool:
-    """Every label (and label shape) opens with 【 or has a colon: cheaper to ask first."""
+def may_be_label(text: str) -> bool:
+    """Every label (and label shape) opens with 【 or has a colon: cheaper to ask first.
+
+    >>> may_be_label("佐藤：はい。"), may_be_label("【伊藤】"), may_be_label("はい。")
+    (True, True, False)
+    """
     return text[:1] == "【" or ":" in text or "：" in text
 
 
@@ -349,7 +353,7 @@ def find_label(text: str, known_names: frozenset[str] = frozenset()) -> Label | 
     >>> find_label("10:30 開始") is None, find_label("注: 要予約") is None
     (True, True)
     """
-    if not _may_be_label(text):
+    if not may_be_label(text):
         return None
     for regex in (BRACKET_LABEL_RE, COLON_LABEL_RE):
         m = regex.match(text)
@@ -979,7 +983,7 @@ def label_shape(text: str) -> str | None:
     >>> label_shape("ケン：そうだね。"), label_shape("【テーマ1】"), label_shape("今日は晴れ")
     ('ケン', 'テーマ1', None)
     """
-    if not _may_be_label(text):
+    if not may_be_label(text):
         return None
     m = LABEL_SHAPE_RE.match(text)
     if m is None or text[:1] in _BULLETS:
