@@ -148,20 +148,39 @@ _GREETING_START_RE: Final = re.compile(GREETING)
 _GREETING_LINE_RE: Final = re.compile(GREETING + r"[\s\U0001F000-\U0001FFFF\u2600-\u27BF\uFE0F!！。♪〜~]*$")
 
 
-def _match_keys(texts: list[str]) -> list[str]:
-    """``[match_key(t) for t in texts]``, normalising the article in one call.
+# The longest match key chrome detection and the header image ask about. NFKC makes at
+# most one character of four (the longest canonical decomposition; tests check this for
+# the running Unicode version) and keeps a character for every non-space one, lower()
+# shortens nothing: a text with more than _KEYED_MAX * 4 non-space characters has a key
+# longer than any of these.
+_KEYED_MAX: Final = max(len(k) for k in (*CHROME_START, *CHROME_LINE, HEADER_IMAGE))
+_NFD_MAX: Final = 4
 
-    NUL is a starter that composes with nothing, is no whitespace and has no case, so
-    NFKC, the space removal and lower() treat the pieces between NULs as they treat each
-    text alone. A text with a NUL of its own is keyed alone.
 
-    >>> _match_keys(["ＧＳＳ の 業務", "スキ", ""])
-    ['gssの業務', 'スキ', '']
+def _page_keys(texts: list[str]) -> list[str | None]:
+    """The match key of each text that can be page chrome or the header image, else None.
+
+    The short texts are normalised in one call: NUL is a starter that composes with
+    nothing, is no whitespace and has no case, so NFKC, the space removal and lower()
+    treat the pieces between NULs as they treat each text alone.
+
+    >>> _page_keys(["ＧＳＳ の 業務", "スキ", "", "本文。" * 200])
+    ['gssの業務', 'スキ', '', None]
     """
-    joined = "\0".join(texts)
-    if "\0" in joined and joined.count("\0") != len(texts) - 1:
-        return [match_key(t) for t in texts]
-    return match_key(joined).split("\0") if texts else []
+    limit = _KEYED_MAX * _NFD_MAX
+    short = [
+        i for i, t in enumerate(texts) if len(t) <= limit or len("".join(t.split())) <= limit
+    ]
+    keys: list[str | None] = [None] * len(texts)
+    picked = [texts[i] for i in short]
+    joined = "\0".join(picked)
+    if joined.count("\0") != len(picked) - 1 and picked:
+        found = [match_key(t) for t in picked]  # a text with a NUL of its own
+    else:
+        found = match_key(joined).split("\0") if picked else []
+    for i, key in zip(short, found, strict=True):
+        keys[i] = key
+    return keys
 
 
 def _heading_like(text: str) -> bool:
@@ -216,7 +235,7 @@ def classify(blocks: tuple[Block, ...] | list[Block]) -> list[Unit]:
     labels: list[str | None] = [None] * n
 
     # Chrome: everything from the first chrome marker on.
-    keys = _match_keys(texts)
+    keys = _page_keys(texts)
     chrome_from = next((i for i, k in enumerate(keys) if k in CHROME_START), n)
     for i in range(n):
         if i >= chrome_from or (kinds[i] is None and keys[i] in CHROME_LINE):
