@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from typing import Final
 
 from etl.cues import (
-    CREDIT_RE,
     ANSWER_RE,
+    CREDIT_RE,
     GREETING,
     INTERVIEWER_WORDS,
     JOB_TITLE_RE,
@@ -168,9 +168,7 @@ def _page_keys(texts: list[str]) -> list[str | None]:
     ['gssの業務', 'スキ', '', None]
     """
     limit = _KEYED_MAX * _NFD_MAX
-    short = [
-        i for i, t in enumerate(texts) if len(t) <= limit or len("".join(t.split())) <= limit
-    ]
+    short = [i for i, t in enumerate(texts) if len(t) <= limit or len("".join(t.split())) <= limit]
     keys: list[str | None] = [None] * len(texts)
     picked = [texts[i] for i in short]
     joined = "\0".join(picked)
@@ -190,7 +188,9 @@ def _heading_like(text: str) -> bool:
     if not _terminated(text):
         return True
     body = text.rstrip("？?！!」』）) ")
-    return text.rstrip("」』）) ")[-1:] in "？?！!" and len(text) <= 30 and "。" not in body and "．" not in body
+    return (
+        text.rstrip("」』）) ")[-1:] in "？?！!" and len(text) <= 30 and "。" not in body and "．" not in body
+    )
 
 
 # 「登壇中の東さん(古道具店 代表)」「講演する新田さん」: a photo of someone speaking.
@@ -206,11 +206,7 @@ def _caption_like(text: str) -> bool:
         return True
     if _terminated(text) or len(text) > 50 or _SHORT_LABEL_RE.match(text):
         return False
-    return bool(
-        name_by_shape(text)
-        or surnames_in(text)
-        or _HONORIFIC_END_RE.search(text)
-    )
+    return bool(name_by_shape(text) or surnames_in(text) or _HONORIFIC_END_RE.search(text))
 
 
 _SHORT_LABEL_RE: Final = re.compile(r"^[^:：]{1,8}[:：]")
@@ -416,11 +412,7 @@ def classify(blocks: tuple[Block, ...] | list[Block]) -> list[Unit]:
         ):
             kinds[i] = "profile"  # a legend line: 「・みどりさん (緑) 会社員」 defines the marker
             continue
-        if (
-            shape is not None
-            and match_key(_PAREN_NOTE_RE.sub("", shape)) in NOT_A_NAME
-            and len(t) <= 80
-        ):
+        if shape is not None and match_key(_PAREN_NOTE_RE.sub("", shape)) in NOT_A_NAME and len(t) <= 80:
             kinds[i] = "paragraph"  # a notice's field line 「定員:30名」, never a heading
             continue
         mark = marks[i]

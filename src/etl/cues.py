@@ -582,9 +582,12 @@ def _head_frames(text: str) -> tuple[_IntroFrame, ...]:
     """The introduction frames of a block's head sentences, in order, known names aside."""
     # A name the writer quotes (「…の「こはぜ」です」) is still theirs; a handle in brackets
     # after it (「望月(@mochi_z)と申します」) is dropped. Other quotes introduce nobody.
-    text = _QUOTED_NAME_RE.sub(r"\1", text)
-    text = _HANDLE_NOTE_RE.sub("", text)
-    plain = strip_quotes(text) if "「" in text or "『" in text else text
+    quoted = "「" in text or "『" in text
+    if quoted:  # both patterns need a bracket of their own: the rewrites are cheap to skip
+        text = _QUOTED_NAME_RE.sub(r"\1", text)
+    if "(" in text or "（" in text:
+        text = _HANDLE_NOTE_RE.sub("", text)
+    plain = strip_quotes(text) if quoted else text
     # Only a block's first sentence introduces its speaker, or the next one after a
     # greeting (「こんにちは。人事担当の小林です。」); a name later on is someone talked about.
     sentences = _first_sentences(plain, 3)
@@ -632,6 +635,12 @@ def org_intro(text: str) -> bool:
     return False
 
 
+_FIRST_PERSON_TOPIC_RE: Final = re.compile(r"^(?:私は|わたしは|僕は|ぼくは|わたくし|私、)")
+_LATIN_HANDLE_RE: Final = re.compile(r"[A-Za-z][A-Za-z0-9_.\-]{1,15}")
+_JOINED_YEAR_RE: Final = re.compile(r"^\d{4}年(?:度)?(?:入庁|入社|入省|入所)?の?")
+_CLAUSE_RE: Final = re.compile(r"[でをにがて、]")
+
+
 @dataclass(frozen=True, slots=True)
 class _IntroFrame:
     """A sentence shaped as a self-introduction, before the known names are consulted.
@@ -673,7 +682,7 @@ def _intro_frame(sentence: str, *, after_greeting: bool = False) -> _IntroFrame 
     complement = sentence[: m.start()].strip()
     greeted = after_greeting or bool(_GREETING_RE.match(complement))
     complement = _GREETING_RE.sub("", complement).lstrip("、,!！。 　")
-    complement = re.sub(r"^(?:私は|わたしは|僕は|ぼくは|わたくし|私、)", "", complement)
+    complement = _FIRST_PERSON_TOPIC_RE.sub("", complement)
     if not complement or len(complement) > 60:
         return None
     tokens = tokenize(complement)
@@ -718,7 +727,7 @@ def _intro_frame(sentence: str, *, after_greeting: bool = False) -> _IntroFrame 
     strong = m.group("pred") in ("と申します", "といいます", "と言います", "と申す者です")
     # A kana handle is one word the dictionary does not split (「ぽんず」「ハルタ」), or comes
     # right after a greeting; a Latin one is a handle anywhere.
-    latin = bool(re.fullmatch(r"[A-Za-z][A-Za-z0-9_.\-]{1,15}", core))
+    latin = bool(_LATIN_HANDLE_RE.fullmatch(core))
     handle = (
         bool(_HANDLE_RE.match(core))
         and (latin or greeted or len(ntoks) == 1)
@@ -730,11 +739,9 @@ def _intro_frame(sentence: str, *, after_greeting: bool = False) -> _IntroFrame 
         surname = next((t.surface for t in ntoks if t.is_surname), None)
         if surname and surname != core and core.startswith(surname):
             family = surname
-    pre = re.sub(r"^\d{4}年(?:度)?(?:入庁|入社|入省|入所)?の?", "", before).strip(" 、の")
+    pre = _JOINED_YEAR_RE.sub("", before).strip(" 、の")
     # A long clause (「…で検査の仕事をしている」) is a description, not an affiliation.
-    affiliation, job_title = (
-        split_affiliation(pre) if pre and not re.search(r"[でをにがて、]", pre) else (None, None)
-    )
+    affiliation, job_title = split_affiliation(pre) if pre and not _CLAUSE_RE.search(pre) else (None, None)
     return _IntroFrame(
         sentence=sentence,
         family=family,

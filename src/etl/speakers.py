@@ -384,9 +384,7 @@ def read_cast(segments: Sequence[Segment], *, account: str | None = None) -> Cas
             person = name_by_shape(seg.text)
             if person is not None:
                 cast.heading_of[i] = reg.family_of(person.family)
-            elif _HONORIFIC_HEADING_RE.search(seg.text) and (
-                names := surnames_in(seg.text)
-            ):
+            elif _HONORIFIC_HEADING_RE.search(seg.text) and (names := surnames_in(seg.text)):
                 cast.heading_of[i] = reg.family_of(names[-1])
             elif talk := _TALK_HEADING_NAME_RE.search(seg.text):
                 # 「第3部 …(ホセ・ロドリゲスさん)」: the speaker in brackets, however spelled.
