@@ -294,7 +294,7 @@ def classify(blocks: tuple[Block, ...] | list[Block]) -> list[Unit]:
             # A long line of prose: of the rules below only the self-introduction can
             # decide it; every other one needs a mark, a label, a word at its start or a
             # shorter line (see _only_intro_decides).
-            if find_self_intro(t) is not None and len(t) <= 200:
+            if len(t) <= 200 and find_self_intro(t) is not None:
                 kinds[i] = "paragraph"
             continue
         sm = _SPACE_LABEL_RE.match(t)
@@ -423,7 +423,7 @@ def classify(blocks: tuple[Block, ...] | list[Block]) -> list[Unit]:
             # A bold question without a marker (note editors often bold the interviewer).
             kinds[i] = "question"
             continue
-        if find_self_intro(t) is not None and len(t) <= 200:
+        if len(t) <= 200 and find_self_intro(t) is not None:
             kinds[i] = "paragraph"  # 「どうも!総務担当 滝口です✨」 is prose, not a heading
             continue
         if _LIST_RE.match(t) and not (_DIGIT_START_RE.match(t) and asks(t)):

@@ -97,7 +97,7 @@ def _plain_split(text: str) -> list[tuple[int, int]]:
     """``_split(text, respect_brackets=False)``: the sentence ends found in C.
 
     >>> _plain_split(" 「はい。」 そう！？ ええ ")
-    [(1, 5), (6, 10), (11, 13)]
+    [(1, 6), (7, 11), (12, 14)]
     """
     spans, pos = _regex_split(text, _PLAIN_SENTENCE_RE)
     # No ender after pos: the rest is the last sentence, if it has more than spaces.

@@ -412,9 +412,11 @@ def read_cast(segments: Sequence[Segment], *, account: str | None = None) -> Cas
                             cast.intro_full[name] = shaped.full
             if opening and org_intro(seg.text):
                 cast.org_voice = True
-        intro = find_self_intro(seg.text, known, weak=True)
-        if intro is None or i in cast.label_of:
+        if i in cast.label_of:
             continue  # a marker line's self-introduction: the legend already names them
+        intro = find_self_intro(seg.text, known, weak=True)
+        if intro is None:
+            continue
         if intro.weak and not opening and intro.name not in known:
             continue  # 「くるみのパンです。」 in an answer names bread, not a person
         family = reg.family_of(intro.name)
