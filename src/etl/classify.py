@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Final
 
 from etl.cues import (
+    ANSWER_RE,
     CREDIT_RE,
     GREETING,
     INTERVIEWER_WORDS,
@@ -19,6 +20,7 @@ from etl.cues import (
     NOT_A_NAME,
     PROFILE_HEADER_RE,
     PROFILE_HEADER_SEARCH_RE,
+    QUESTION_RE,
     Label,
     answer_marker,
     asks,
@@ -28,6 +30,7 @@ from etl.cues import (
     label_shape,
     legend_key,
     marker_of,
+    may_be_label,
     name_by_shape,
     question_marker,
     surnames_in,
@@ -115,9 +118,10 @@ def _terminated(text: str) -> bool:
     if text.rstrip("」』）)")[-1:] in _SENTENCE_END:
         return True
     bare = _TRAILING_SYMBOLS_RE.sub("", text)
-    return bare != text and bool(re.search(r"(?:です|ます|ました|でした|ません|ください|だ|よ|ね)$", bare))
+    return bare != text and bool(_POLITE_END_RE.search(bare))
 
 
+_POLITE_END_RE: Final = re.compile(r"(?:です|ます|ました|でした|ません|ください|だ|よ|ね)$")
 # Emoji and symbols a personal blog closes a line with.
 _TRAILING_SYMBOLS_RE: Final = re.compile(r"[\s\U0001F000-\U0001FFFF\u2600-\u27BF\uFE0F♪☆★！!]+$")
 # A line that only separates: 「・・・」「* * *」「――――」.
@@ -144,6 +148,39 @@ _GREETING_START_RE: Final = re.compile(GREETING)
 _GREETING_LINE_RE: Final = re.compile(GREETING + r"[\s\U0001F000-\U0001FFFF\u2600-\u27BF\uFE0F!！。♪〜~]*$")
 
 
+# The longest match key chrome detection and the header image ask about. NFKC makes at
+# most one character of four (the longest canonical decomposition; tests check this for
+# the running Unicode version) and keeps a character for every non-space one, lower()
+# shortens nothing: a text with more than _KEYED_MAX * 4 non-space characters has a key
+# longer than any of these.
+_KEYED_MAX: Final = max(len(k) for k in (*CHROME_START, *CHROME_LINE, HEADER_IMAGE))
+_NFD_MAX: Final = 4
+
+
+def _page_keys(texts: list[str]) -> list[str | None]:
+    """The match key of each text that can be page chrome or the header image, else None.
+
+    The short texts are normalised in one call: NUL is a starter that composes with
+    nothing, is no whitespace and has no case, so NFKC, the space removal and lower()
+    treat the pieces between NULs as they treat each text alone.
+
+    >>> _page_keys(["ＧＳＳ の 業務", "スキ", "", "本文。" * 200])
+    ['gssの業務', 'スキ', '', None]
+    """
+    limit = _KEYED_MAX * _NFD_MAX
+    short = [i for i, t in enumerate(texts) if len(t) <= limit or len("".join(t.split())) <= limit]
+    keys: list[str | None] = [None] * len(texts)
+    picked = [texts[i] for i in short]
+    joined = "\0".join(picked)
+    if joined.count("\0") != len(picked) - 1 and picked:
+        found = [match_key(t) for t in picked]  # a text with a NUL of its own
+    else:
+        found = match_key(joined).split("\0") if picked else []
+    for i, key in zip(short, found, strict=True):
+        keys[i] = key
+    return keys
+
+
 def _heading_like(text: str) -> bool:
     """Short and unterminated, or a short question or exclamation (「どうして陶芸を?」)."""
     if not (0 < len(text) <= HEADING_MAX) or _URL_RE.match(text):
@@ -151,7 +188,9 @@ def _heading_like(text: str) -> bool:
     if not _terminated(text):
         return True
     body = text.rstrip("？?！!」』）) ")
-    return text.rstrip("」』）) ")[-1:] in "？?！!" and len(text) <= 30 and not re.search(r"[。．]", body)
+    return (
+        text.rstrip("」』）) ")[-1:] in "？?！!" and len(text) <= 30 and "。" not in body and "．" not in body
+    )
 
 
 # 「登壇中の東さん(古道具店 代表)」「講演する新田さん」: a photo of someone speaking.
@@ -165,13 +204,13 @@ def _caption_like(text: str) -> bool:
     """A short line naming a person: 「講演する北浦教授」「日高 美帆さん(観光課)」."""
     if _PHOTO_ORDER_RE.match(text):
         return True
-    if _terminated(text) or len(text) > 50 or re.match(r"^[^:：]{1,8}[:：]", text):
+    if _terminated(text) or len(text) > 50 or _SHORT_LABEL_RE.match(text):
         return False
-    return bool(
-        name_by_shape(text)
-        or surnames_in(text)
-        or re.search(r"(?:さん|氏|教授|先生)(?:[(（].*[)）])?$", text)
-    )
+    return bool(name_by_shape(text) or surnames_in(text) or _HONORIFIC_END_RE.search(text))
+
+
+_SHORT_LABEL_RE: Final = re.compile(r"^[^:：]{1,8}[:：]")
+_HONORIFIC_END_RE: Final = re.compile(r"(?:さん|氏|教授|先生)(?:[(（].*[)）])?$")
 
 
 def _is_link_text(text: str) -> bool:
@@ -192,13 +231,10 @@ def classify(blocks: tuple[Block, ...] | list[Block]) -> list[Unit]:
     labels: list[str | None] = [None] * n
 
     # Chrome: everything from the first chrome marker on.
-    chrome_from = n
-    for i, t in enumerate(texts):
-        if match_key(t) in CHROME_START:
-            chrome_from = i
-            break
+    keys = _page_keys(texts)
+    chrome_from = next((i for i, k in enumerate(keys) if k in CHROME_START), n)
     for i in range(n):
-        if i >= chrome_from or (kinds[i] is None and match_key(texts[i]) in CHROME_LINE):
+        if i >= chrome_from or (kinds[i] is None and keys[i] in CHROME_LINE):
             kinds[i] = "boilerplate"
         elif kinds[i] is None and (
             _SEPARATOR_RE.match(texts[i])
@@ -209,7 +245,7 @@ def classify(blocks: tuple[Block, ...] | list[Block]) -> list[Unit]:
 
     # Header image alt and title, by position.
     first = 0
-    if n and kinds[0] in (None, "image_alt") and match_key(texts[0]) == HEADER_IMAGE:
+    if n and kinds[0] in (None, "image_alt") and keys[0] == HEADER_IMAGE:
         kinds[0] = "image_alt"
         first = 1
     if "title" not in kinds:
@@ -224,16 +260,22 @@ def classify(blocks: tuple[Block, ...] | list[Block]) -> list[Unit]:
     marker_count: dict[str, int] = {}
     mention_count: dict[str, int] = {}  # markers inside lines (legends)
     alone = 0  # label-shaped lines with nothing after the colon: 「樋口：」
+    # The texts of undecided blocks do not change before the main loop reads them, nor do
+    # their shapes and markers: one look at each, kept by index.
+    shapes: list[str | None] = [None] * n
+    lone_shapes: list[bool] = [False] * n
+    marks: list[str | None] = [None] * n
     for i in range(n):
         if kinds[i] is None:
-            shape = label_shape(texts[i])
+            shapes[i] = shape = label_shape(texts[i])
             if shape is not None:
                 shape_count[shape] = shape_count.get(shape, 0) + 1
-                alone += int(re.fullmatch(r"[^:：]{1,16}[:：]", texts[i].strip()) is not None)
-            mark = marker_of(texts[i])
+                lone_shapes[i] = _LONE_LABEL_RE.fullmatch(texts[i].strip()) is not None
+                alone += int(lone_shapes[i])
+            marks[i] = mark = marker_of(texts[i])
             if mark is not None:
                 marker_count[mark] = marker_count.get(mark, 0) + 1
-            for inner in _INNER_MARK_RE.finditer(texts[i][1:]):
+            for inner in _INNER_MARK_RE.finditer(texts[i], 1):
                 # A legend line names the marker too: 「辞めたいわたし(◇)」.
                 if marker_of(inner.group(0)) is not None:
                     mention_count[inner.group(0)] = mention_count.get(inner.group(0), 0) + 1
@@ -248,6 +290,13 @@ def classify(blocks: tuple[Block, ...] | list[Block]) -> list[Unit]:
         if kinds[i] is not None:
             continue  # the markup (or chrome detection) already decided
         t = texts[i]
+        if marks[i] is None and not blocks[i].emphasis and _only_intro_decides(t):
+            # A long line of prose: of the rules below only the self-introduction can
+            # decide it; every other one needs a mark, a label, a word at its start or a
+            # shorter line (see _only_intro_decides).
+            if len(t) <= 200 and find_self_intro(t) is not None:
+                kinds[i] = "paragraph"
+            continue
         sm = _SPACE_LABEL_RE.match(t)
         if sm is not None and sm.group("name") in space_labels and _space_turn(t, sm):
             kinds[i], labels[i], texts[i] = "paragraph", sm.group(0), t[sm.end() :]
@@ -275,7 +324,7 @@ def classify(blocks: tuple[Block, ...] | list[Block]) -> list[Unit]:
         entry = cast_line(t)
         if (
             entry is not None
-            and re.match(r"担当", t)
+            and t.startswith("担当")
             and any(len(x) >= 20 and _terminated(x) for x in texts[:i])
         ):
             entry = None  # 「担当:市民課 山田」 under a notice is its contact line, not a byline
@@ -298,7 +347,7 @@ def classify(blocks: tuple[Block, ...] | list[Block]) -> list[Unit]:
             # greeting and introducing themself is text.
             kinds[i] = "paragraph"
             continue
-        if re.fullmatch(r"[(（][^()（）]{2,80}(?:です|ます|ました|でした)[。]?[)）]", t):
+        if _ASIDE_RE.fullmatch(t):
             kinds[i] = "paragraph"  # 「(以上、当日のメモからまとめました)」: an aside in the writer's voice
             continue
         if _Q_ALONE_RE.match(t) and i + 1 < n and kinds[i + 1] is None and len(texts[i + 1]) <= 80:
@@ -317,7 +366,7 @@ def classify(blocks: tuple[Block, ...] | list[Block]) -> list[Unit]:
             kinds[i], labels[i], texts[i] = "question", q.strip(), t[len(q) :]
             continue
         mq = _MARK_QUESTION_RE.match(t)
-        if mq is not None and asks(t) and len(t) <= 120 and re.search(r"[？?。]\s*$", t):
+        if mq is not None and asks(t) and len(t) <= 120 and _ASKED_END_RE.search(t):
             kinds[i], labels[i], texts[i] = "question", mq.group(0).strip(), t[mq.end() :]
             continue
         arrow = _ARROW_ANSWER_RE.match(t)
@@ -326,8 +375,8 @@ def classify(blocks: tuple[Block, ...] | list[Block]) -> list[Unit]:
             kinds[i], labels[i], texts[i] = "paragraph", a.strip(), t[len(a) :]
             continue
         label: Label | _Shape | None = find_label(t)
-        shape = label_shape(t)
-        lone = re.fullmatch(r"[^:：]{1,16}[:：]", t.strip()) is not None and alone >= 2
+        shape = shapes[i]
+        lone = lone_shapes[i] and alone >= 2
         if (
             label is None
             and shape is not None
@@ -344,7 +393,7 @@ def classify(blocks: tuple[Block, ...] | list[Block]) -> list[Unit]:
                 )
             )
         ):
-            m = re.match(r"^(?:【[^】]*】|[^:：]*[:：])\s*", t)
+            m = _SHAPE_LABEL_RE.match(t)
             if m is not None:
                 label = _Shape(m.group(0).rstrip(), t[m.end() :])
         if label is not None:
@@ -363,14 +412,10 @@ def classify(blocks: tuple[Block, ...] | list[Block]) -> list[Unit]:
         ):
             kinds[i] = "profile"  # a legend line: 「・みどりさん (緑) 会社員」 defines the marker
             continue
-        if (
-            shape is not None
-            and match_key(re.sub(r"[(（].*?[)）]", "", shape)) in NOT_A_NAME
-            and len(t) <= 80
-        ):
+        if shape is not None and match_key(_PAREN_NOTE_RE.sub("", shape)) in NOT_A_NAME and len(t) <= 80:
             kinds[i] = "paragraph"  # a notice's field line 「定員:30名」, never a heading
             continue
-        mark = marker_of(t)
+        mark = marks[i]
         if mark is not None and marker_count.get(mark, 0) + mention_count.get(mark, 0) >= 2:
             kinds[i], labels[i], texts[i] = "paragraph", mark, t[len(mark) :].lstrip()
             continue
@@ -378,10 +423,10 @@ def classify(blocks: tuple[Block, ...] | list[Block]) -> list[Unit]:
             # A bold question without a marker (note editors often bold the interviewer).
             kinds[i] = "question"
             continue
-        if find_self_intro(t) is not None and len(t) <= 200:
+        if len(t) <= 200 and find_self_intro(t) is not None:
             kinds[i] = "paragraph"  # 「どうも!総務担当 滝口です✨」 is prose, not a heading
             continue
-        if _LIST_RE.match(t) and not (re.match(r"^\d", t) and asks(t)):
+        if _LIST_RE.match(t) and not (_DIGIT_START_RE.match(t) and asks(t)):
             kinds[i] = "list_item"  # a numbered line that asks (「1. …ですか?」) may be a question
             continue
         if _QUOTE_RE.match(t):
@@ -411,16 +456,18 @@ def classify(blocks: tuple[Block, ...] | list[Block]) -> list[Unit]:
 
     # An image without a picture word: an alt line and a caption naming a person, two
     # short lines in a row before the text they illustrate.
-    for i in range(n - 1):
+    def under_profile(i: int) -> bool:
         # Under a profile header (maybe after other short lines), short lines are entries.
         back = i - 1
         while back >= 0 and kinds[back] is None and _heading_like(texts[back]):
             back -= 1
-        under_profile = back >= 0 and kinds[back] == "heading" and _is_profile_header(texts[back])
+        return back >= 0 and kinds[back] == "heading" and _is_profile_header(texts[back])
+
+    for i in range(n - 1):
         if (
             kinds[i] is None
             and kinds[i + 1] is None
-            and not under_profile
+            and not under_profile(i)
             and _heading_like(texts[i])
             and not _terminated(texts[i])
         ):
@@ -507,9 +554,9 @@ class _Shape:
 
 def _recurring_label(shape: str, counts: dict[str, int]) -> bool:
     """A label-shaped prefix seen twice or more, short, with no digits, not a notice word."""
-    if counts.get(shape, 0) < 2 or re.search(r"\d", shape) or len(shape) > 16:
+    if counts.get(shape, 0) < 2 or _DIGIT_RE.search(shape) or len(shape) > 16:
         return False
-    core = re.sub(r"[(（].*?[)）]", "", shape).strip()
+    core = _PAREN_NOTE_RE.sub("", shape).strip()
     return bool(core) and match_key(core) not in NOT_A_NAME and not PROFILE_HEADER_RE.match(core)
 
 
@@ -536,8 +583,11 @@ def _mark_icon_labels(kinds: list[BlockKind | None], texts: list[str], labels: l
     """Chat bubbles: two or more icons, each before a turn, each at least twice, are labels."""
     hits: dict[str, list[int]] = {}
     for i in range(len(kinds) - 1):
-        m = ICON_ALT_RE.match(texts[i].strip())
-        if m and kinds[i] != "speaker_label" and kinds[i + 1] in ("paragraph", "heading", "question"):
+        if (
+            kinds[i] != "speaker_label"
+            and kinds[i + 1] in ("paragraph", "heading", "question")
+            and (m := ICON_ALT_RE.match(texts[i].strip()))
+        ):
             hits.setdefault(m.group("name"), []).append(i)
     if len(hits) < 2 or any(len(v) < 2 for v in hits.values()):
         return
@@ -726,7 +776,7 @@ def _followed_by_content(kinds: list[BlockKind | None], texts: list[str], i: int
 def _is_profile_header(text: str) -> bool:
     if PROFILE_HEADER_RE.match(text):
         return True
-    short = len(text) <= 20 and not _terminated(text) and not re.search(r"[:：「」]", text)
+    short = len(text) <= 20 and not _terminated(text) and not _COLON_OR_QUOTE_RE.search(text)
     m = _PROFILE_HEADER_END_RE.search(text) if short else None
     if m is None:
         return False
@@ -744,6 +794,14 @@ _PROFILE_HEADER_END_RE: Final = re.compile(
     + r")(?:の?ご?紹介|一覧)?\s*$",
     re.I,
 )
+_LONE_LABEL_RE: Final = re.compile(r"[^:：]{1,16}[:：]")
+_ASKED_END_RE: Final = re.compile(r"[？?。]\s*$")
+_SHAPE_LABEL_RE: Final = re.compile(r"^(?:【[^】]*】|[^:：]*[:：])\s*")
+_PAREN_NOTE_RE: Final = re.compile(r"[(（].*?[)）]")
+_DIGIT_START_RE: Final = re.compile(r"^\d")
+_DIGIT_RE: Final = re.compile(r"\d")
+_COLON_OR_QUOTE_RE: Final = re.compile(r"[:：「」]")
+_ASIDE_RE: Final = re.compile(r"[(（][^()（）]{2,80}(?:です|ます|ました|でした)[。]?[)）]")
 _POLITE_ASK_RE: Final = re.compile(
     r"(?:ですか|ますか|でしょうか|ましたか|んですか|ませんか|ください|お願いします|お願いできますか)[。？?！!]?$"
 )
@@ -773,8 +831,7 @@ def _space_labels(kinds: list[BlockKind | None], texts: list[str]) -> set[str]:
     counts: dict[str, int] = {}
     full_names = {p.family for t in texts if len(t) <= 60 and (p := name_by_shape(t))}
     for i, t in enumerate(texts):
-        m = _SPACE_LABEL_RE.match(t)
-        if kinds[i] is None and m and _space_turn(t, m):
+        if kinds[i] is None and (m := _SPACE_LABEL_RE.match(t)) and _space_turn(t, m):
             counts[m.group("name")] = counts.get(m.group("name"), 0) + 1
     # A name is a person's when UniDic says so, a full name elsewhere gives it, or the
     # article mentions it with an honorific beyond its own turns (「はるさんに聞きました」).
@@ -808,8 +865,7 @@ def _slash_labels(kinds: list[BlockKind | None], texts: list[str]) -> set[str]:
     """
     counts: dict[str, int] = {}
     for i, t in enumerate(texts):
-        m = _SLASH_LABEL_RE.match(t)
-        if kinds[i] is None and m and _terminated(t) and len(t) - m.end() >= 4:
+        if kinds[i] is None and (m := _SLASH_LABEL_RE.match(t)) and _terminated(t) and len(t) - m.end() >= 4:
             name = m.group("name")
             if match_key(name) not in NOT_A_NAME:
                 counts[name] = counts.get(name, 0) + 1
@@ -931,3 +987,55 @@ def _mark_profiles(
             seen_entry = seen_entry or entry
             j += 1
         i = j
+
+
+# Every start-anchored pattern a rule of classify's main loop needs to match before it can
+# decide a line (rules that need no such match need a short line, a colon, a legend's
+# arrow, a marker or bold instead). Named groups become plain ones: several share a name.
+_RULE_HEADS_RE: Final = re.compile(
+    "|".join(
+        "(?:" + re.sub(r"\(\?P<\w+>", "(?:", rx.pattern) + ")"
+        for rx in (
+            _SPACE_LABEL_RE,
+            _QUOTE_LABEL_RE,
+            _SLASH_LABEL_RE,
+            _URL_RE,
+            _LINK_MARK_RE,
+            PROFILE_HEADER_RE,
+            _GREETING_LINE_RE,
+            _ASIDE_RE,
+            _Q_ALONE_RE,
+            _Q_WORD_ALONE_RE,
+            _A_WORD_ALONE_RE,
+            QUESTION_RE,
+            _MARK_QUESTION_RE,
+            _ARROW_ANSWER_RE,
+            ANSWER_RE,
+            _LIST_RE,
+            _QUOTE_RE,
+            _IMAGE_ALT_HEAD_RE,
+        )
+    )
+)
+_LEGEND_MARK_RE: Final = re.compile("[→⇒=＝]")
+
+
+def _only_intro_decides(text: str) -> bool:
+    """True when, of the main loop's rules, only the self-introduction can decide ``text``.
+
+    The others need one of: a line of at most 80 characters (credits, greetings, legends
+    lines, image alts, link cards, profile headers), a start that one of their patterns
+    matches (_RULE_HEADS_RE), a colon or 【 (labels, label shapes, cast lines), a legend's
+    arrow or equals sign, a marker or bold (asked by the caller).
+
+    >>> _only_intro_decides("朝いちばんに窯の火を見に行くのが日課で、" * 5)
+    True
+    >>> _only_intro_decides("――" + "朝いちばんに窯の火を見に行くのが日課で、" * 5)
+    False
+    """
+    return (
+        len(text) > 80
+        and not may_be_label(text)
+        and _LEGEND_MARK_RE.search(text) is None
+        and _RULE_HEADS_RE.match(text) is None
+    )

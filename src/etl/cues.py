@@ -209,6 +209,11 @@ def strip_quotes(text: str) -> str:
     """
     if "「" not in text and "『" not in text:
         return text  # the common case, and the reader asks about every block
+    # When every opening bracket starts a quote with no other opening bracket before its
+    # close, the depth never passes 1 and the quotes are exactly the pattern's matches.
+    flat, quotes = _FLAT_QUOTE_RE.subn("", text)
+    if quotes == text.count("「") + text.count("『"):
+        return flat
     # Only the brackets change the depth: copy the text between them in slices.
     out: list[str] = []
     depth = 0
@@ -230,6 +235,9 @@ def strip_quotes(text: str) -> str:
 
 
 _QUOTE_MARK_RE: Final = re.compile("[「『」』]")
+# A quote's words between its brackets, no bracket among them (a plain "" replacement
+# stays in C, where a template would call back into Python for every match).
+_FLAT_QUOTE_RE: Final = re.compile("(?<=[「『])[^「『」』]*(?=[」』])")
 
 
 def question_marker(text: str) -> str | None:
@@ -326,6 +334,15 @@ def label_name_ok(name: str, known_names: frozenset[str] = frozenset()) -> bool:
     )
 
 
+def may_be_label(text: str) -> bool:
+    """Every label (and label shape) opens with 【 or has a colon: cheaper to ask first.
+
+    >>> may_be_label("佐藤：はい。"), may_be_label("【伊藤】"), may_be_label("はい。")
+    (True, True, False)
+    """
+    return text[:1] == "【" or ":" in text or "：" in text
+
+
 def find_label(text: str, known_names: frozenset[str] = frozenset()) -> Label | None:
     """The speaker label a block starts with, if it names a possible speaker.
 
@@ -336,6 +353,8 @@ def find_label(text: str, known_names: frozenset[str] = frozenset()) -> Label | 
     >>> find_label("10:30 開始") is None, find_label("注: 要予約") is None
     (True, True)
     """
+    if not may_be_label(text):
+        return None
     for regex in (BRACKET_LABEL_RE, COLON_LABEL_RE):
         m = regex.match(text)
         if m and label_name_ok(m.group("name"), known_names):
@@ -522,7 +541,11 @@ def _tokens_of_tail(tokens: tuple[Token, ...], chars: int) -> tuple[Token, ...]:
     return tokens[k:] if total == chars else ()
 
 
-@lru_cache(maxsize=4096)
+# Every self-introduction ends in one of these predicates (_INTRO_PREDICATE_RE), and
+# neither the rewrites nor strip_quotes in _head_frames can make one the text lacks.
+_PREDICATE_GATE_RE: Final = re.compile(r"です|と申します|といいます|と言います|でございます")
+
+
 def find_self_intro(
     text: str, known: frozenset[str] = frozenset(), *, weak: bool = False
 ) -> SelfIntro | None:
@@ -531,7 +554,8 @@ def find_self_intro(
     A clause whose predicate is です/と申します/といいます and whose complement ends in a
     name: a token UniDic tags as a person's or place name (most family names), a handle
     (Latin letters, or kana after a greeting), or any noun after a job phrase
-    (「検査の仕事をしている杉浦といいます」). Memoised: the speaker and facet stages both ask.
+    (「検査の仕事をしている杉浦といいます」). What depends on the text alone is memoised:
+    the classifier, the speaker and the facet stages all ask, with different known names.
     ``weak=True`` also returns introductions resting on the frame alone (a kana word after
     「…の」), which only the article's opening can confirm.
 
@@ -543,11 +567,27 @@ def find_self_intro(
     >>> find_self_intro("「佐藤です。」と彼は言った。") is None
     True
     """
+    # Most blocks have no such predicate at all: no need to hash them into the memo.
+    if _PREDICATE_GATE_RE.search(text) is None:
+        return None
+    for frame in _head_frames(text):
+        intro = frame.intro(known)
+        if intro is not None and (weak or not intro.weak):
+            return intro
+    return None
+
+
+@lru_cache(maxsize=4096)
+def _head_frames(text: str) -> tuple[_IntroFrame, ...]:
+    """The introduction frames of a block's head sentences, in order, known names aside."""
     # A name the writer quotes (「…の「こはぜ」です」) is still theirs; a handle in brackets
     # after it (「望月(@mochi_z)と申します」) is dropped. Other quotes introduce nobody.
-    text = _QUOTED_NAME_RE.sub(r"\1", text)
-    text = _HANDLE_NOTE_RE.sub("", text)
-    plain = strip_quotes(text) if "「" in text or "『" in text else text
+    quoted = "「" in text or "『" in text
+    if quoted:  # both patterns need a bracket of their own: the rewrites are cheap to skip
+        text = _QUOTED_NAME_RE.sub(r"\1", text)
+    if "(" in text or "（" in text:
+        text = _HANDLE_NOTE_RE.sub("", text)
+    plain = strip_quotes(text) if quoted else text
     # Only a block's first sentence introduces its speaker, or the next one after a
     # greeting (「こんにちは。人事担当の小林です。」); a name later on is someone talked about.
     sentences = _first_sentences(plain, 3)
@@ -556,11 +596,8 @@ def find_self_intro(
         head.append(sentence)
         if not _GREETING_RE.match(sentence.strip()) or len(sentence.strip()) > 16:
             break
-    for k, sentence in enumerate(head):
-        intro = _intro_in(sentence.strip(), known, after_greeting=k > 0)
-        if intro is not None and (weak or not intro.weak):
-            return intro
-    return None
+    frames = (_intro_frame(sentence.strip(), after_greeting=k > 0) for k, sentence in enumerate(head))
+    return tuple(frame for frame in frames if frame is not None)
 
 
 # A company or association's name with its legal form, up to a space, の or 、.
@@ -598,14 +635,54 @@ def org_intro(text: str) -> bool:
     return False
 
 
-def _intro_in(sentence: str, known: frozenset[str], *, after_greeting: bool = False) -> SelfIntro | None:
+_FIRST_PERSON_TOPIC_RE: Final = re.compile(r"^(?:私は|わたしは|僕は|ぼくは|わたくし|私、)")
+_LATIN_HANDLE_RE: Final = re.compile(r"[A-Za-z][A-Za-z0-9_.\-]{1,15}")
+_JOINED_YEAR_RE: Final = re.compile(r"^\d{4}年(?:度)?(?:入庁|入社|入省|入所)?の?")
+_CLAUSE_RE: Final = re.compile(r"[でをにがて、]")
+
+
+@dataclass(frozen=True, slots=True)
+class _IntroFrame:
+    """A sentence shaped as a self-introduction, before the known names are consulted.
+
+    All that :func:`find_self_intro` decides from the sentence alone; :meth:`intro` adds
+    the one cue that depends on the article (a name it knows).
+    """
+
+    sentence: str
+    family: str
+    core: str
+    full_name: str
+    affiliation: str | None
+    job_title: str | None
+    cued: bool  # the name is a person's without the known names (proper, strong, handle, job)
+    bare_ok: bool  # not a bare 「Xです。」 of a word UniDic does not read as a person's name
+    sure: bool  # strong without a known name (proper, strong, Latin handle, greeted)
+
+    def intro(self, known: frozenset[str]) -> SelfIntro | None:
+        """The introduction this frame makes, given the names the article knows."""
+        core = self.core
+        is_known = core in known or any(k.startswith(core) for k in known if len(core) >= 2)
+        if not (self.cued or is_known) or not self.bare_ok:
+            return None
+        return SelfIntro(
+            name=self.family,
+            full_name=self.full_name,
+            affiliation=self.affiliation,
+            job_title=self.job_title,
+            sentence=self.sentence,
+            weak=not (self.sure or is_known),
+        )
+
+
+def _intro_frame(sentence: str, *, after_greeting: bool = False) -> _IntroFrame | None:
     m = _INTRO_PREDICATE_RE.search(sentence)
     if m is None:
         return None
     complement = sentence[: m.start()].strip()
     greeted = after_greeting or bool(_GREETING_RE.match(complement))
     complement = _GREETING_RE.sub("", complement).lstrip("、,!！。 　")
-    complement = re.sub(r"^(?:私は|わたしは|僕は|ぼくは|わたくし|私、)", "", complement)
+    complement = _FIRST_PERSON_TOPIC_RE.sub("", complement)
     if not complement or len(complement) > 60:
         return None
     tokens = tokenize(complement)
@@ -650,35 +727,32 @@ def _intro_in(sentence: str, known: frozenset[str], *, after_greeting: bool = Fa
     strong = m.group("pred") in ("と申します", "といいます", "と言います", "と申す者です")
     # A kana handle is one word the dictionary does not split (「ぽんず」「ハルタ」), or comes
     # right after a greeting; a Latin one is a handle anywhere.
-    latin = bool(re.fullmatch(r"[A-Za-z][A-Za-z0-9_.\-]{1,15}", core))
+    latin = bool(_LATIN_HANDLE_RE.fullmatch(core))
     handle = (
         bool(_HANDLE_RE.match(core))
         and (latin or greeted or len(ntoks) == 1)
         and (greeted or strong or latin or before.rstrip().endswith(("の", "、", ",")))
     )
     after_job = bool(_JOB_WORD_RE.search(before.rstrip("の、 　"))) and len(core) <= 4
-    is_known = core in known or any(k.startswith(core) for k in known if len(core) >= 2)
-    if not (proper or strong or handle or after_job or is_known):
-        return None
-    if not before and not greeted and not strong and not any(t.pos3 == "人名" for t in ntoks):
-        return None  # a bare 「Xです。」: only a person's name (UniDic 人名) introduces someone
     family = core
     if " " not in name:
         surname = next((t.surface for t in ntoks if t.is_surname), None)
         if surname and surname != core and core.startswith(surname):
             family = surname
-    pre = re.sub(r"^\d{4}年(?:度)?(?:入庁|入社|入省|入所)?の?", "", before).strip(" 、の")
+    pre = _JOINED_YEAR_RE.sub("", before).strip(" 、の")
     # A long clause (「…で検査の仕事をしている」) is a description, not an affiliation.
-    affiliation, job_title = (
-        split_affiliation(pre) if pre and not re.search(r"[でをにがて、]", pre) else (None, None)
-    )
-    return SelfIntro(
-        name=family,
+    affiliation, job_title = split_affiliation(pre) if pre and not _CLAUSE_RE.search(pre) else (None, None)
+    return _IntroFrame(
+        sentence=sentence,
+        family=family,
+        core=core,
         full_name=name.replace("\u3000", " "),
         affiliation=affiliation,
         job_title=job_title,
-        sentence=sentence,
-        weak=not (proper or strong or is_known or latin or greeted),
+        cued=proper or strong or handle or after_job,
+        # A bare 「Xです。」: only a person's name (UniDic 人名) introduces someone.
+        bare_ok=bool(before) or greeted or strong or any(t.pos3 == "人名" for t in ntoks),
+        sure=proper or strong or latin or greeted,
     )
 
 
@@ -731,6 +805,8 @@ def legend_key(text: str) -> tuple[str, str] | None:
     >>> legend_key("みどりさん→み(地方の会社員)"), legend_key("A→B評価")
     (('みどり', 'み'), None)
     """
+    if "→" not in text and "⇒" not in text and "=" not in text and "＝" not in text:
+        return None  # LEGEND_KEY_RE needs its arrow or equals sign
     m = LEGEND_KEY_RE.match(text.strip())
     if (
         m is None
@@ -765,6 +841,11 @@ _SHAPE_END_RE: Final = re.compile(
 )
 
 
+_SPACE_RE: Final = re.compile(r"\s")
+_TRAILING_NOTE_RE: Final = re.compile(r"\s*[(（][^)）]*[)）]\s*$")
+_NOTE_RE: Final = re.compile(r"[(（](?P<note>[^)）]+)[)）]")
+
+
 @dataclass(frozen=True, slots=True)
 class NamedPerson:
     """A person a short line names: family name, the name as written, the note beside it."""
@@ -784,13 +865,15 @@ def name_by_shape(text: str) -> NamedPerson | None:
     >>> name_by_shape("会場の様子") is None
     True
     """
+    if _SPACE_RE.search(text) is None:
+        return None  # both shapes need the space between family and given name
     plain = text.replace("\u3000", " ")
     # The full name that ends the line (jobs and affiliations come first), else the first.
-    bare = re.sub(r"\s*[(（][^)）]*[)）]\s*$", "", plain).strip()
+    bare = _TRAILING_NOTE_RE.sub("", plain).strip()
     m = _SHAPE_END_RE.search(bare) or _SHAPE_RE.search(plain)
     if m is None:
         return None
-    paren = re.search(r"[(（](?P<note>[^)）]+)[)）]", plain)
+    paren = _NOTE_RE.search(plain)
     note = paren.group("note") if paren else None
     if _job_word(m.group("given")):
         return None  # 「古道具店 代表」: a shop and a job, nobody's name
@@ -832,6 +915,10 @@ def _org_unit(word: str) -> bool:
     return len(toks) >= 2 and toks[-1].surface in _ORG_UNITS and not any(t.pos3 == "人名" for t in toks)
 
 
+_ENDS_SENTENCE_RE: Final = re.compile(r"[。！!？?]\s*$")
+_SECOND_CREDIT_RE: Final = re.compile(r"\s*[/／|｜]\s*(?=[^\s:：/／]{1,8}[:：])")
+
+
 def cast_line(text: str) -> tuple[str, NamedPerson] | None:
     """A cast-list line 「司会:企画課 課長 相沢 玲」: its role word and the person it names.
 
@@ -843,12 +930,14 @@ def cast_line(text: str) -> tuple[str, NamedPerson] | None:
     >>> cast_line("司会:それでは始めます。") is None
     True
     """
+    if ":" not in text and "：" not in text:
+        return None  # CAST_WORDS_RE needs the colon after the role word
     m = CAST_WORDS_RE.match(text.strip())
     if m is None:
         return None
     # 「話し手:…さん/聞き手:編集部」: one line, two credits; the first is this role's.
-    rest = re.split(r"\s*[/／|｜]\s*(?=[^\s:：/／]{1,8}[:：])", m.group("rest"))[0]
-    if re.search(r"[。！!？?]\s*$", rest) or len(rest) > 80:
+    rest = _SECOND_CREDIT_RE.split(m.group("rest"))[0]
+    if _ENDS_SENTENCE_RE.search(rest) or len(rest) > 80:
         return None
     person = name_by_shape(rest)
     if person is None:
@@ -873,12 +962,17 @@ MARKER_RE: Final = re.compile(
 )
 
 
+_MARKER_OPENERS: Final = "(（[［"
+
+
 def marker_of(text: str) -> str | None:
     """The character marker a line starts with, if any.
 
     >>> marker_of("(◎)こんばんは。"), marker_of("(笑)")
     ('(◎)', None)
     """
+    if text[:1] not in _MARKER_OPENERS:
+        return None
     m = MARKER_RE.match(text)
     return m.group(0).strip() if m else None
 
@@ -896,6 +990,8 @@ def label_shape(text: str) -> str | None:
     >>> label_shape("ケン：そうだね。"), label_shape("【テーマ1】"), label_shape("今日は晴れ")
     ('ケン', 'テーマ1', None)
     """
+    if not may_be_label(text):
+        return None
     m = LABEL_SHAPE_RE.match(text)
     if m is None or text[:1] in _BULLETS:
         return None

@@ -30,6 +30,7 @@ from etl.errors import ParseError
 from etl.json_text import loads
 from etl.model import ArticleMeta, Block, BlockKind, ParsedDocument
 from etl.normalize import clean_text
+from etl.parse_text import clean_line
 
 __all__ = ["body_blocks", "parse_html", "parse_timestamp"]
 
@@ -541,7 +542,7 @@ class _Run:
         for line in self.lines:
             raw = line[0].text if len(line) == 1 else "".join([seg.text for seg in line])
             # Most runs between block elements are layout whitespace: no need to clean those.
-            if not raw.strip(_ASCII_SPACES) or not (text := clean_text(raw)):
+            if not raw.strip(_ASCII_SPACES) or not (text := clean_line(raw)):
                 continue
             first = line[0]
             if len(line) == 1 or all(seg.bold == first.bold and seg.anchor is first.anchor for seg in line):
@@ -551,7 +552,7 @@ class _Run:
             else:
                 # Only segments with text count: a space outside the link or the bold does not
                 # make a linked or bold line less so.
-                solid = [seg for seg in line if clean_text(seg.text)]
+                solid = [seg for seg in line if clean_line(seg.text)]
                 link = solid[0].anchor
                 if not all(seg.anchor is link for seg in solid):
                     link = None
@@ -598,7 +599,7 @@ def _walk(roots: Sequence[Element], skip: frozenset[Element] = frozenset()) -> l
             if name == "br":
                 run.lines.append([])
             elif name == "img":
-                alt = clean_text(node.get("alt") or "")
+                alt = clean_line(node.get("alt") or "")
                 if alt and not ctx.in_text:
                     run.flush(out)
                     out.append(Block(text=alt, kind="image_alt", attrs=_source_attrs(node) or ctx.group))
@@ -638,16 +639,17 @@ def _enter_block(tag: Element, name: str, parent: _Ctx) -> _Ctx:
     level = parent.level
     if (heading := _HEADING_LEVEL.get(name)) is not None:
         kind, level = "heading", heading
+    # Positional, as in _Ctx.bolded: kind, level, attrs, group, in_text, pre, bold, anchor.
     return _Ctx(
-        kind=kind,
-        level=level,
-        attrs=attrs,
-        group=attrs if name in _GROUPING else parent.group,
+        kind,
+        level,
+        attrs,
+        attrs if name in _GROUPING else parent.group,
         # A <figure> is a picture even inside a list item or a table cell.
-        in_text=(parent.in_text or name in _TEXT_BLOCK) and name != "figure",
-        pre=parent.pre or name == "pre",
-        bold=parent.bold,
-        anchor=parent.anchor,
+        (parent.in_text or name in _TEXT_BLOCK) and name != "figure",
+        parent.pre or name == "pre",
+        parent.bold,
+        parent.anchor,
     )
 
 

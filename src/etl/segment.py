@@ -57,16 +57,68 @@ def split_sentences(text: str) -> list[tuple[int, int]]:
     >>> [t[a:b] for a, b in split_sentences(t)]
     ['「はい。そうです。」と彼は言った。', '本当に！？', 'ええ']
     """
-    spans = _split(text, respect_brackets=True)
+    # Without an opening bracket the depth stays 0: the plain split is the same split.
+    spans = _bracket_split(text) if _OPENER_RE.search(text) else _plain_split(text)
     # An unbalanced bracket would swallow the rest of the block into one sentence; when a
     # span is implausibly long and has enders inside, fall back to ignoring brackets.
-    if any(b - a > 400 for a, b in spans):
-        spans = _split(text, respect_brackets=False)
+    if len(text) > 400 and any(b - a > 400 for a, b in spans):
+        spans = _plain_split(text)
     return spans
 
 
 # The characters the splitter acts on; everything between them is skipped in C.
 _SPECIAL: Final = re.compile("[" + re.escape("".join(sorted(SENTENCE_END | set(OPENERS) | CLOSERS))) + "]")
+_E: Final = re.escape("".join(sorted(SENTENCE_END)))
+_O: Final = re.escape("".join(sorted(OPENERS)))
+_C: Final = re.escape("".join(sorted(CLOSERS)))
+_OPENER_RE: Final = re.compile(f"[{_O}]")
+# One sentence of _split from a point at depth 0, its leading spaces outside the group:
+# text up to an ender, then every ender or closer right after it (「…！？」」). The bracket
+# form also steps over quotes with no bracket inside (depth 1 at most); possessive, so a
+# failed match costs one pass and never backtracks.
+_PLAIN_SENTENCE_RE: Final = re.compile(rf"\s*+([^{_E}]*+[{_E}][{_E}{_C}]*+)")
+_BRACKET_SENTENCE_RE: Final = re.compile(
+    rf"\s*+((?:[^{_O}{_E}]++|[{_O}][^{_O}{_C}]*+[{_C}])*+[{_E}][{_E}{_C}]*+)"
+)
+
+
+def _regex_split(text: str, sentence: re.Pattern[str]) -> tuple[list[tuple[int, int]], int]:
+    """Sentences matched one after another from the start; returns them and where they stop."""
+    spans: list[tuple[int, int]] = []
+    pos = 0
+    match = sentence.match
+    while (m := match(text, pos)) is not None:
+        spans.append((m.start(1), m.end()))
+        pos = m.end()
+    return spans, pos
+
+
+def _plain_split(text: str) -> list[tuple[int, int]]:
+    """``_split(text, respect_brackets=False)``: the sentence ends found in C.
+
+    >>> _plain_split(" 「はい。」 そう！？ ええ ")
+    [(1, 6), (7, 11), (12, 14)]
+    """
+    spans, pos = _regex_split(text, _PLAIN_SENTENCE_RE)
+    # No ender after pos: the rest is the last sentence, if it has more than spaces.
+    _add_span(text, pos, len(text), spans)
+    return spans
+
+
+def _bracket_split(text: str) -> list[tuple[int, int]]:
+    """``_split(text, respect_brackets=True)``, in C while no quote nests or stays open.
+
+    >>> t = "「はい。そうです。」と彼は言った。本当に！？ええ"
+    >>> [t[a:b] for a, b in _bracket_split(t)]
+    ['「はい。そうです。」と彼は言った。', '本当に！？', 'ええ']
+    """
+    spans, pos = _regex_split(text, _BRACKET_SENTENCE_RE)
+    if _OPENER_RE.search(text, pos) is not None:
+        # A nested or unclosed bracket stopped the pattern: count the depth instead.
+        return _split(text, respect_brackets=True)
+    # Depth 0 from pos to the end and no match: no ender there either.
+    _add_span(text, pos, len(text), spans)
+    return spans
 
 
 def _split(text: str, *, respect_brackets: bool) -> list[tuple[int, int]]:
@@ -118,45 +170,48 @@ def build_segments(units: Sequence[Unit]) -> tuple[str, list[Segment], list[Sent
     segments: list[Segment] = []
     sentences: list[Sentence] = []
     stack: list[tuple[int, str]] = []  # (heading level, heading text)
-    pos = 0
+    # The section path changes only at a heading: one tuple per section, not per segment.
+    path: tuple[str, ...] = ()
+    section: str | None = None
+    sep = len(BLOCK_SEPARATOR)
+    pos = -sep
     for ordinal, unit in enumerate(units):
-        if ordinal:
-            parts.append(BLOCK_SEPARATOR)
-            pos += len(BLOCK_SEPARATOR)
-        full = (unit.label or "") + unit.text
-        start, end = pos, pos + len(full)
+        kind, text, label = unit.kind, unit.text, unit.label
+        start = pos + sep
+        full = label + text if label else text
+        end = pos = start + len(full)
         parts.append(full)
-        pos = end
-        if unit.kind == "heading":
+        if kind == "heading":
             level = unit.heading_level or 2
             while stack and stack[-1][0] >= level:
                 stack.pop()
-            stack.append((level, unit.text))
-        path = tuple(text for _, text in stack)
+            stack.append((level, text))
+            path = tuple(t for _, t in stack)
+            section = path[-1]
         segments.append(
             Segment(
                 ordinal=ordinal,
-                kind=unit.kind,
-                text=unit.text,
-                label=unit.label,
-                heading_level=unit.heading_level if unit.kind == "heading" else None,
-                section=path[-1] if path else None,
+                kind=kind,
+                text=text,
+                label=label,
+                heading_level=unit.heading_level if kind == "heading" else None,
+                section=section,
                 section_path=path,
                 char_start=start,
                 char_end=end,
                 emphasis=unit.emphasis,
             )
         )
-        if unit.kind in SENTENCE_KINDS:
-            text_start = start + len(unit.label or "")
-            for a, b in split_sentences(unit.text):
+        if kind in SENTENCE_KINDS:
+            text_start = end - len(text)
+            for a, b in split_sentences(text):
                 sentences.append(
                     Sentence(
                         segment_ordinal=ordinal,
                         ordinal=len(sentences),
-                        text=unit.text[a:b],
+                        text=text[a:b],
                         char_start=text_start + a,
                         char_end=text_start + b,
                     )
                 )
-    return "".join(parts), segments, sentences
+    return BLOCK_SEPARATOR.join(parts), segments, sentences

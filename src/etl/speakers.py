@@ -123,6 +123,11 @@ _INTERVIEW_INTRO_RE: Final = re.compile(
     r"(?:伺った|聞いた|登場する|登場いただく|ご紹介する)のは.*(?:さん|氏)(?:です|。|$)|"
     r"(?:さん|氏)(?:の|への)インタビュー|(?:さん|氏)(?:を訪ね|が語)"
 )
+_LABEL_NOISE_RE: Final = re.compile(r"[(（].*?[)）]|[:：/／【】]")
+_PAREN_RE: Final = re.compile(r"[(（].*?[)）]")
+_HONORIFIC_HEADING_RE: Final = re.compile(r"(?:さん|氏)(?:に聞く|が語る|インタビュー)?$")
+_AFTER_ENDER_RE: Final = re.compile(r"(?<=[。！!？?])")
+_FROM_HONORIFIC_RE: Final = re.compile(r"(?:さん|氏|様|先生).*$")
 # An editorial intro before a writer's self-introduction (a series, a relay, an editor).
 _EDITORIAL_RE: Final = re.compile(r"連載|リレー|シリーズ|企画|ご紹介|紹介します|お届け|バトン|編集部")
 
@@ -288,7 +293,7 @@ def read_cast(segments: Sequence[Segment], *, account: str | None = None) -> Cas
     shared: dict[str, set[str]] = {}
     for seg in segments:
         if seg.label and seg.kind in ("speaker_label", "paragraph"):
-            by_shape = name_by_shape(re.sub(r"[(（].*?[)）]|[:：/／【】]", "", seg.label).strip())
+            by_shape = name_by_shape(_LABEL_NOISE_RE.sub("", seg.label).strip())
             if by_shape is not None:
                 shared.setdefault(by_shape.family, set()).add(by_shape.full)
     kin = {full for fulls in shared.values() if len(fulls) >= 2 for full in fulls}
@@ -296,7 +301,7 @@ def read_cast(segments: Sequence[Segment], *, account: str | None = None) -> Cas
     # Labels first: a label names a speaker even when nobody introduced them.
     for i, seg in enumerate(segments):
         if seg.kind == "question" and seg.label:
-            cast.q_style.add("q" if re.search(r"[QＱ]", seg.label) else "mark")
+            cast.q_style.add("q" if "Q" in seg.label or "Ｑ" in seg.label else "mark")
         if seg.kind not in ("speaker_label", "paragraph", "question") or not seg.label:
             continue
         label = seg.label
@@ -323,13 +328,13 @@ def read_cast(segments: Sequence[Segment], *, account: str | None = None) -> Cas
             raw = by_shape.family if by_shape else raw
         if cast.markers.get(raw):
             raw = cast.markers[raw]  # a legend key: 「み:」 is みどり
-        own = name_by_shape(re.sub(r"[(（].*?[)）]|[:：/／【】]", "", label).strip()) if kin else None
+        own = name_by_shape(_LABEL_NOISE_RE.sub("", label).strip()) if kin else None
         if own is not None and own.full in kin:
             raw = family = own.full  # not resolved to the shared family name
         else:
             family = reg.family_of(raw)
         host = raw in INTERVIEWER_WORDS or family in cast.hosts
-        full_raw = re.sub(r"[(（].*?[)）]", "", label.strip("【】:：/／")).strip()
+        full_raw = _PAREN_RE.sub("", label.strip("【】:：/／")).strip()
         shaped = name_by_shape(full_raw)
         reg.add(
             family,
@@ -379,9 +384,7 @@ def read_cast(segments: Sequence[Segment], *, account: str | None = None) -> Cas
             person = name_by_shape(seg.text)
             if person is not None:
                 cast.heading_of[i] = reg.family_of(person.family)
-            elif re.search(r"(?:さん|氏)(?:に聞く|が語る|インタビュー)?$", seg.text) and (
-                names := surnames_in(seg.text)
-            ):
+            elif _HONORIFIC_HEADING_RE.search(seg.text) and (names := surnames_in(seg.text)):
                 cast.heading_of[i] = reg.family_of(names[-1])
             elif talk := _TALK_HEADING_NAME_RE.search(seg.text):
                 # 「第3部 …(ホセ・ロドリゲスさん)」: the speaker in brackets, however spelled.
@@ -398,10 +401,10 @@ def read_cast(segments: Sequence[Segment], *, account: str | None = None) -> Cas
         opening = not first_cue_seen and paragraphs_seen <= 3 and not headings_seen
         if not first_cue_seen:
             # The intro names the interviewee: 「…の浜口 遼さんにお話を伺いました」.
-            for sentence in re.split(r"(?<=[。！!？?])", strip_quotes(seg.text)):
+            for sentence in _AFTER_ENDER_RE.split(strip_quotes(seg.text)):
                 if not _INTERVIEW_INTRO_RE.search(sentence):
                     continue
-                shaped = name_by_shape(re.sub(r"(?:さん|氏|様|先生).*$", "", sentence))
+                shaped = name_by_shape(_FROM_HONORIFIC_RE.sub("", sentence))
                 for name in [shaped.family] if shaped else surnames_in(sentence):
                     if name not in cast.intro_names:
                         cast.intro_names.append(name)
@@ -409,9 +412,11 @@ def read_cast(segments: Sequence[Segment], *, account: str | None = None) -> Cas
                             cast.intro_full[name] = shaped.full
             if opening and org_intro(seg.text):
                 cast.org_voice = True
-        intro = find_self_intro(seg.text, known, weak=True)
-        if intro is None or i in cast.label_of:
+        if i in cast.label_of:
             continue  # a marker line's self-introduction: the legend already names them
+        intro = find_self_intro(seg.text, known, weak=True)
+        if intro is None:
+            continue
         if intro.weak and not opening and intro.name not in known:
             continue  # 「くるみのパンです。」 in an answer names bread, not a person
         family = reg.family_of(intro.name)
@@ -848,11 +853,7 @@ def read_article(segments: Sequence[Segment], *, account: str | None = None) -> 
             and current is not None
             and current_role == "interviewee"
             and kind == "paragraph"
-            and (
-                re.search(re.escape(current) + r"(?:さん|氏|先生|教授)", strip_quotes(seg.text))
-                # 「取材の帰り道、…」: the reporter looking back on the interview.
-                or _REPORTER_WORDS_RE.search(strip_quotes(seg.text))
-            )
+            and _talked_about(current, strip_quotes(seg.text))
         ):
             current, current_role, current_method = reporter, "narrator", "reporting"
             atts.append(Attribution(reporter, "narrator", "reporting", CONFIDENCE["reporting"]))
@@ -889,6 +890,22 @@ def read_article(segments: Sequence[Segment], *, account: str | None = None) -> 
         key=lambda sp: sp.first_ordinal or 0,
     )
     return ArticleReading(segs, atts, speakers, fmt, fmt_conf)
+
+
+def _talked_about(name: str, plain: str) -> bool:
+    """The floor holder named with an honorific, or the reporter looking back on the talk.
+
+    >>> _talked_about("森", "森さんは笑った。"), _talked_about("森", "取材の帰り道、海を見た。")
+    (True, True)
+    """
+    # re.escape(name) + "(?:さん|氏|先生|教授)" searched: a literal, so a substring test.
+    return any(name + title in plain for title in _TITLES) or (
+        # 「取材の帰り道、…」: the reporter looking back on the interview.
+        _REPORTER_WORDS_RE.search(plain) is not None
+    )
+
+
+_TITLES: Final = ("さん", "氏", "先生", "教授")
 
 
 def _full_of(text: str, family: str) -> str | None:
