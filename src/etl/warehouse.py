@@ -50,16 +50,17 @@ from etl.errors import WarehouseError
 from etl.schemas import ADDED_COLUMNS, ARTICLE_TABLES, SCHEMA_VERSION, TABLES
 
 PART_FILE: Final = "part-0.parquet"
-#: Staged bytes (compressed) a run keeps in memory before it parks further tables on disk.
-#: The benchmark corpus stages 1.4 MB per MB of input files (8 MB as plain Arrow), so runs
-#: up to about 20 MB of input never write staging files, and bigger ones hold no more than
-#: this. Measured on the 100 MB benchmark corpus (one process), peak RSS with a budget of
-#: 128 / 64 / 32 MiB: 763 / 708 / 614 MB, at about the same speed.
-DEFAULT_STAGE_BUDGET: Final = 32 * 2**20
+#: Staged bytes (compressed) a run keeps in memory before it parks further tables on disk
+#: (read back once, at the end of the run, from the page cache). The benchmark corpus stages
+#: about 1.1 MB per MB of input files, so runs of up to about 7 MB never write staging files.
+#: Small, so that what a run holds does not grow with its size: on the 20 MB corpus, peak
+#: RSS 410 MB against 344 MB on its first 20 % (32 MiB: 427 against 346), at the same speed.
+DEFAULT_STAGE_BUDGET: Final = 8 * 2**20
 #: A partition bigger than this (Arrow bytes) is merged range by range of articles, so a
-#: run's memory does not grow with the size of its largest partition (with the budget
-#: above: peak RSS 538 MB on the 20 MB corpus, 614 MB on the 100 MB one).
-MERGE_CHUNK_BYTES: Final = 16 * 2**20
+#: run's memory does not grow with the size of its largest partition (the `undated` one of
+#: page-text inputs grows with the corpus). On the 20 MB corpus peak RSS was 497 MB with
+#: 16 MiB ranges and 427 MB with these, at the same speed (2 MiB: 413 MB, 10 % slower).
+MERGE_CHUNK_BYTES: Final = 4 * 2**20
 #: Columns of long, nearly always distinct texts: written without a dictionary.
 _PLAIN_COLUMNS: Final = frozenset({"text", "body"})
 #: Rows per Parquet row group: a merge reading one range of articles skips the others.
