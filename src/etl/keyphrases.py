@@ -675,8 +675,12 @@ def score_table(table: pa.Table, doc_freq: pa.Table, n_docs: int) -> pa.Array:
         }
     )
     keys = ["article_id", "base_form"]
-    grouped = rows.group_by(keys, use_threads=False).aggregate([("count", "sum"), ("marked", "sum"), ("parts", "max")])
-    grouped = grouped.join(doc_freq.select(["base_form", "df"]), "base_form", join_type="left outer", use_threads=False)
+    grouped = rows.group_by(keys, use_threads=False).aggregate(
+        [("count", "sum"), ("marked", "sum"), ("parts", "max")]
+    )
+    grouped = grouped.join(
+        doc_freq.select(["base_form", "df"]), "base_form", join_type="left outer", use_threads=False
+    )
     df = pc.cast(
         pc.min_element_wise(pc.max_element_wise(pc.fill_null(grouped["df"], 1), 1), max(n_docs, 1)),
         pa.float64(),
