@@ -19,7 +19,7 @@ from typing import Any, Final
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from etl.morph import TextTokens, Token, text_tokens, tokenize
+from etl.morph import Memo, TextTokens, Token, text_tokens, tokenize
 
 _STOP_TEXT: Final = """
     こと もの ため よう ところ ほう とき わけ はず 方 中 上 下 前 後 的 等 際 時 点 所 事 物 人 者
@@ -311,21 +311,15 @@ _KEPT: Final = 1
 _KEPT_KANA: Final = 2  # kept, but spelled in hiragana: the kana rule of _trimmed may drop it
 
 
-class _SingleKeep(dict[Token, int]):
-    """Token -> whether it is a keyphrase on its own (:func:`_keep` of a one-morpheme run)."""
-
-    def __missing__(self, tok: Token) -> int:
-        kind = _DROPPED
-        if _keep((tok,), tok.surface):
-            kind = _KEPT_KANA if _hiragana(tok.surface) else _KEPT
-        if len(self) >= _SINGLE_MAX:
-            self.clear()
-        self[tok] = kind
-        return kind
+def _single_keep(tok: Token) -> int:
+    """Whether a morpheme is a keyphrase on its own (:func:`_keep` of a one-morpheme run)."""
+    if not _keep((tok,), tok.surface):
+        return _DROPPED
+    return _KEPT_KANA if _hiragana(tok.surface) else _KEPT
 
 
 _SINGLE_MAX: Final = 50_000
-_SINGLE: _SingleKeep = _SingleKeep()
+_SINGLE: Memo[Token, int] = Memo(_single_keep, _SINGLE_MAX)
 
 
 def _extract(tt: TextTokens) -> tuple[Phrase, ...]:

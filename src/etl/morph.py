@@ -10,9 +10,9 @@ import re
 import sys
 import threading
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from functools import lru_cache
-from typing import TYPE_CHECKING, Final, NamedTuple
+from typing import TYPE_CHECKING, Final, NamedTuple, TypeVar
 
 if TYPE_CHECKING:
     import fugashi
@@ -134,6 +134,9 @@ def tokenize(text: str) -> tuple[Token, ...]:
     return tuple(tok for piece in split_for_parse(text) for tok in _tokenize(piece))
 
 
+K = TypeVar("K")
+V = TypeVar("V")
+
 # MeCab's line for a morpheme -> its Token. Words repeat (の, を, デジタル, 、): looking a
 # line up is ~3x cheaper than splitting it and building the tuple again. Bounded (about
 # 25 MB when full, then cleared), so memory stays flat on any corpus.
@@ -154,18 +157,29 @@ def _token_of(line: str) -> Token:
     )
 
 
-class _LineTokens(dict[str, Token]):
-    """The line cache: a miss builds the line's Token (so a lookup runs in C via ``map``)."""
+class Memo(dict[K, V]):
+    """A bounded memo of ``fn``: a miss computes and keeps ``fn(key)``; full, it starts over.
 
-    def __missing__(self, line: str) -> Token:
-        tok = _token_of(line)
-        if len(self) >= _LINES_MAX:
+    A dict, so a lookup of a hit (``memo[key]``, or ``map(memo.__getitem__, keys)``) runs
+    in C; memory stays bounded on any corpus.
+
+    >>> m = Memo(len, 2); m["ab"], m["abc"], m["x"], len(m)
+    (2, 3, 1, 1)
+    """
+
+    def __init__(self, fn: Callable[[K], V], limit: int) -> None:
+        super().__init__()
+        self.fn, self.limit = fn, limit
+
+    def __missing__(self, key: K) -> V:
+        value = self.fn(key)
+        if len(self) >= self.limit:
             self.clear()
-        self[line] = tok
-        return tok
+        self[key] = value
+        return value
 
 
-_LINES: _LineTokens = _LineTokens()
+_LINES: Memo[str, Token] = Memo(_token_of, _LINES_MAX)
 
 
 @lru_cache(maxsize=4096)
@@ -227,18 +241,8 @@ def token_code(tok: Token) -> str:
     return OTHER
 
 
-class _Codes(dict[Token, str]):
-    """Token -> :func:`token_code`, worked out once per distinct morpheme (bounded)."""
-
-    def __missing__(self, tok: Token) -> str:
-        code = token_code(tok)
-        if len(self) >= _LINES_MAX:
-            self.clear()
-        self[tok] = code
-        return code
-
-
-_CODES: _Codes = _Codes()
+#: Token -> :func:`token_code`, worked out once per distinct morpheme (bounded).
+_CODES: Memo[Token, str] = Memo(token_code, _LINES_MAX)
 
 
 def token_codes(tokens: Sequence[Token]) -> str:
