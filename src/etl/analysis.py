@@ -7,13 +7,16 @@ with them and the options: no file is read here (see :mod:`etl.batches` for the 
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, field
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Final, cast
+from typing import Any, Final, TypeAlias, cast
 
+from etl import PIPELINE_VERSION
 from etl.classify import classify
 from etl.errors import EmptyArticle, InputError
-from etl.facets import assign_facets
+from etl.facets import FacetTag, assign_facets
 from etl.formats import format_of, parse
 from etl.keyphrases import Phrase, article_keyphrases, extract_phrases, fold_near_duplicates
 from etl.model import ParsedDocument
@@ -21,15 +24,15 @@ from etl.morph import text_tokens
 from etl.reading import DEFAULT_MAX_BYTES, decode
 from etl.schemas import (
     SCHEMA_VERSION,
-    ArticleRow,
-    SegmentRow,
-    SegmentTopicRow,
-    SentenceRow,
-    SpeakerRow,
+    ArticleColumns,
+    SegmentColumns,
+    SegmentTopicColumns,
+    SentenceColumns,
+    SpeakerColumns,
 )
-from etl.segment import build_segments
-from etl.speakers import display_name, read_article, speaker_key
-from etl.subjects import SubjectMatcher
+from etl.segment import Segment, Sentence, build_segments
+from etl.speakers import Attribution, Speaker, display_name, read_article, speaker_key
+from etl.subjects import SubjectHit, SubjectMatcher
 from etl.taxonomy import Taxonomy, load_taxonomy
 from etl.timing import NO_TIMER, StageTimer
 
@@ -57,19 +60,110 @@ class EtlOptions:
             raise ValueError(f"max_bytes must be positive, got {self.max_bytes}")
 
 
-@dataclass(slots=True)
-class ArticleRows:
-    """The rows one article contributes to each per-article table (plain dicts)."""
+#: One article's rows of a table as columns (see the column types of :mod:`etl.schemas`).
+Columns: TypeAlias = Mapping[str, list[Any]]
 
-    article_id: str
-    source_path: str
-    source_format: str
-    content_sha256: str
-    published_at: datetime | None
-    #: Rows per table name, each typed by its table's row type in :mod:`etl.schemas`.
-    tables: dict[str, list[Any]]
-    # Keyphrases are scored against the corpus later: (segment_id, Phrase) pairs.
-    phrases: list[tuple[str, Phrase]] = field(default_factory=list)
+
+class ArticleRows:
+    """The rows one article contributes to each per-article table.
+
+    The analysis hands them over as columns (:attr:`columns`: a list per column, without
+    ``article_id`` and the run's columns, which are the article's and the batch's), the
+    form the batch's Arrow tables are built from. :attr:`tables` gives them as plain row
+    dicts: the first use turns the columns into rows for good, so that an edit of a row is
+    what the tables are then built from.
+
+    >>> r = ArticleRows("a", "raw/a.txt", "text", "0" * 64, None, columns={"speakers": {"name": ["山田"]}})
+    >>> r.row_count("speakers"), r.tables["speakers"], r.columns is None
+    (1, [{'article_id': 'a', 'name': '山田'}], True)
+    """
+
+    __slots__ = (
+        "_columns",
+        "_rows",
+        "article_id",
+        "content_sha256",
+        "phrases",
+        "published_at",
+        "run_id",
+        "source_format",
+        "source_path",
+    )
+
+    def __init__(
+        self,
+        article_id: str,
+        source_path: str,
+        source_format: str,
+        content_sha256: str,
+        published_at: datetime | None,
+        tables: dict[str, list[Any]] | None = None,
+        phrases: list[tuple[str, Phrase]] | None = None,
+        *,
+        columns: dict[str, Columns] | None = None,
+    ) -> None:
+        self.article_id = article_id
+        self.source_path = source_path
+        self.source_format = source_format
+        self.content_sha256 = content_sha256
+        self.published_at = published_at
+        # Keyphrases are scored against the corpus later: (segment_id, Phrase) pairs.
+        self.phrases: list[tuple[str, Phrase]] = phrases if phrases is not None else []
+        #: The run the column rows are stamped with (:meth:`stamp`); rows carry their own.
+        self.run_id: str | None = None
+        self._rows = tables if tables is not None or columns is not None else {}
+        self._columns = columns
+        if columns is not None:
+            self._rows = None
+
+    @property
+    def columns(self) -> dict[str, Columns] | None:
+        """The rows as columns by table name; ``None`` once :attr:`tables` has been used."""
+        return self._columns
+
+    @property
+    def tables(self) -> dict[str, list[Any]]:
+        """Rows per table name, each typed by its table's row type in :mod:`etl.schemas`."""
+        if self._rows is None:
+            assert self._columns is not None
+            self._rows = {name: self._rows_of(cols) for name, cols in self._columns.items()}
+            self._columns = None
+        return self._rows
+
+    @tables.setter
+    def tables(self, rows: dict[str, list[Any]]) -> None:
+        self._rows, self._columns = rows, None
+
+    def row_count(self, name: str) -> int:
+        """How many rows of table ``name`` the article has."""
+        if self._columns is None:
+            return len(self.tables.get(name, []))
+        cols = self._columns.get(name)
+        return len(next(iter(cols.values()), [])) if cols else 0
+
+    def stamp(self, run_id: str) -> None:
+        """Give every row the run's ``run_id`` and ``pipeline_version``, in place."""
+        if self._columns is not None:
+            self.run_id = run_id
+            return
+        for table_rows in self.tables.values():
+            for row in table_rows:
+                row["run_id"] = run_id
+                row["pipeline_version"] = PIPELINE_VERSION
+
+    def _rows_of(self, cols: Columns) -> list[dict[str, Any]]:
+        head: dict[str, Any] = {"article_id": self.article_id}
+        tail: dict[str, Any] = {}
+        if self.run_id is not None:
+            tail = {"run_id": self.run_id, "pipeline_version": PIPELINE_VERSION}
+        names = list(cols)
+        return [
+            {**head, **dict(zip(names, values, strict=True)), **tail}
+            for values in zip(*cols.values(), strict=True)
+        ]
+
+    def __repr__(self) -> str:
+        return f"ArticleRows({self.article_id!r}, {self.source_path!r})"
 
 
 class Analyzer:
@@ -116,11 +210,16 @@ class Analyzer:
                 doc = parse(fmt, text)
             except InputError as exc:
                 raise exc.with_path(source_path) from exc
-        rows = self.analyse(source_path, doc, hashlib.sha256(data).hexdigest())
-        rows.tables["articles"][0]["fetched_at"] = fetched_at
-        return rows
+        return self.analyse(source_path, doc, hashlib.sha256(data).hexdigest(), fetched_at=fetched_at)
 
-    def analyse(self, source_path: str, doc: ParsedDocument, content_sha256: str) -> ArticleRows:
+    def analyse(
+        self,
+        source_path: str,
+        doc: ParsedDocument,
+        content_sha256: str,
+        *,
+        fetched_at: datetime | None = None,
+    ) -> ArticleRows:
         """Every stage after parsing, for one document."""
         timer = self.timer
         with timer.stage("segment"):
@@ -153,151 +252,156 @@ class Analyzer:
         with timer.stage("rows"):
             title = meta.title or next((s.text for s in segments if s.kind == "title"), None)
             article_id = meta.note_key or "c" + hashlib.sha256(body.encode()).hexdigest()[:16]
-            now = datetime.now(UTC)
-
-            def sid(family: str | None) -> str | None:
-                name = display_name(speakers, family)
-                return f"{article_id}:{name}" if name else None
-
-            seg_rows: list[SegmentRow] = []
-            topic_rows: list[SegmentTopicRow] = []
-            phrases: list[tuple[str, Phrase]] = []
-            sentence_counts: dict[int, int] = {}
-            for sent in sentences:
-                sentence_counts[sent.segment_ordinal] = sentence_counts.get(sent.segment_ordinal, 0) + 1
-            article_subjects: list[str] = []
-            article_facets: list[str] = []
-            for seg, att, tag, hits, seg_phrases in zip(
-                segments, attributions, facets, subject_hits, segment_phrases, strict=True
-            ):
-                segment_id = f"{article_id}:{seg.ordinal:04d}"
-                subjects: list[str] = []
-                if hits:
-                    for hit in hits:
-                        subjects.append(hit.topic_id)
-                        topic_rows.append(
-                            {
-                                "article_id": article_id,
-                                "segment_id": segment_id,
-                                "dimension": "subject",
-                                "topic_id": hit.topic_id,
-                                "score": hit.score,
-                                "method": "keyword",
-                                "evidence": list(hit.evidence),
-                            }
-                        )
-                        if hit.topic_id not in article_subjects:
-                            article_subjects.append(hit.topic_id)
-                if tag.facet is not None:
-                    topic_rows.append(
-                        {
-                            "article_id": article_id,
-                            "segment_id": segment_id,
-                            "dimension": "facet",
-                            "topic_id": tag.facet,
-                            "score": tag.score,
-                            "method": tag.method,
-                            "evidence": list(tag.evidence),
-                        }
-                    )
-                    if seg.kind == "paragraph" and tag.facet not in article_facets:
-                        article_facets.append(tag.facet)
-                phrases.extend((segment_id, p) for p in seg_phrases)
-                seg_rows.append(
-                    {
-                        "article_id": article_id,
-                        "segment_id": segment_id,
-                        "ordinal": seg.ordinal,
-                        "kind": seg.kind,
-                        "heading_level": seg.heading_level,
-                        "section": seg.section,
-                        "section_path": list(seg.section_path),
-                        "text": seg.text,
-                        "label": seg.label,
-                        "char_start": seg.char_start,
-                        "char_end": seg.char_end,
-                        "sentence_count": sentence_counts.get(seg.ordinal, 0),
-                        "speaker_id": sid(att.name),
-                        "speaker_name": display_name(speakers, att.name),
-                        "speaker_role": att.role,
-                        "speaker_method": att.method,
-                        "speaker_confidence": att.confidence,
-                        "facet": tag.facet,
-                        "subjects": subjects,
-                    }
-                )
-            phrases = fold_near_duplicates(phrases)  # 長野県内 counts as 長野県 when both occur
-            sentence_rows: list[SentenceRow] = []
-            for sent in sentences:
-                seg_row = seg_rows[sent.segment_ordinal]
-                sentence_rows.append(
-                    {
-                        "article_id": article_id,
-                        "segment_id": seg_row["segment_id"],
-                        "sentence_id": f"{article_id}:{sent.ordinal:05d}",
-                        "ordinal": sent.ordinal,
-                        "text": sent.text,
-                        "char_start": sent.char_start,
-                        "char_end": sent.char_end,
-                        "speaker_id": seg_row["speaker_id"],
-                        "speaker_name": seg_row["speaker_name"],
-                        "speaker_role": seg_row["speaker_role"],
-                    }
-                )
-            speaker_rows: list[SpeakerRow] = [
-                {
-                    "article_id": article_id,
-                    "speaker_id": f"{article_id}:{sp.name}",
-                    "name": sp.name,
-                    "speaker_key": speaker_key(sp.name),
-                    "affiliation": sp.affiliation,
-                    "job_title": sp.job_title,
-                    "role": sp.role,
-                    "evidence": sp.evidence,
-                    # The reader lists only speakers who speak: each has a first segment.
-                    "first_ordinal": cast(int, sp.first_ordinal),
-                    "segment_count": sp.segment_count,
-                    "char_count": sp.char_count,
-                }
-                for sp in speakers
+            segment_ids = [f"{article_id}:{seg.ordinal:04d}" for seg in segments]
+            seg_cols = _segment_columns(article_id, segment_ids, segments, attributions, speakers, facets)
+            seg_cols["subjects"] = [[hit.topic_id for hit in hits] for hits in subject_hits]
+            counts = Counter(sent.segment_ordinal for sent in sentences)
+            seg_cols["sentence_count"] = [counts.get(seg.ordinal, 0) for seg in segments]
+            phrases = [
+                (segment_id, p)
+                for segment_id, seg_phrases in zip(segment_ids, segment_phrases, strict=True)
+                for p in seg_phrases
             ]
-            article_row: ArticleRow = {
-                "article_id": article_id,
-                "note_key": meta.note_key,
-                "url": meta.url,
-                "source_path": source_path,
-                "source_format": doc.source_format,
-                "title": title,
-                "account": meta.account,
-                "published_at": meta.published_at,
-                "fetched_at": None,
-                "content_sha256": content_sha256,
-                "body_chars": len(body),
-                "segment_count": len(seg_rows),
-                "sentence_count": len(sentence_rows),
-                "speaker_count": len(speaker_rows),
-                "speakers": [sp.name for sp in speakers],
-                "facets": article_facets,
-                "subjects": article_subjects,
-                "format": reading.format,
-                "format_confidence": reading.format_confidence,
-                "keyphrases": article_keyphrases(p for _, p in phrases),
-                "body": body,
-                "schema_version": SCHEMA_VERSION,
-                "processed_at": now,
+            phrases = fold_near_duplicates(phrases)  # 長野県内 counts as 長野県 when both occur
+            sentence_cols = _sentence_columns(article_id, sentences, seg_cols)
+            speaker_cols = _speaker_columns(article_id, speakers)
+            article: ArticleColumns = {
+                "note_key": [meta.note_key],
+                "url": [meta.url],
+                "source_path": [source_path],
+                "source_format": [doc.source_format],
+                "title": [title],
+                "account": [meta.account],
+                "published_at": [meta.published_at],
+                "fetched_at": [fetched_at],
+                "content_sha256": [content_sha256],
+                "body_chars": [len(body)],
+                "segment_count": [len(segments)],
+                "sentence_count": [len(sentences)],
+                "speaker_count": [len(speakers)],
+                "speakers": [[sp.name for sp in speakers]],
+                # Facets of paragraphs and subjects of any segment, in order of first use.
+                "facets": [
+                    list(
+                        dict.fromkeys(
+                            tag.facet
+                            for seg, tag in zip(segments, facets, strict=True)
+                            if seg.kind == "paragraph" and tag.facet is not None
+                        )
+                    )
+                ],
+                "subjects": [list(dict.fromkeys(hit.topic_id for hits in subject_hits for hit in hits))],
+                "format": [reading.format],
+                "format_confidence": [reading.format_confidence],
+                "keyphrases": [article_keyphrases(p for _, p in phrases)],
+                "body": [body],
+                "schema_version": [SCHEMA_VERSION],
+                "processed_at": [datetime.now(UTC)],
             }
             return ArticleRows(
-                article_id=article_id,
-                source_path=source_path,
-                source_format=doc.source_format,
-                content_sha256=content_sha256,
-                published_at=meta.published_at,
-                tables={
-                    "articles": [article_row],
-                    "segments": seg_rows,
-                    "sentences": sentence_rows,
-                    "speakers": speaker_rows,
-                    "segment_topics": topic_rows,
-                },
+                article_id,
+                source_path,
+                doc.source_format,
+                content_sha256,
+                meta.published_at,
                 phrases=phrases,
+                columns={
+                    "articles": _columns(article),
+                    "segments": _columns(seg_cols),
+                    "sentences": _columns(sentence_cols),
+                    "speakers": _columns(speaker_cols),
+                    "segment_topics": _columns(_topic_columns(segment_ids, facets, subject_hits)),
+                },
             )
+
+
+def _columns(typed: Mapping[str, object]) -> Columns:
+    """A table's typed columns as the plain mapping :class:`ArticleRows` holds."""
+    return cast(Columns, typed)
+
+
+def _segment_columns(
+    article_id: str,
+    segment_ids: list[str],
+    segments: Sequence[Segment],
+    attributions: Sequence[Attribution],
+    speakers: Sequence[Speaker],
+    facets: Sequence[FacetTag],
+) -> SegmentColumns:
+    """The ``segments`` columns; ``subjects`` and ``sentence_count`` are filled in after."""
+    names = {family: display_name(speakers, family) for family in {att.name for att in attributions}}
+    speaker_names = [names[att.name] for att in attributions]
+    return {
+        "segment_id": segment_ids,
+        "ordinal": [seg.ordinal for seg in segments],
+        "kind": [seg.kind for seg in segments],
+        "heading_level": [seg.heading_level for seg in segments],
+        "section": [seg.section for seg in segments],
+        "section_path": [list(seg.section_path) for seg in segments],
+        "text": [seg.text for seg in segments],
+        "label": [seg.label for seg in segments],
+        "char_start": [seg.char_start for seg in segments],
+        "char_end": [seg.char_end for seg in segments],
+        "sentence_count": [],
+        "speaker_id": [f"{article_id}:{name}" if name else None for name in speaker_names],
+        "speaker_name": speaker_names,
+        "speaker_role": [att.role for att in attributions],
+        "speaker_method": [att.method for att in attributions],
+        "speaker_confidence": [att.confidence for att in attributions],
+        "facet": [tag.facet for tag in facets],
+        "subjects": [],
+    }
+
+
+def _sentence_columns(article_id: str, sentences: Sequence[Sentence], seg: SegmentColumns) -> SentenceColumns:
+    """The ``sentences`` columns: a sentence's segment and speaker are its segment's."""
+    of = [sent.segment_ordinal for sent in sentences]  # the position of its segment
+    return {
+        "segment_id": [seg["segment_id"][k] for k in of],
+        "sentence_id": [f"{article_id}:{sent.ordinal:05d}" for sent in sentences],
+        "ordinal": [sent.ordinal for sent in sentences],
+        "text": [sent.text for sent in sentences],
+        "char_start": [sent.char_start for sent in sentences],
+        "char_end": [sent.char_end for sent in sentences],
+        "speaker_id": [seg["speaker_id"][k] for k in of],
+        "speaker_name": [seg["speaker_name"][k] for k in of],
+        "speaker_role": [seg["speaker_role"][k] for k in of],
+    }
+
+
+def _speaker_columns(article_id: str, speakers: Sequence[Speaker]) -> SpeakerColumns:
+    return {
+        "speaker_id": [f"{article_id}:{sp.name}" for sp in speakers],
+        "name": [sp.name for sp in speakers],
+        "speaker_key": [speaker_key(sp.name) for sp in speakers],
+        "affiliation": [sp.affiliation for sp in speakers],
+        "job_title": [sp.job_title for sp in speakers],
+        "role": [sp.role for sp in speakers],
+        "evidence": [sp.evidence for sp in speakers],
+        # The reader lists only speakers who speak: each has a first segment.
+        "first_ordinal": [cast(int, sp.first_ordinal) for sp in speakers],
+        "segment_count": [sp.segment_count for sp in speakers],
+        "char_count": [sp.char_count for sp in speakers],
+    }
+
+
+def _topic_columns(
+    segment_ids: Sequence[str], facets: Sequence[FacetTag], subject_hits: Sequence[Sequence[SubjectHit]]
+) -> SegmentTopicColumns:
+    """The ``segment_topics`` columns: each segment's subjects, then its facet."""
+    rows: list[tuple[str, str, str, float, str, list[str]]] = []
+    for sid, tag, hits in zip(segment_ids, facets, subject_hits, strict=True):
+        for hit in hits:
+            rows.append((sid, "subject", hit.topic_id, hit.score, "keyword", list(hit.evidence)))
+        if tag.facet is not None:
+            rows.append((sid, "facet", tag.facet, tag.score, tag.method, list(tag.evidence)))
+    # One tuple per row, turned into columns at once: cheaper than six appends per row.
+    columns: list[list[Any]] = [list(c) for c in zip(*rows, strict=True)] if rows else [[] for _ in range(6)]
+    return {
+        "segment_id": columns[0],
+        "dimension": columns[1],
+        "topic_id": columns[2],
+        "score": columns[3],
+        "method": columns[4],
+        "evidence": columns[5],
+    }

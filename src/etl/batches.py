@@ -14,20 +14,21 @@ from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import cast
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from etl import PIPELINE_VERSION
-from etl.analysis import Analyzer, ArticleRows
+from etl.analysis import Analyzer, ArticleRows, Columns
 from etl.discovery import source_name
 from etl.duplicates import resolve_duplicates
 from etl.errors import InputError
 from etl.formats import format_of
 from etl.reading import InputRoots, decode, read_bytes
 from etl.rejects import Reject, reject_of
-from etl.schemas import keyphrase_rows
+from etl.schemas import keyphrase_columns, keyphrase_rows
 from etl.sidecars import sidecar_fetched_at, sidecar_path
 from etl.timing import NO_TIMER, StageTimer
 from etl.validation import validate_tables
@@ -222,7 +223,7 @@ def prepare_batch(batch: BatchResult, run_id: str, timer: StageTimer = NO_TIMER)
     winners, duplicates = resolve_duplicates(batch.articles)
     _keyphrase_rows(winners)
     for r in winners:
-        stamp(r.tables, run_id)
+        r.stamp(run_id)
     try:
         with timer.stage("validation"):
             valid, invalid, tables = validate_tables(winners)
@@ -237,11 +238,7 @@ def prepare_batch(batch: BatchResult, run_id: str, timer: StageTimer = NO_TIMER)
     lost = [rj for rj in duplicates if article_of[rj.source_path] in failed]
     articles = [r for r in batch.articles if r.article_id not in failed]
     for r in articles:
-        r.tables = {
-            "articles": [{k: v for k, v in r.tables["articles"][0].items() if k != "body"}],
-            "speakers": r.tables["speakers"],
-            "segment_topics": [row for row in r.tables["segment_topics"] if row["dimension"] == "subject"],
-        }
+        _keep_summary(r)
         r.phrases = []
     return BatchResult(articles, [*batch.rejects, *invalid, *lost], batch.unchanged, tables, batch.number)
 
@@ -269,6 +266,33 @@ def _validate_each(
 
 
 def _keyphrase_rows(kept: Sequence[ArticleRows]) -> None:
-    """Keyphrase rows of each article (see :func:`etl.schemas.keyphrase_rows`)."""
+    """Keyphrase rows of each article (see :func:`etl.schemas.keyphrase_rows`), as columns
+    while the article's rows are columns."""
     for r in kept:
-        r.tables["keyphrases"] = keyphrase_rows(r.article_id, r.phrases)
+        if r.columns is not None:
+            r.columns["keyphrases"] = cast(Columns, keyphrase_columns(r.phrases))
+        else:
+            r.tables["keyphrases"] = keyphrase_rows(r.article_id, r.phrases)
+
+
+def _keep_summary(r: ArticleRows) -> None:
+    """Keep only the rows the run summary needs: the ``articles`` row without the body, the
+    speakers and the subjects of ``segment_topics``."""
+    cols = r.columns
+    if cols is None:
+        r.tables = {
+            "articles": [{k: v for k, v in r.tables["articles"][0].items() if k != "body"}],
+            "speakers": r.tables["speakers"],
+            "segment_topics": [row for row in r.tables["segment_topics"] if row["dimension"] == "subject"],
+        }
+        return
+    topics = cols["segment_topics"]
+    subject = [k for k, dimension in enumerate(topics["dimension"]) if dimension == "subject"]
+    summary = {
+        "articles": {k: v for k, v in cols["articles"].items() if k != "body"},
+        "speakers": cols["speakers"],
+        "segment_topics": {k: [values[i] for i in subject] for k, values in topics.items()},
+    }
+    cols.clear()
+    cols.update(summary)
+    r.tables  # noqa: B018  # rows now, where the batch was processed, not where it is committed

@@ -3,6 +3,9 @@
 Each schema is followed by the ``TypedDict`` of its rows, so the code that builds rows is
 checked against the contract by mypy (a misspelt column or a wrong type fails the check);
 :func:`etl.warehouse.to_table` builds the Arrow table column by column from those rows.
+A per-article table also has the ``TypedDict`` of one article's rows as columns (a list
+per column): the analysis builds those, as cheaper to turn into Arrow arrays than dicts,
+and :func:`etl.warehouse.columns_table` builds a batch's table from them.
 
 This module is the public interface other teams code against (see DESIGN.md §5). A change
 to a column's name, type or meaning bumps :data:`SCHEMA_VERSION` and goes in the README's
@@ -11,7 +14,7 @@ changelog; ``tests/test_schemas.py`` fails when a column changes without that.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Final, NotRequired, TypedDict
 
@@ -96,6 +99,34 @@ class ArticleRow(TypedDict):
     pipeline_version: NotRequired[str]
 
 
+class ArticleColumns(TypedDict):
+    """One article's ``articles`` rows as columns: the row type's keys but ``article_id`` and
+    the run's columns (the batch fills those in), each holding a list of the values."""
+
+    note_key: list[str | None]
+    url: list[str | None]
+    source_path: list[str]
+    source_format: list[str]
+    title: list[str | None]
+    account: list[str | None]
+    published_at: list[datetime | None]
+    fetched_at: list[datetime | None]
+    content_sha256: list[str]
+    body_chars: list[int]
+    segment_count: list[int]
+    sentence_count: list[int]
+    speaker_count: list[int]
+    speakers: list[list[str]]
+    facets: list[list[str]]
+    subjects: list[list[str]]
+    format: list[str]
+    format_confidence: list[float]
+    keyphrases: list[list[str]]
+    body: list[str]
+    schema_version: list[str]
+    processed_at: list[datetime]
+
+
 SEGMENTS: Final = _schema(
     _f("article_id", pa.string(), False),
     _f("segment_id", pa.string(), False),
@@ -146,6 +177,30 @@ class SegmentRow(TypedDict):
     pipeline_version: NotRequired[str]
 
 
+class SegmentColumns(TypedDict):
+    """One article's ``segments`` rows as columns: the row type's keys but ``article_id`` and
+    the run's columns (the batch fills those in), each holding a list of the values."""
+
+    segment_id: list[str]
+    ordinal: list[int]
+    kind: list[str]
+    heading_level: list[int | None]
+    section: list[str | None]
+    section_path: list[list[str]]
+    text: list[str]
+    label: list[str | None]
+    char_start: list[int]
+    char_end: list[int]
+    sentence_count: list[int]
+    speaker_id: list[str | None]
+    speaker_name: list[str | None]
+    speaker_role: list[str]
+    speaker_method: list[str]
+    speaker_confidence: list[float]
+    facet: list[str | None]
+    subjects: list[list[str]]
+
+
 SENTENCES: Final = _schema(
     _f("article_id", pa.string(), False),
     _f("segment_id", pa.string(), False),
@@ -176,6 +231,21 @@ class SentenceRow(TypedDict):
     speaker_role: str
     run_id: NotRequired[str]
     pipeline_version: NotRequired[str]
+
+
+class SentenceColumns(TypedDict):
+    """One article's ``sentences`` rows as columns: the row type's keys but ``article_id`` and
+    the run's columns (the batch fills those in), each holding a list of the values."""
+
+    segment_id: list[str]
+    sentence_id: list[str]
+    ordinal: list[int]
+    text: list[str]
+    char_start: list[int]
+    char_end: list[int]
+    speaker_id: list[str | None]
+    speaker_name: list[str | None]
+    speaker_role: list[str]
 
 
 SPEAKERS: Final = _schema(
@@ -210,6 +280,22 @@ class SpeakerRow(TypedDict):
     char_count: int
     run_id: NotRequired[str]
     pipeline_version: NotRequired[str]
+
+
+class SpeakerColumns(TypedDict):
+    """One article's ``speakers`` rows as columns: the row type's keys but ``article_id`` and
+    the run's columns (the batch fills those in), each holding a list of the values."""
+
+    speaker_id: list[str]
+    name: list[str]
+    speaker_key: list[str]
+    affiliation: list[str | None]
+    job_title: list[str | None]
+    role: list[str]
+    evidence: list[str]
+    first_ordinal: list[int]
+    segment_count: list[int]
+    char_count: list[int]
 
 
 SEGMENT_TOPICS: Final = _schema(
@@ -252,6 +338,18 @@ class SegmentTopicRow(TypedDict):
     pipeline_version: NotRequired[str]
 
 
+class SegmentTopicColumns(TypedDict):
+    """One article's ``segment_topics`` rows as columns: the row type's keys but ``article_id`` and
+    the run's columns (the batch fills those in), each holding a list of the values."""
+
+    segment_id: list[str]
+    dimension: list[str]
+    topic_id: list[str]
+    score: list[float]
+    method: list[str]
+    evidence: list[list[str]]
+
+
 TOPICS: Final = _schema(
     _f("topic_id", pa.string(), False),
     _f("dimension", pa.string(), False),
@@ -287,6 +385,18 @@ class KeyphraseRow(TypedDict):
     score: float
     run_id: NotRequired[str]
     pipeline_version: NotRequired[str]
+
+
+class KeyphraseColumns(TypedDict):
+    """One article's ``keyphrases`` rows as columns: the row type's keys but ``article_id`` and
+    the run's columns (the batch fills those in), each holding a list of the values."""
+
+    segment_id: list[str]
+    phrase: list[str]
+    base_form: list[str]
+    count: list[int]
+    marked: list[int]
+    score: list[float]
 
 
 RUNS: Final = _schema(
@@ -363,6 +473,17 @@ ADDED_COLUMNS: Final[dict[str, dict[str, object]]] = {
 
 ARTICLE_TABLES: Final = ("articles", "segments", "sentences", "speakers", "segment_topics", "keyphrases")
 
+#: The column type of each per-article table, by name (``tests/test_schemas.py`` holds
+#: them to the row types).
+COLUMN_TYPES: Final[dict[str, type]] = {
+    "articles": ArticleColumns,
+    "segments": SegmentColumns,
+    "sentences": SentenceColumns,
+    "speakers": SpeakerColumns,
+    "segment_topics": SegmentTopicColumns,
+    "keyphrases": KeyphraseColumns,
+}
+
 #: The row type of each table, by name (``tests/test_schemas.py`` holds them to the schemas).
 ROW_TYPES: Final[dict[str, type]] = {
     "articles": ArticleRow,
@@ -411,6 +532,23 @@ def keyphrase_rows(article_id: str, phrases: Iterable[tuple[str, Phrase]]) -> li
         }
         for segment_id, p in phrases
     ]
+
+
+def keyphrase_columns(phrases: Sequence[tuple[str, Phrase]]) -> KeyphraseColumns:
+    """:func:`keyphrase_rows` as columns (without ``article_id``, which the batch adds).
+
+    >>> from etl.keyphrases import Phrase
+    >>> keyphrase_columns([("a:0001", Phrase("デジタル庁", "デジタル庁", 2))])["count"]
+    [2]
+    """
+    return {
+        "segment_id": [segment_id for segment_id, _ in phrases],
+        "phrase": [p.phrase for _, p in phrases],
+        "base_form": [p.base_form for _, p in phrases],
+        "count": [p.count for _, p in phrases],
+        "marked": [p.marked for _, p in phrases],
+        "score": [0.0] * len(phrases),
+    }
 
 
 def topic_rows(taxonomy: Taxonomy, run_id: str, pipeline_version: str) -> list[TopicRow]:

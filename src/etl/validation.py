@@ -26,12 +26,13 @@ import numpy as np
 import pyarrow
 import pyarrow.compute as pc
 
+from etl import PIPELINE_VERSION
 from etl.analysis import ArticleRows
 from etl.errors import WarehouseError
 from etl.model import ARTICLE_FORMATS, BLOCK_KINDS, FACETS, SPEAKER_ROLES
 from etl.rejects import Reject
 from etl.schemas import ARTICLE_TABLES, TABLES
-from etl.warehouse import to_table
+from etl.warehouse import columns_table, to_table
 
 #: A column as the checks see it.
 Column: TypeAlias = pyarrow.Array | pyarrow.ChunkedArray
@@ -365,10 +366,29 @@ def batch_tables(results: Sequence[ArticleRows]) -> dict[str, pyarrow.Table]:
     >>> sorted(batch_tables([])) == sorted(ARTICLE_TABLES)
     True
     """
+    if all(r.columns is not None for r in results):
+        return {name: _table_of_columns(results, name) for name in ARTICLE_TABLES}
     return {
         name: to_table(name, [row for r in results for row in r.tables.get(name, [])])
         for name in ARTICLE_TABLES
     }
+
+
+def _table_of_columns(results: Sequence[ArticleRows], name: str) -> pyarrow.Table:
+    """:func:`batch_tables` of one table from the articles' columns (the same table as from
+    their rows): each column's lists joined, the article's and the run's columns added."""
+    counts = [r.row_count(name) for r in results]
+    pieces = [cols for r in results if (cols := (r.columns or {}).get(name))]
+    columns: dict[str, list[Any] | pyarrow.Array] = {}
+    for column in pieces[0] if pieces else ():
+        columns[column] = [v for cols in pieces for v in cols[column]]
+    owners = pyarrow.array(np.repeat(np.arange(len(results)), counts))
+    runs = [r.run_id for r in results]
+    columns["article_id"] = pyarrow.array([r.article_id for r in results], pyarrow.string()).take(owners)
+    columns["run_id"] = pyarrow.array(runs, pyarrow.string()).take(owners)
+    versions = [None if run is None else PIPELINE_VERSION for run in runs]
+    columns["pipeline_version"] = pyarrow.array(versions, pyarrow.string()).take(owners)
+    return columns_table(name, columns, sum(counts))
 
 
 def row_owners(results: Sequence[ArticleRows], name: str) -> np.ndarray:
@@ -377,7 +397,7 @@ def row_owners(results: Sequence[ArticleRows], name: str) -> np.ndarray:
     >>> row_owners([], "articles").tolist()
     []
     """
-    counts = [len(r.tables.get(name, [])) for r in results]
+    counts = [r.row_count(name) for r in results]
     return np.repeat(np.arange(len(results)), counts)
 
 

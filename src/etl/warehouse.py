@@ -137,6 +137,31 @@ def to_table(name: str, rows: Sequence[Mapping[str, Any]]) -> pa.Table:
         raise WarehouseError(f"rows for table {name!r} do not fit its schema: {exc}") from exc
 
 
+def columns_table(name: str, columns: Mapping[str, Sequence[Any] | pa.Array], num_rows: int) -> pa.Table:
+    """:func:`to_table` of rows given as columns (a list, or an Arrow array, per column name):
+    the same table, without a dict per row; a missing column is nulls.
+
+    >>> columns_table("keyphrases", {"phrase": ["庁"], "count": [2]}, 1).column("count").to_pylist()
+    [2]
+    """
+    schema = TABLES[name]
+    try:
+        arrays = []
+        for field in schema:
+            values = columns.get(field.name)
+            if values is None:
+                arrays.append(pa.nulls(num_rows, field.type))
+            elif isinstance(values, pa.Array):
+                arrays.append(values if values.type == field.type else values.cast(field.type))
+            else:
+                if pa.types.is_timestamp(field.type):
+                    values = _utc(list(values))
+                arrays.append(pa.array(values, type=field.type))
+        return pa.Table.from_arrays(arrays, schema=schema)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError, TypeError) as exc:
+        raise WarehouseError(f"rows for table {name!r} do not fit its schema: {exc}") from exc
+
+
 class Warehouse:
     """Read and commit the tables under one root.
 
