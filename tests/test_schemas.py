@@ -106,3 +106,16 @@ def test_row_types_are_the_schemas() -> None:
                 (hint,) = typing.get_args(hint)
             want = expected(field.type)
             assert hint == (want | None if field.nullable else want), (name, field.name, hint)
+
+
+def test_column_types_are_the_row_types() -> None:
+    """One article's columns: its row type's keys but the article and run ones, as lists."""
+    import typing
+
+    from etl.schemas import ARTICLE_TABLES, COLUMN_TYPES, ROW_TYPES
+
+    assert set(COLUMN_TYPES) == set(ARTICLE_TABLES)
+    for name, column_type in COLUMN_TYPES.items():
+        rows = typing.get_type_hints(ROW_TYPES[name])
+        want = {k: list[v] for k, v in rows.items() if k not in ("article_id", "run_id", "pipeline_version")}
+        assert typing.get_type_hints(column_type) == want, name
