@@ -329,7 +329,9 @@ def _segment_columns(
     facets: Sequence[FacetTag],
 ) -> SegmentColumns:
     """The ``segments`` columns; ``subjects`` and ``sentence_count`` are filled in after."""
+    # Once per speaker, not per segment: the name as written and its id.
     names = {family: display_name(speakers, family) for family in {att.name for att in attributions}}
+    ids = {name: f"{article_id}:{name}" if name else None for name in names.values()}
     speaker_names = [names[att.name] for att in attributions]
     return {
         "segment_id": segment_ids,
@@ -343,7 +345,7 @@ def _segment_columns(
         "char_start": [seg.char_start for seg in segments],
         "char_end": [seg.char_end for seg in segments],
         "sentence_count": [],
-        "speaker_id": [f"{article_id}:{name}" if name else None for name in speaker_names],
+        "speaker_id": [ids[name] for name in speaker_names],
         "speaker_name": speaker_names,
         "speaker_role": [att.role for att in attributions],
         "speaker_method": [att.method for att in attributions],

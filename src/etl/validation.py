@@ -383,11 +383,14 @@ def _table_of_columns(results: Sequence[ArticleRows], name: str) -> pyarrow.Tabl
     for column in pieces[0] if pieces else ():
         columns[column] = [v for cols in pieces for v in cols[column]]
     owners = pyarrow.array(np.repeat(np.arange(len(results)), counts))
-    runs = [r.run_id for r in results]
     columns["article_id"] = pyarrow.array([r.article_id for r in results], pyarrow.string()).take(owners)
-    columns["run_id"] = pyarrow.array(runs, pyarrow.string()).take(owners)
+    runs = [r.run_id for r in results]
     versions = [None if run is None else PIPELINE_VERSION for run in runs]
-    columns["pipeline_version"] = pyarrow.array(versions, pyarrow.string()).take(owners)
+    for column, values in (("run_id", runs), ("pipeline_version", versions)):
+        if len(set(values)) == 1:  # the usual batch, stamped for one run
+            columns[column] = pyarrow.repeat(pyarrow.scalar(values[0], pyarrow.string()), len(owners))
+        else:
+            columns[column] = pyarrow.array(values, pyarrow.string()).take(owners)
     return columns_table(name, columns, sum(counts))
 
 
@@ -497,9 +500,11 @@ def _failures(
         if frame is None or not frame.num_rows:
             continue
         for check in checks:
-            ok = pc.fill_null(check.test(*(frame[c] for c in check.columns)), False)
-            if pc.all(ok).as_py():
+            ok = check.test(*(frame[c] for c in check.columns))
+            # Not skipping nulls, all() is true only when every row passes (a null fails).
+            if pc.all(ok, skip_nulls=False, min_count=0).as_py():
                 continue
+            ok = pc.fill_null(ok, False)
             label = check.label(name)
             for article_id in pc.unique(frame["article_id"].filter(pc.invert(ok))).to_pylist():
                 if article_id is None:
