@@ -152,13 +152,19 @@ def _same_article(article_id: Column, segment_id: Column) -> pyarrow.Array:
     >>> _same_article(pyarrow.array(["a", "a", "b", None]), pyarrow.array(["a:1", "ab:1", "a:1", "a:"])).to_pylist()
     [True, False, False, False]
     """
-    prefix = pc.binary_join_element_wise(article_id, "", ":")
-    size = pc.utf8_length(prefix)
+    # As bytes: a text starts with the prefix when its first bytes are the prefix's, and a
+    # byte length is read off the offsets where a character count scans the text.
+    prefix = pc.binary_join_element_wise(article_id, "", ":").cast(pyarrow.binary())
+    child = segment_id.cast(pyarrow.binary())
+    size = pc.binary_length(prefix)
+    lengths = pc.unique(pc.drop_null(size)).to_pylist()
+    if len(lengths) == 1:  # ids of one length (a batch of one source): one slice, no mask
+        return pc.fill_null(pc.equal(pc.binary_slice(child, 0, lengths[0]), prefix), False)
     ok = pyarrow.array(np.zeros(len(prefix), dtype=bool))
     # Arrow slices every string at one length: one slice per prefix length (the article
     # ids of a batch come in a handful of lengths). A missing id fails.
-    for n in pc.unique(pc.drop_null(size)).to_pylist():
-        same = pc.equal(pc.utf8_slice_codeunits(segment_id, 0, n), prefix)
+    for n in lengths:
+        same = pc.equal(pc.binary_slice(child, 0, n), prefix)
         ok = pc.or_(ok, pc.fill_null(pc.and_(pc.equal(size, n), same), False))
     return ok
 
@@ -193,7 +199,14 @@ def _ordinals_contiguous(article_id: Column, ordinal: Column) -> Column:
 
 
 def _ordinal_suffix(ordinal: Column) -> Column:
-    """``f"{ordinal:04d}"`` (a minus sign takes one of the four places, as zfill did)."""
+    """``f"{ordinal:04d}"`` (a minus sign takes one of the four places, as zfill did).
+
+    >>> _ordinal_suffix(pyarrow.array([3, 12345, -7, None])).to_pylist()
+    ['0003', '12345', '-007', None]
+    """
+    low = pc.min(ordinal).as_py()
+    if low is None or low >= 0:  # no minus sign to place: the common batch
+        return pc.utf8_lpad(pc.cast(ordinal, pyarrow.string()), 4, "0")
     digits = pc.cast(pc.abs(pc.cast(ordinal, pyarrow.int64())), pyarrow.string())
     return pc.if_else(
         pc.less(ordinal, 0),
