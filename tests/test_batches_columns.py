@@ -60,7 +60,7 @@ def test_tables_from_columns_are_the_tables_from_rows(
         _keyphrase_rows(fast)
     if stamped:
         for r in fast:
-            r.stamp("run-1")
+            r.stamp("run-1", PIPELINE_VERSION)
     assert all(r.columns is not None for r in fast)
     plain = _as_rows(fast)
     tables = batch_tables(fast)
@@ -78,7 +78,7 @@ def test_a_batch_with_one_article_as_rows_is_built_from_rows(analysed: list[Arti
     fast = copy.deepcopy(analysed)
     _keyphrase_rows(fast)
     for r in fast:
-        r.stamp("run-1")
+        r.stamp("run-1", PIPELINE_VERSION)
     expected = batch_tables(copy.deepcopy(fast))
     fast[2].tables["segments"][0]["text"] = "edited"  # the rows are now what counts
     mixed = batch_tables(fast)
@@ -92,7 +92,7 @@ def test_rows_have_the_row_types_keys_and_stamping_adds_the_run(analysed: list[A
         _keyphrase_rows(fast)
         for r in fast:
             if stamped:
-                r.stamp("run-1")
+                r.stamp("run-1", PIPELINE_VERSION)
         for r in fast:
             for name, rows in r.tables.items():
                 keys = list(typing.get_type_hints(ROW_TYPES[name]))
@@ -103,7 +103,7 @@ def test_rows_have_the_row_types_keys_and_stamping_adds_the_run(analysed: list[A
     by_rows, by_columns = copy.deepcopy(analysed), copy.deepcopy(analysed)
     for a, b in zip(by_rows, by_columns, strict=True):
         stamp(a.tables, "run-1")
-        b.stamp("run-1")
+        b.stamp("run-1", PIPELINE_VERSION)
         assert a.tables == b.tables
 
 
@@ -112,7 +112,7 @@ def test_checks_reject_the_same_articles_from_columns(analysed: list[ArticleRows
     fast = copy.deepcopy(analysed)
     _keyphrase_rows(fast)
     for r in fast:
-        r.stamp("run-1")
+        r.stamp("run-1", PIPELINE_VERSION)
     cols = [r.columns for r in fast]
     assert all(c is not None for c in cols)
     faults: list[tuple[int, str, str, int, Any]] = [

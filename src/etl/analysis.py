@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Final, TypeAlias, cast
 
-from etl import PIPELINE_VERSION
 from etl.classify import classify
 from etl.errors import EmptyArticle, InputError
 from etl.facets import FacetTag, assign_facets
@@ -84,6 +83,7 @@ class ArticleRows:
         "article_id",
         "content_sha256",
         "phrases",
+        "pipeline_version",
         "published_at",
         "run_id",
         "source_format",
@@ -109,8 +109,10 @@ class ArticleRows:
         self.published_at = published_at
         # Keyphrases are scored against the corpus later: (segment_id, Phrase) pairs.
         self.phrases: list[tuple[str, Phrase]] = phrases if phrases is not None else []
-        #: The run the column rows are stamped with (:meth:`stamp`); rows carry their own.
+        #: The run (and pipeline version) the column rows are stamped with (:meth:`stamp`);
+        #: rows carry their own.
         self.run_id: str | None = None
+        self.pipeline_version: str | None = None
         self._rows = tables if tables is not None or columns is not None else {}
         self._columns = columns
         if columns is not None:
@@ -141,21 +143,21 @@ class ArticleRows:
         cols = self._columns.get(name)
         return len(next(iter(cols.values()), [])) if cols else 0
 
-    def stamp(self, run_id: str) -> None:
+    def stamp(self, run_id: str, pipeline_version: str) -> None:
         """Give every row the run's ``run_id`` and ``pipeline_version``, in place."""
         if self._columns is not None:
-            self.run_id = run_id
+            self.run_id, self.pipeline_version = run_id, pipeline_version
             return
         for table_rows in self.tables.values():
             for row in table_rows:
                 row["run_id"] = run_id
-                row["pipeline_version"] = PIPELINE_VERSION
+                row["pipeline_version"] = pipeline_version
 
     def _rows_of(self, cols: Columns) -> list[dict[str, Any]]:
         head: dict[str, Any] = {"article_id": self.article_id}
         tail: dict[str, Any] = {}
         if self.run_id is not None:
-            tail = {"run_id": self.run_id, "pipeline_version": PIPELINE_VERSION}
+            tail = {"run_id": self.run_id, "pipeline_version": self.pipeline_version}
         names = list(cols)
         return [
             {**head, **dict(zip(names, values, strict=True)), **tail}

@@ -223,7 +223,7 @@ def prepare_batch(batch: BatchResult, run_id: str, timer: StageTimer = NO_TIMER)
     winners, duplicates = resolve_duplicates(batch.articles)
     _keyphrase_rows(winners)
     for r in winners:
-        r.stamp(run_id)
+        r.stamp(run_id, PIPELINE_VERSION)
     try:
         with timer.stage("validation"):
             valid, invalid, tables = validate_tables(winners)

@@ -26,7 +26,6 @@ import numpy as np
 import pyarrow
 import pyarrow.compute as pc
 
-from etl import PIPELINE_VERSION
 from etl.analysis import ArticleRows
 from etl.errors import WarehouseError
 from etl.model import ARTICLE_FORMATS, BLOCK_KINDS, FACETS, SPEAKER_ROLES
@@ -398,7 +397,7 @@ def _table_of_columns(results: Sequence[ArticleRows], name: str) -> pyarrow.Tabl
     owners = pyarrow.array(np.repeat(np.arange(len(results)), counts))
     columns["article_id"] = pyarrow.array([r.article_id for r in results], pyarrow.string()).take(owners)
     runs = [r.run_id for r in results]
-    versions = [None if run is None else PIPELINE_VERSION for run in runs]
+    versions = [r.pipeline_version for r in results]
     for column, values in (("run_id", runs), ("pipeline_version", versions)):
         if len(set(values)) == 1:  # the usual batch, stamped for one run
             columns[column] = pyarrow.repeat(pyarrow.scalar(values[0], pyarrow.string()), len(owners))
