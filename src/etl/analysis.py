@@ -257,7 +257,8 @@ class Analyzer:
             segment_ids = [f"{article_id}:{seg.ordinal:04d}" for seg in segments]
             seg_cols = _segment_columns(article_id, segment_ids, segments, attributions, speakers, facets)
             seg_cols["subjects"] = [[hit.topic_id for hit in hits] for hits in subject_hits]
-            counts = Counter(sent.segment_ordinal for sent in sentences)
+            of = [sent.segment_ordinal for sent in sentences]  # each sentence's segment
+            counts = Counter(of)
             seg_cols["sentence_count"] = [counts.get(seg.ordinal, 0) for seg in segments]
             phrases = [
                 (segment_id, p)
@@ -265,7 +266,7 @@ class Analyzer:
                 for p in seg_phrases
             ]
             phrases = fold_near_duplicates(phrases)  # 長野県内 counts as 長野県 when both occur
-            sentence_cols = _sentence_columns(article_id, sentences, seg_cols)
+            sentence_cols = _sentence_columns(article_id, sentences, of, seg_cols)
             speaker_cols = _speaker_columns(article_id, speakers)
             article: ArticleColumns = {
                 "note_key": [meta.note_key],
@@ -357,9 +358,11 @@ def _segment_columns(
     }
 
 
-def _sentence_columns(article_id: str, sentences: Sequence[Sentence], seg: SegmentColumns) -> SentenceColumns:
-    """The ``sentences`` columns: a sentence's segment and speaker are its segment's."""
-    of = [sent.segment_ordinal for sent in sentences]  # the position of its segment
+def _sentence_columns(
+    article_id: str, sentences: Sequence[Sentence], of: Sequence[int], seg: SegmentColumns
+) -> SentenceColumns:
+    """The ``sentences`` columns: a sentence's segment and speaker are those of the segment
+    at position ``of[k]`` (its ``segment_ordinal``)."""
     return {
         "segment_id": [seg["segment_id"][k] for k in of],
         "sentence_id": [f"{article_id}:{sent.ordinal:05d}" for sent in sentences],
