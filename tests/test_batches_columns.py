@@ -189,3 +189,22 @@ def test_columns_table_is_to_table_of_the_rows() -> None:
     columns["article_id"] = pa.array(["a", "b"])
     assert columns_table("articles", columns, 2).equals(to_table("articles", rows))
     assert columns_table("articles", {}, 0).equals(to_table("articles", []))
+
+
+def test_pack_parts_holds_each_partitions_rows_in_batch_order(analysed: list[ArticleRows]) -> None:
+    from etl.batches import pack_parts
+    from etl.warehouse import partition_of, unpack_table
+
+    fast = copy.deepcopy(analysed)
+    _keyphrase_rows(fast)
+    months = [datetime(2024, m, 10, tzinfo=UTC) for m in (3, 1, 3, 2, 1, 3)]
+    for r, month in zip(fast, months, strict=True):
+        r.published_at = month
+    tables = batch_tables(fast)
+    packed = pack_parts(tables, fast)
+    part_of = {r.article_id: partition_of(r.published_at) for r in fast}
+    parts = sorted(set(part_of.values()))
+    assert sorted(packed) == sorted((name, part) for name in tables for part in parts)
+    for (name, part), piece in packed.items():
+        mask = pa.array([part_of[a] == part for a in tables[name]["article_id"].to_pylist()], pa.bool_())
+        assert unpack_table(piece).equals(tables[name].filter(mask)), (name, part)

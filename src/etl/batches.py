@@ -116,8 +116,13 @@ def pack_parts(
         ids = pc.unique(table["article_id"])
         id_codes = np.array([code[part_of[aid]] for aid in ids.to_pylist()], dtype=np.int64)
         row_codes = id_codes[pc.index_in(table["article_id"], value_set=ids).to_numpy(zero_copy_only=False)]
+        # The rows grouped by partition at once (a stable sort keeps their batch order),
+        # then each partition a slice: one copy of the table, not a filter per partition.
+        order = np.argsort(row_codes, kind="stable")
+        bounds = np.searchsorted(row_codes[order], np.arange(len(parts) + 1))
+        grouped = table.take(pa.array(order))
         for k, part in enumerate(parts):
-            out[(name, part)] = pack_table(table.filter(pa.array(row_codes == k)))
+            out[(name, part)] = pack_table(grouped.slice(bounds[k], bounds[k + 1] - bounds[k]))
     return out
 
 
