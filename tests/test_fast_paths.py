@@ -338,3 +338,20 @@ def test_fold_equals_the_definition_on_the_corpus_phrases() -> None:
     assert len(rows) > 1000
     assert kp.fold_near_duplicates(rows) == _reference_fold(rows)
     assert kp.article_keyphrases(p for _, p in rows) == _reference_article([p for _, p in rows])
+
+
+def test_facet_cues_read_the_segment_analysis(monkeypatch: pytest.MonkeyPatch) -> None:
+    # A text's dictionary forms for the facet cues come from the pieces the other stages
+    # analysed: once a segment's text_tokens exist, the cues run MeCab no more.
+    from etl import facet_config, morph
+
+    texts = [t for t in corpus_texts() if " " in t or "\u3000" in t][:200] + list(EDGE)
+    for text in texts:
+        text_tokens(text)
+    calls: list[str] = []
+    parse = morph._parse
+    monkeypatch.setattr(morph, "_parse", lambda s: calls.append(s) or parse(s))
+    facet_config._bases.cache_clear()
+    for text in texts:
+        facet_config._bases(unicodedata.normalize("NFKC", text))
+    assert calls == []

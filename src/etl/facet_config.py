@@ -25,7 +25,7 @@ import yaml
 
 from etl.errors import TaxonomyError
 from etl.model import FACETS
-from etl.morph import tokenize
+from etl.morph import analyse_text, tokenize
 from etl.package_data import data_file
 from etl.taxonomy import _EMPTY, GuardedPattern, PatternGate, _line, _Loader
 
@@ -234,18 +234,27 @@ class CueIndex:
 
 @lru_cache(maxsize=4096)
 def _bases(text: str) -> tuple[tuple[str, ...], tuple[tuple[int, int], ...]]:
-    """Dictionary forms of the morphemes of ``text`` (symbols left out) and their spans."""
+    """Dictionary forms of the morphemes of ``text`` (symbols left out) and their spans.
+
+    The morphemes are those of ``text``'s whitespace-separated pieces, as the subject
+    matcher and the keyphrases read them (:func:`~etl.morph.analyse_text`): a segment's
+    text is analysed once for every stage.
+
+    >>> _bases("入社して 勤めた")
+    (('入社', 'する', 'て', '勤める', 'た'), ((0, 2), (2, 3), (3, 4), (5, 7), (7, 8)))
+    """
     bases: list[str] = []
     spans: list[tuple[int, int]] = []
     pos = 0
-    for tok in tokenize(text):
-        at = text.find(tok.surface, pos)
-        if at < 0:
-            continue
-        pos = at + len(tok.surface)
-        if not tok.pos1.startswith(("補助記号", "空白")):
-            bases.append(tok.base)
-            spans.append((at, pos))
+    for tokens in analyse_text(text).tokens:
+        for tok in tokens:
+            at = text.find(tok.surface, pos)
+            if at < 0:
+                continue
+            pos = at + len(tok.surface)
+            if not tok.pos1.startswith(("補助記号", "空白")):
+                bases.append(tok.base)
+                spans.append((at, pos))
     return tuple(bases), tuple(spans)
 
 

@@ -28,7 +28,7 @@ from typing import Final
 
 from etl.cues import find_self_intro
 from etl.facet_config import CueHit, FacetConfig, load_facet_config
-from etl.morph import tokenize
+from etl.morph import text_tokens
 from etl.segment import Segment
 from etl.speakers import Attribution
 
@@ -196,7 +196,8 @@ def _not_a_section(seg: Segment) -> bool:
         return True
     if len(text) > _NAME_LINE_MAX:
         return False
-    return any(t.is_person_name for t in tokenize(text))
+    # The pieces' morphemes: the ones every stage reads (the text is analysed once).
+    return any(t.is_person_name for tokens in text_tokens(text).tokens for t in tokens)
 
 
 def assign_facets(

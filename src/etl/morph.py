@@ -306,12 +306,12 @@ class TextTokens(NamedTuple):
     codes: tuple[str, ...]
 
 
-@lru_cache(maxsize=4096)
-def text_tokens(text: str) -> TextTokens:
-    """Analyse ``text`` piece by piece (see :class:`TextTokens`); memoised, as
-    :func:`tokenize` is (the result is immutable).
+def analyse_text(text: str) -> TextTokens:
+    """Analyse ``text`` piece by piece (see :class:`TextTokens`), not memoised: for a
+    caller with a memo of its own, so the texts do not crowd :func:`text_tokens`' memo
+    (each piece's morphemes are still :func:`tokenize`'s, memoised).
 
-    >>> text_tokens("").pieces
+    >>> analyse_text("").pieces
     ()
     """
     nfkc = unicodedata.normalize("NFKC", text)
@@ -319,3 +319,13 @@ def text_tokens(text: str) -> TextTokens:
     pieces = tuple(p for p in _WS.split(cleaned) if p)
     tokens = tuple(tokenize(p) for p in pieces)
     return TextTokens(text, nfkc, pieces, tokens, tuple(map(token_codes, tokens)))
+
+
+@lru_cache(maxsize=4096)
+def text_tokens(text: str) -> TextTokens:
+    """:func:`analyse_text`, memoised (the result is immutable).
+
+    >>> text_tokens("データ の").codes
+    ('N', 'n')
+    """
+    return analyse_text(text)
