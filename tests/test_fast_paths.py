@@ -347,7 +347,7 @@ def test_facet_cues_read_the_segment_analysis(monkeypatch: pytest.MonkeyPatch) -
 
     texts = [t for t in corpus_texts() if " " in t or "\u3000" in t][:200] + list(EDGE)
     for text in texts:
-        text_tokens(text)
+        morph.analyse_text(text)  # what text_tokens holds, the pieces' memo refreshed
     calls: list[str] = []
     parse = morph._parse
     monkeypatch.setattr(morph, "_parse", lambda s: calls.append(s) or parse(s))
