@@ -174,8 +174,15 @@ _DROPPED_NO: Final = re.compile(f"(?<=[{_NOUNISH_CODES}]){GENITIVE_NO}(?=[{_NOUN
 
 def _without(tokens: Sequence[Token], drop: Sequence[int]) -> str:
     """The base forms of ``tokens`` joined, without the tokens at ``drop``."""
-    skip = set(drop)
-    return "".join([t.base for i, t in enumerate(tokens) if i not in skip])
+    # A piece is a whole sentence or paragraph and drops a few: join the slices between
+    # them, read in C.
+    parts: list[str] = []
+    prev = 0
+    for i in sorted(set(drop)):
+        parts.extend(map(_BASE, tokens[prev:i]))
+        prev = i + 1
+    parts.extend(map(_BASE, tokens[prev:]))
+    return "".join(parts)
 
 
 def _keyword_keys(keyword: str) -> tuple[str, ...]:
