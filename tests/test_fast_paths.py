@@ -355,3 +355,37 @@ def test_facet_cues_read_the_segment_analysis(monkeypatch: pytest.MonkeyPatch) -
     for text in texts:
         facet_config._bases(unicodedata.normalize("NFKC", text))
     assert calls == []
+
+
+def _reference_bases(text: str) -> tuple[tuple[str, ...], tuple[tuple[int, int], ...]]:
+    """facet_config._bases as the plain loop: each morpheme found after the one before."""
+    from etl.morph import analyse_text
+
+    bases: list[str] = []
+    spans: list[tuple[int, int]] = []
+    pos = 0
+    for tok in (t for tokens in analyse_text(text).tokens for t in tokens):
+        at = text.find(tok.surface, pos)
+        if at < 0:
+            continue
+        pos = at + len(tok.surface)
+        if not tok.pos1.startswith(("補助記号", "空白")):
+            bases.append(tok.base)
+            spans.append((at, pos))
+    return tuple(bases), tuple(spans)
+
+
+def test_facet_bases_equal_the_loop_on_the_corpus() -> None:
+    from etl.facet_config import _bases
+
+    for text in corpus_texts():
+        norm = unicodedata.normalize("NFKC", text)
+        assert _bases.__wrapped__(norm) == _reference_bases(norm), text
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet=st.sampled_from(list("入社して勤めたデータの、。「」 \u3000\t\x00\x85ａＡ①㍻ﾃﾞ😀")), max_size=30))
+def test_facet_bases_equal_the_loop_on_generated_texts(text: str) -> None:
+    from etl.facet_config import _bases
+
+    assert _bases.__wrapped__(text) == _reference_bases(text)
