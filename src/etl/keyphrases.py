@@ -12,9 +12,8 @@ import math
 import re
 import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any, Final
+from typing import Any, Final, NamedTuple
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -87,9 +86,11 @@ _PLACE_SUFFIX: Final = frozenset(
 _TRAILING_DROP: Final = frozenset({"等"})
 
 
-@dataclass(frozen=True, slots=True)
-class Phrase:
+class Phrase(NamedTuple):
     """A compound noun, its dictionary form and how often it occurs in the text.
+
+    An immutable record, as a named tuple: an article makes some thousand of them, and a
+    tuple is built several times faster than a frozen dataclass.
 
     >>> Phrase("ガバメントクラウド", "ガバメントクラウド", 2).count
     2
