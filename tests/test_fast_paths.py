@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 import etl.keyphrases as kp
 from etl import subjects
 from etl.facet_config import load_facet_config
-from etl.morph import TextTokens, Token, _parse, _token_of, _tokenize, text_tokens, token_code, token_codes
+from etl.morph import TextTokens, Token, _analyse, _parse, _token_of, text_tokens, token_code, token_codes
 from etl.subjects import SubjectMatcher, _is_nounish
 from etl.taxonomy import load_taxonomy
 
@@ -99,7 +99,7 @@ def _reference_without_no(tokens: tuple[Token, ...]) -> str:
 
 
 def _reference_tokenize(text: str) -> tuple[Token, ...]:
-    """morph._tokenize's loop before the one-pass lookup."""
+    """morph._analyse's loop before the one-pass lookup."""
     return tuple(_token_of(line) for line in _parse(text).split("\n") if line and line != "EOS")
 
 
@@ -115,7 +115,9 @@ def test_token_codes_follow_the_definition() -> None:
 def test_tokenize_fast_lookup_equals_the_line_loop() -> None:
     for text in corpus_texts():
         for piece in [text, *text.split()]:
-            assert _tokenize.__wrapped__(piece) == _reference_tokenize(piece), piece
+            tokens, codes = _analyse.__wrapped__(piece)
+            assert tokens == _reference_tokenize(piece), piece
+            assert codes == token_codes(tokens) == "".join(map(_reference_code, tokens)), piece
 
 
 def test_extract_equals_the_run_loop_on_whole_pieces() -> None:

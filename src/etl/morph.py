@@ -213,19 +213,28 @@ class Memo(dict[K, V]):
 _LINES: Memo[str, Token] = Memo(_token_of, _LINES_MAX)
 
 
-@lru_cache(maxsize=4096)
 def _tokenize(text: str) -> tuple[Token, ...]:
-    # Cached: the subject matcher and the keyphrase extractor analyse the same pieces of
-    # a segment one after the other.
+    return _analyse(text)[0]
+
+
+@lru_cache(maxsize=4096)
+def _analyse(text: str) -> tuple[tuple[Token, ...], str]:
+    """The morphemes of ``text`` (at most :data:`MAX_PARSE_CHARS` long) and their
+    :func:`token_codes`, both read from MeCab's lines.
+
+    Cached: the facet cues, the subject matcher and the keyphrase extractor read the same
+    pieces of a segment one after the other.
+    """
     lines = _parse(text).split("\n")
     # MeCab's output is one line per morpheme, then EOS (fugashi strips the final newline);
     # a morpheme's line has tab-separated fields, so it is never empty nor a bare "EOS".
     # That line dropped, the rest is looked up in one pass in C (checked, not assumed).
     if lines[-1] == "EOS":
         del lines[-1]
-        if "" not in lines and "EOS" not in lines:
-            return tuple(map(_LINES.__getitem__, lines))
-    return tuple(_LINES[line] for line in lines if line and line != "EOS")
+    if "" in lines or "EOS" in lines:
+        lines = [line for line in lines if line and line != "EOS"]
+    # The lines are looked up twice: their hashes are computed once (a str keeps its hash).
+    return tuple(map(_LINES.__getitem__, lines)), "".join(map(_LINE_CODES.__getitem__, lines))
 
 
 # C0/C1 controls: MeCab reads a C string, so a NUL would silently end the analysed text.
@@ -274,6 +283,8 @@ def token_code(tok: Token) -> str:
 
 #: Token -> :func:`token_code`, worked out once per distinct morpheme (bounded).
 _CODES: Memo[Token, str] = Memo(token_code, _LINES_MAX)
+#: MeCab's line for a morpheme -> the :func:`token_code` of its Token (bounded).
+_LINE_CODES: Memo[str, str] = Memo(lambda line: token_code(_LINES[line]), _LINES_MAX)
 
 
 def token_codes(tokens: Sequence[Token]) -> str:
@@ -317,6 +328,12 @@ def analyse_text(text: str) -> TextTokens:
     nfkc = unicodedata.normalize("NFKC", text)
     cleaned = _CONTROL.sub(" ", nfkc) if _CONTROL.search(nfkc) else nfkc
     pieces = tuple(p for p in _WS.split(cleaned) if p)
+    if all(len(p) <= MAX_PARSE_CHARS for p in pieces):
+        # Each piece's morphemes and codes from one memo entry (what tokenize and
+        # token_codes give).
+        analysed = tuple(map(_analyse, pieces))
+        tokens = tuple(a[0] for a in analysed)
+        return TextTokens(text, nfkc, pieces, tokens, tuple(a[1] for a in analysed))
     tokens = tuple(tokenize(p) for p in pieces)
     return TextTokens(text, nfkc, pieces, tokens, tuple(map(token_codes, tokens)))
 
