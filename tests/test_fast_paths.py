@@ -273,7 +273,9 @@ def _reference_fold(rows: list[tuple[str, kp.Phrase]]) -> list[tuple[str, kp.Phr
         entry[0] += p.count
         entry[1] = max(entry[1], parts)
         entry[2] += p.marked
-    return [(sid, kp.Phrase(spelling[b], b, n, parts, marked)) for (sid, b), (n, parts, marked) in acc.items()]
+    return [
+        (sid, kp.Phrase(spelling[b], b, n, parts, marked)) for (sid, b), (n, parts, marked) in acc.items()
+    ]
 
 
 def _reference_article(phrases: list[kp.Phrase], n: int = kp.ARTICLE_TOP) -> list[str]:
@@ -386,7 +388,12 @@ def test_facet_bases_equal_the_loop_on_the_corpus() -> None:
 
 
 @settings(max_examples=300, deadline=None)
-@given(st.text(alphabet=st.sampled_from(list("入社して勤めたデータの、。「」 \u3000\t\x00\x85ａＡ①㍻ﾃﾞ😀")), max_size=30))
+@given(
+    st.text(
+        alphabet=st.sampled_from(list("入社して勤めたデータの、。「」 \u3000\t\x00\x85ａＡ①㍻ﾃﾞ😀")),
+        max_size=30,
+    )
+)
 def test_facet_bases_equal_the_loop_on_generated_texts(text: str) -> None:
     from etl.facet_config import _bases
 

@@ -82,6 +82,11 @@ def test_left_rewrite_rules_keep_the_parts_of_speech() -> None:
 
 
 @settings(max_examples=300, deadline=None)
-@given(st.text(alphabet=st.sampled_from(list("データの活用をしたいとPC-e.Gov「」、。1２３ａ 　行っ来たアイウ😀")), max_size=40))
+@given(
+    st.text(
+        alphabet=st.sampled_from(list("データの活用をしたいとPC-e.Gov「」、。1２３ａ 　行っ来たアイウ😀")),
+        max_size=40,
+    )
+)
 def test_tokenize_equals_fugashi_nodes_on_generated_texts(text: str) -> None:
     assert _fresh(text) == _reference(text)

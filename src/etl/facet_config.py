@@ -258,7 +258,7 @@ def _bases(text: str) -> tuple[tuple[str, ...], tuple[tuple[int, int], ...]]:
             ends = list(itertools.accumulate(map(len, surfaces), initial=start))
             keep = list(map(_NOT_SYMBOL.__getitem__, map(_POS1, tokens)))
             bases.extend(itertools.compress(map(_BASE, tokens), keep))
-            spans.extend(itertools.compress(zip(ends, ends[1:]), keep))
+            spans.extend(itertools.compress(itertools.pairwise(ends), keep))
             pos = ends[-1]
             continue
         for tok in tokens:

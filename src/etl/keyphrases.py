@@ -98,7 +98,9 @@ class Phrase(NamedTuple):
 
     phrase: str
     base_form: str
-    count: int
+    # The field hides tuple.count, which no caller wants of a phrase; the stored column is
+    # called count.
+    count: int  # type: ignore[assignment]
     parts: int = 1  # morphemes in the compound: ガバメント+クラウド is 2
     marked: int = 0  # occurrences marked as a term: 「ガバメントクラウド」, ガバメントクラウドとは
 
@@ -510,7 +512,9 @@ def article_keyphrases(phrases: Iterable[Phrase], n: int = ARTICLE_TOP) -> list[
     # weight(count, 1, 1, parts, marked): with one document the IDF factor is exactly 1.0.
     ranked = sorted(
         (p for _, p in folded),
-        key=lambda p: -((1 + math.log(p.count)) * min(p.parts, MAX_PARTS) * (MARKED_BOOST if p.marked else 1.0)),
+        key=lambda p: (
+            -((1 + math.log(p.count)) * min(p.parts, MAX_PARTS) * (MARKED_BOOST if p.marked else 1.0))
+        ),
     )
     out: list[str] = []
     seen: set[str] = set()
