@@ -105,6 +105,9 @@ class Phrase(NamedTuple):
     marked: int = 0  # occurrences marked as a term: 「ガバメントクラウド」, ガバメントクラウドとは
 
 
+_PHRASE: Final = Phrase._make  # a Phrase of its fields, in order
+
+
 def _is_symbol(ch: str) -> bool:
     return unicodedata.category(ch)[0] in "PSZC"
 
@@ -326,7 +329,8 @@ _SINGLE: Memo[Token, int] = Memo(_single_keep, _SINGLE_MAX)
 
 
 def _extract(tt: TextTokens) -> tuple[Phrase, ...]:
-    # base form -> [first spelling, count, parts, marked], in order of first occurrence
+    # base form -> [first spelling, base form, count, parts, marked] (a Phrase's fields),
+    # in order of first occurrence
     acc: dict[str, list[Any]] = {}
     single, stretches = _SINGLE, _STRETCHES
     for tokens, codes in zip(tt.tokens, tt.codes, strict=True):
@@ -358,7 +362,7 @@ def _extract(tt: TextTokens) -> tuple[Phrase, ...]:
                 stretches[key] = found
             for phrase, base, before_i, after_i in found:
                 _count(acc, phrase, base, _is_marked(tokens, lo + before_i, lo + after_i))
-    return tuple(Phrase(e[0], base, e[1], e[2], e[3]) for base, e in acc.items())
+    return tuple(map(_PHRASE, acc.values()))
 
 
 # Stretches of several morphemes met last -> their phrases (compounds recur: 業務環境,
@@ -382,13 +386,13 @@ def _count(acc: dict[str, list[Any]], phrase: str, base: str, marked: bool) -> N
     """Add one occurrence of ``phrase`` (dictionary form ``base``) to ``acc``."""
     entry = acc.get(base)
     if entry is None:
-        acc[base] = [phrase, 1, compound_parts(phrase), 1 if marked else 0]
+        acc[base] = [phrase, base, 1, compound_parts(phrase), 1 if marked else 0]
         return
-    entry[1] += 1
+    entry[2] += 1
     if phrase != entry[0]:  # the first spelling's parts are counted in already
-        entry[2] = max(entry[2], compound_parts(phrase))
+        entry[3] = max(entry[3], compound_parts(phrase))
     if marked:
-        entry[3] += 1
+        entry[4] += 1
 
 
 def merge_phrases(groups: Iterable[Sequence[Phrase]]) -> list[Phrase]:
@@ -397,19 +401,19 @@ def merge_phrases(groups: Iterable[Sequence[Phrase]]) -> list[Phrase]:
     >>> merge_phrases([[Phrase("データ流通", "データ流通", 1)], [Phrase("データ流通", "データ流通", 2)]])
     [Phrase(phrase='データ流通', base_form='データ流通', count=3, parts=1, marked=0)]
     """
-    # base form -> [first spelling, count, parts, marked], in order of first occurrence
+    # base form -> [first spelling, base form, count, parts, marked], in order of first occurrence
     acc: dict[str, list[Any]] = {}
     for group in groups:
         for p in group:
             entry = acc.get(p.base_form)
             if entry is None:
-                acc[p.base_form] = [p.phrase, p.count, max(1, p.parts), p.marked]
+                acc[p.base_form] = [p.phrase, p.base_form, p.count, max(1, p.parts), p.marked]
             else:
-                entry[1] += p.count
-                if p.parts > entry[2]:
-                    entry[2] = p.parts
-                entry[3] += p.marked
-    return [Phrase(e[0], b, e[1], e[2], e[3]) for b, e in acc.items()]
+                entry[2] += p.count
+                if p.parts > entry[3]:
+                    entry[3] = p.parts
+                entry[4] += p.marked
+    return list(map(_PHRASE, acc.values()))
 
 
 #: Phrases in an article's ``keyphrases`` column.
