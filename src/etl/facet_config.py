@@ -310,11 +310,16 @@ class FacetConfig:
     heading_cues: CueIndex = field(init=False, repr=False, compare=False)
     content_cues: CueIndex = field(init=False, repr=False, compare=False)
     work_cues: CueIndex = field(init=False, repr=False, compare=False)  # work_story alone
+    # facet id -> its rank among heading cues that end at one place: message first, then
+    # file order (see facets.heading_facets).
+    heading_rank: Mapping[str, tuple[int, int]] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "heading_cues", CueIndex(tuple(f.heading for f in self.facets)))
         object.__setattr__(self, "content_cues", CueIndex(tuple(f.content for f in self.facets)))
         object.__setattr__(self, "work_cues", CueIndex((self.work_story,)))
+        rank = {f.id: (0 if f.id == "message" else 1, i) for i, f in enumerate(self.facets)}
+        object.__setattr__(self, "heading_rank", rank)
 
     @property
     def ids(self) -> tuple[str, ...]:

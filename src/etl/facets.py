@@ -86,9 +86,8 @@ def heading_facets(text: str, config: FacetConfig | None = None) -> list[tuple[s
     """
     cfg = config or load_facet_config()
     norm = _unquoted(unicodedata.normalize("NFKC", text).strip())
-    order = {f.id: i for i, f in enumerate(cfg.facets)}
     # Message cues outrank the rest on a tie: addressed to readers is what a heading is for.
-    rank = {fid: (0 if fid == "message" else 1, i) for fid, i in order.items()}
+    rank = cfg.heading_rank
     found = cfg.heading_cues.find_all(norm)
     hits: list[tuple[CueHit, str]] = [(h, f.id) for f, fh in zip(cfg.facets, found, strict=True) for h in fh]
     if not hits:

@@ -22,7 +22,7 @@ import re
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Final
+from typing import Final, NamedTuple
 
 import ahocorasick
 
@@ -71,8 +71,7 @@ class _Keyword:
     ascii_tail: bool
 
 
-@dataclass(frozen=True, slots=True)
-class _View:
+class _View(NamedTuple):  # a tuple: built for every text, several times faster
     key: str
     gaps: frozenset[int]  # offsets in key where whitespace was removed: token boundaries
 
