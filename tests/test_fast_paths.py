@@ -6,6 +6,7 @@ the samples, the seed and a few edge cases go through both.
 
 from __future__ import annotations
 
+import unicodedata
 from functools import cache
 from typing import Any
 
@@ -16,7 +17,7 @@ from hypothesis import strategies as st
 import etl.keyphrases as kp
 from etl import subjects
 from etl.facet_config import load_facet_config
-from etl.morph import TextTokens, Token, _parse, _token_of, _tokenize, text_tokens, token_code, token_codes
+from etl.morph import TextTokens, Token, _analyse, _parse, _token_of, text_tokens, token_code, token_codes
 from etl.subjects import SubjectMatcher, _is_nounish
 from etl.taxonomy import load_taxonomy
 
@@ -98,7 +99,7 @@ def _reference_without_no(tokens: tuple[Token, ...]) -> str:
 
 
 def _reference_tokenize(text: str) -> tuple[Token, ...]:
-    """morph._tokenize's loop before the one-pass lookup."""
+    """morph._analyse's loop before the one-pass lookup."""
     return tuple(_token_of(line) for line in _parse(text).split("\n") if line and line != "EOS")
 
 
@@ -114,7 +115,9 @@ def test_token_codes_follow_the_definition() -> None:
 def test_tokenize_fast_lookup_equals_the_line_loop() -> None:
     for text in corpus_texts():
         for piece in [text, *text.split()]:
-            assert _tokenize.__wrapped__(piece) == _reference_tokenize(piece), piece
+            tokens, codes = _analyse.__wrapped__(piece)
+            assert tokens == _reference_tokenize(piece), piece
+            assert codes == token_codes(tokens) == "".join(map(_reference_code, tokens)), piece
 
 
 def test_extract_equals_the_run_loop_on_whole_pieces() -> None:
@@ -229,3 +232,169 @@ def test_work_story_index_finds_what_the_cue_set_finds() -> None:
     assert cfg.work_story
     for text in corpus_texts():
         assert cfg.work_cues.find_all(text) == [cfg.work_story.find(text)], text
+
+
+def _reference_merge(groups: list[list[kp.Phrase]]) -> list[kp.Phrase]:
+    """keyphrases.merge_phrases before the one-dict pass."""
+    counts: dict[str, int] = {}
+    spelling: dict[str, str] = {}
+    parts: dict[str, int] = {}
+    marked: dict[str, int] = {}
+    for group in groups:
+        for p in group:
+            counts[p.base_form] = counts.get(p.base_form, 0) + p.count
+            spelling.setdefault(p.base_form, p.phrase)
+            parts[p.base_form] = max(parts.get(p.base_form, 1), p.parts)
+            marked[p.base_form] = marked.get(p.base_form, 0) + p.marked
+    return [kp.Phrase(spelling[b], b, n, parts[b], marked[b]) for b, n in counts.items()]
+
+
+def _reference_near(items: list[kp.Phrase]) -> dict[str, str]:
+    bases = {p.base_form for p in items}
+    out: dict[str, str] = {}
+    for p in items:
+        core = kp._core(p.phrase)
+        if core is not None and core in bases and core != p.base_form:
+            out[p.base_form] = core
+    return out
+
+
+def _reference_fold(rows: list[tuple[str, kp.Phrase]]) -> list[tuple[str, kp.Phrase]]:
+    """keyphrases.fold_near_duplicates before rows that stay were kept as they are."""
+    folded = _reference_near([p for _, p in rows])
+    if not folded:
+        return list(rows)
+    spelling = {p.base_form: p.phrase for _, p in rows}
+    acc: dict[tuple[str, str], list[int]] = {}
+    for segment_id, p in rows:
+        base = folded.get(p.base_form, p.base_form)
+        entry = acc.setdefault((segment_id, base), [0, 0, 0])
+        parts = kp.compound_parts(spelling[base]) if base != p.base_form else p.parts
+        entry[0] += p.count
+        entry[1] = max(entry[1], parts)
+        entry[2] += p.marked
+    return [
+        (sid, kp.Phrase(spelling[b], b, n, parts, marked)) for (sid, b), (n, parts, marked) in acc.items()
+    ]
+
+
+def _reference_article(phrases: list[kp.Phrase], n: int = kp.ARTICLE_TOP) -> list[str]:
+    """keyphrases.article_keyphrases with the ranking spelled out by weight()."""
+    merged = _reference_merge([phrases])
+    folded = _reference_fold([("", p) for p in merged])
+    ranked = sorted((p for _, p in folded), key=lambda p: -kp.weight(p.count, 1, 1, p.parts, p.marked))
+    out: list[str] = []
+    seen: set[str] = set()
+    for p in ranked:
+        key = unicodedata.normalize("NFKC", p.phrase).casefold()
+        if key in seen or (not p.marked and kp.counts_something(p.phrase)):
+            continue
+        seen.add(key)
+        out.append(p.phrase)
+        if len(out) == n:
+            break
+    return out
+
+
+# Spellings and base forms that fold (長野県内 -> 長野県, 各府省庁 -> 府省庁), several
+# spellings of one base form, and phrases that fold into nothing.
+_FOLD_WORDS = [
+    ("長野県内", "長野県内"),
+    ("長野県", "長野県"),
+    ("各府省庁", "各府省庁"),
+    ("府省庁", "府省庁"),
+    ("市内全域", "市内全域"),
+    ("市", "市"),
+    ("ＧＳＳ", "GSS"),
+    ("GSS", "GSS"),
+    ("gss", "GSS"),
+    ("データ", "データ"),
+    ("週3日", "週3日"),
+    ("県内", "県内"),
+]
+_ROWS = st.lists(
+    st.tuples(
+        st.sampled_from(["s1", "s2", "s3"]),
+        st.sampled_from(_FOLD_WORDS),
+        st.integers(1, 5),
+        st.integers(1, 4),
+        st.integers(0, 2),
+    ),
+    max_size=30,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(_ROWS)
+def test_fold_merge_and_article_ranking_equal_the_definitions(raw: list[Any]) -> None:
+    rows = [(sid, kp.Phrase(w, b, c, parts, m)) for sid, (w, b), c, parts, m in raw]
+    assert kp.fold_near_duplicates(rows) == _reference_fold(rows)
+    phrases = [p for _, p in rows]
+    assert kp.near_duplicates(phrases) == _reference_near(phrases)
+    groups = [phrases[: len(phrases) // 2], phrases[len(phrases) // 2 :]]
+    assert kp.merge_phrases(groups) == _reference_merge(groups)
+    assert kp.article_keyphrases(phrases) == _reference_article(phrases)
+    assert kp.article_keyphrases(phrases, 3) == _reference_article(phrases, 3)
+
+
+def test_fold_equals_the_definition_on_the_corpus_phrases() -> None:
+    rows = [(f"s{i % 7}", p) for i, text in enumerate(corpus_texts()) for p in kp.extract_phrases(text)]
+    assert len(rows) > 1000
+    assert kp.fold_near_duplicates(rows) == _reference_fold(rows)
+    assert kp.article_keyphrases(p for _, p in rows) == _reference_article([p for _, p in rows])
+
+
+def test_facet_cues_read_the_segment_analysis(monkeypatch: pytest.MonkeyPatch) -> None:
+    # A text's dictionary forms for the facet cues come from the pieces the other stages
+    # analysed: once a segment's text_tokens exist, the cues run MeCab no more.
+    from etl import facet_config, morph
+
+    texts = [t for t in corpus_texts() if " " in t or "\u3000" in t][:200] + list(EDGE)
+    for text in texts:
+        morph.analyse_text(text)  # what text_tokens holds, the pieces' memo refreshed
+    calls: list[str] = []
+    parse = morph._parse
+    monkeypatch.setattr(morph, "_parse", lambda s: calls.append(s) or parse(s))
+    facet_config._bases.cache_clear()
+    for text in texts:
+        facet_config._bases(unicodedata.normalize("NFKC", text))
+    assert calls == []
+
+
+def _reference_bases(text: str) -> tuple[tuple[str, ...], tuple[tuple[int, int], ...]]:
+    """facet_config._bases as the plain loop: each morpheme found after the one before."""
+    from etl.morph import analyse_text
+
+    bases: list[str] = []
+    spans: list[tuple[int, int]] = []
+    pos = 0
+    for tok in (t for tokens in analyse_text(text).tokens for t in tokens):
+        at = text.find(tok.surface, pos)
+        if at < 0:
+            continue
+        pos = at + len(tok.surface)
+        if not tok.pos1.startswith(("補助記号", "空白")):
+            bases.append(tok.base)
+            spans.append((at, pos))
+    return tuple(bases), tuple(spans)
+
+
+def test_facet_bases_equal_the_loop_on_the_corpus() -> None:
+    from etl.facet_config import _bases
+
+    for text in corpus_texts():
+        norm = unicodedata.normalize("NFKC", text)
+        assert _bases.__wrapped__(norm) == _reference_bases(norm), text
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.text(
+        alphabet=st.sampled_from(list("入社して勤めたデータの、。「」 \u3000\t\x00\x85ａＡ①㍻ﾃﾞ😀")),
+        max_size=30,
+    )
+)
+def test_facet_bases_equal_the_loop_on_generated_texts(text: str) -> None:
+    from etl.facet_config import _bases
+
+    assert _bases.__wrapped__(text) == _reference_bases(text)

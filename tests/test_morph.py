@@ -5,10 +5,13 @@ from __future__ import annotations
 import csv
 import functools
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import fugashi
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from etl.morph import Token, _tokenize
+from etl.morph import Token, _analyse
 
 from .conftest import SAMPLES, SEED
 
@@ -20,12 +23,17 @@ def test_threads_get_the_same_tokens_as_one_thread() -> None:
     lines = [
         f"{line}{i}" for i, line in enumerate(line for t in texts for line in t.splitlines() if line.strip())
     ]
-    _tokenize.cache_clear()
-    expected = [_tokenize.__wrapped__(line) for line in lines]
+    _analyse.cache_clear()
+    expected = [_fresh(line) for line in lines]
     for _ in range(3):
         with ThreadPoolExecutor(4) as pool:
-            got = list(pool.map(_tokenize.__wrapped__, lines * 4))
+            got = list(pool.map(_fresh, lines * 4))
         assert got == expected * 4
+
+
+def _fresh(text: str) -> tuple[Token, ...]:
+    """The morphemes of ``text`` analysed now (not from the memo)."""
+    return _analyse.__wrapped__(text)[0]
 
 
 def _reference(text: str) -> tuple[Token, ...]:
@@ -56,4 +64,29 @@ def test_mecab_formatted_output_equals_fugashi_nodes() -> None:
     pieces += ['"generator":', "、,，。", "ＡＢＣ①Ⅻ", "EOS", "絵文字😀と\u3000全角", "x\\ty"]
     assert len(pieces) > 1000
     for piece in pieces:
-        assert _tokenize.__wrapped__(piece) == _reference(piece), piece
+        assert _fresh(piece) == _reference(piece), piece
+
+
+def test_left_rewrite_rules_keep_the_parts_of_speech() -> None:
+    # The tokenizer reads a dictionary word's pos1-4 from its left context id: sound because
+    # every left rewrite rule copies pos1-4 unchanged into the features left-id.def names.
+    import unidic_lite
+
+    text = (Path(unidic_lite.DICDIR) / "rewrite.def").read_text(encoding="utf-8")
+    section = text.split("[left rewrite]")[1].split("[")[0]
+    rules = [line.split("\t") for line in section.splitlines() if line.strip() and not line.startswith("#")]
+    assert len(rules) > 5
+    for pattern, result in rules:
+        fields = result.split(",")
+        assert pattern.startswith("BOS/EOS") or fields[:4] == ["$1", "$2", "$3", "$4"], result
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.text(
+        alphabet=st.sampled_from(list("データの活用をしたいとPC-e.Gov「」、。1２３ａ 　行っ来たアイウ😀")),
+        max_size=40,
+    )
+)
+def test_tokenize_equals_fugashi_nodes_on_generated_texts(text: str) -> None:
+    assert _fresh(text) == _reference(text)

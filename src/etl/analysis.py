@@ -236,11 +236,11 @@ class Analyzer:
             reading = read_article(segments, account=meta.author)
         # The reader re-kinds a named host's prompts as questions; offsets are unchanged.
         segments, attributions, speakers = reading.segments, reading.attributions, reading.speakers
+        with timer.stage("tokens"):
+            # One analysis of each text for the facets, the subject matcher and the keyphrases.
+            stores = [text_tokens(seg.text) if seg.kind in SUBJECT_KINDS else None for seg in segments]
         with timer.stage("facets"):
             facets = assign_facets(segments, attributions)
-        with timer.stage("tokens"):
-            # One analysis of each text for both the subject matcher and the keyphrases.
-            stores = [text_tokens(seg.text) if seg.kind in SUBJECT_KINDS else None for seg in segments]
         with timer.stage("subjects"):
             subject_hits = [
                 self.matcher.match(seg.text, tokens=tt) if tt is not None else []

@@ -12,6 +12,8 @@ dictionary forms of its morphemes, so 入社 matches 入社した and 勤める 
 
 from __future__ import annotations
 
+import itertools
+import operator
 import re
 import unicodedata
 from collections.abc import Mapping, Sequence
@@ -25,7 +27,7 @@ import yaml
 
 from etl.errors import TaxonomyError
 from etl.model import FACETS
-from etl.morph import tokenize
+from etl.morph import Memo, analyse_text, tokenize
 from etl.package_data import data_file
 from etl.taxonomy import _EMPTY, GuardedPattern, PatternGate, _line, _Loader
 
@@ -234,19 +236,48 @@ class CueIndex:
 
 @lru_cache(maxsize=4096)
 def _bases(text: str) -> tuple[tuple[str, ...], tuple[tuple[int, int], ...]]:
-    """Dictionary forms of the morphemes of ``text`` (symbols left out) and their spans."""
+    """Dictionary forms of the morphemes of ``text`` (symbols left out) and their spans.
+
+    The morphemes are those of ``text``'s whitespace-separated pieces, as the subject
+    matcher and the keyphrases read them (:func:`~etl.morph.analyse_text`): a segment's
+    text is analysed once for every stage.
+
+    >>> _bases("入社して 勤めた")
+    (('入社', 'する', 'て', '勤める', 'た'), ((0, 2), (2, 3), (3, 4), (5, 7), (7, 8)))
+    """
     bases: list[str] = []
     spans: list[tuple[int, int]] = []
     pos = 0
-    for tok in tokenize(text):
-        at = text.find(tok.surface, pos)
-        if at < 0:
+    for tokens in analyse_text(text).tokens:
+        surfaces = list(map(_SURFACE, tokens))
+        start = text.find(surfaces[0], pos) if surfaces else -1
+        if start >= 0 and text.startswith("".join(surfaces), start):
+            # The usual case: the piece's morphemes spell it out from where its first one
+            # is found, so each is found right where the one before ends (what the loop
+            # below finds, worked out in C).
+            ends = list(itertools.accumulate(map(len, surfaces), initial=start))
+            keep = list(map(_NOT_SYMBOL.__getitem__, map(_POS1, tokens)))
+            bases.extend(itertools.compress(map(_BASE, tokens), keep))
+            spans.extend(itertools.compress(itertools.pairwise(ends), keep))
+            pos = ends[-1]
             continue
-        pos = at + len(tok.surface)
-        if not tok.pos1.startswith(("補助記号", "空白")):
-            bases.append(tok.base)
-            spans.append((at, pos))
+        for tok in tokens:
+            at = text.find(tok.surface, pos)
+            if at < 0:
+                continue
+            pos = at + len(tok.surface)
+            if not tok.pos1.startswith(_SYMBOLS):
+                bases.append(tok.base)
+                spans.append((at, pos))
     return tuple(bases), tuple(spans)
+
+
+_SYMBOLS: Final = ("補助記号", "空白")
+_SURFACE: Final = operator.itemgetter(0)  # Token.surface, read in C
+_POS1: Final = operator.itemgetter(1)
+_BASE: Final = operator.itemgetter(5)
+# pos1 -> whether its morphemes count (not a symbol nor a space); a few dozen values.
+_NOT_SYMBOL: Final[Memo[str, bool]] = Memo(lambda pos1: not pos1.startswith(_SYMBOLS), 10_000)
 
 
 @dataclass(frozen=True, slots=True)
@@ -279,11 +310,16 @@ class FacetConfig:
     heading_cues: CueIndex = field(init=False, repr=False, compare=False)
     content_cues: CueIndex = field(init=False, repr=False, compare=False)
     work_cues: CueIndex = field(init=False, repr=False, compare=False)  # work_story alone
+    # facet id -> its rank among heading cues that end at one place: message first, then
+    # file order (see facets.heading_facets).
+    heading_rank: Mapping[str, tuple[int, int]] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "heading_cues", CueIndex(tuple(f.heading for f in self.facets)))
         object.__setattr__(self, "content_cues", CueIndex(tuple(f.content for f in self.facets)))
         object.__setattr__(self, "work_cues", CueIndex((self.work_story,)))
+        rank = {f.id: (0 if f.id == "message" else 1, i) for i, f in enumerate(self.facets)}
+        object.__setattr__(self, "heading_rank", rank)
 
     @property
     def ids(self) -> tuple[str, ...]:

@@ -28,7 +28,7 @@ from typing import Final
 
 from etl.cues import find_self_intro
 from etl.facet_config import CueHit, FacetConfig, load_facet_config
-from etl.morph import tokenize
+from etl.morph import text_tokens
 from etl.segment import Segment
 from etl.speakers import Attribution
 
@@ -86,9 +86,8 @@ def heading_facets(text: str, config: FacetConfig | None = None) -> list[tuple[s
     """
     cfg = config or load_facet_config()
     norm = _unquoted(unicodedata.normalize("NFKC", text).strip())
-    order = {f.id: i for i, f in enumerate(cfg.facets)}
     # Message cues outrank the rest on a tie: addressed to readers is what a heading is for.
-    rank = {fid: (0 if fid == "message" else 1, i) for fid, i in order.items()}
+    rank = cfg.heading_rank
     found = cfg.heading_cues.find_all(norm)
     hits: list[tuple[CueHit, str]] = [(h, f.id) for f, fh in zip(cfg.facets, found, strict=True) for h in fh]
     if not hits:
@@ -196,7 +195,8 @@ def _not_a_section(seg: Segment) -> bool:
         return True
     if len(text) > _NAME_LINE_MAX:
         return False
-    return any(t.is_person_name for t in tokenize(text))
+    # The pieces' morphemes: the ones every stage reads (the text is analysed once).
+    return any(t.is_person_name for tokens in text_tokens(text).tokens for t in tokens)
 
 
 def assign_facets(

@@ -12,9 +12,8 @@ import math
 import re
 import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any, Final
+from typing import Any, Final, NamedTuple
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -87,9 +86,11 @@ _PLACE_SUFFIX: Final = frozenset(
 _TRAILING_DROP: Final = frozenset({"等"})
 
 
-@dataclass(frozen=True, slots=True)
-class Phrase:
+class Phrase(NamedTuple):
     """A compound noun, its dictionary form and how often it occurs in the text.
+
+    An immutable record, as a named tuple: an article makes some thousand of them, and a
+    tuple is built several times faster than a frozen dataclass.
 
     >>> Phrase("ガバメントクラウド", "ガバメントクラウド", 2).count
     2
@@ -97,9 +98,14 @@ class Phrase:
 
     phrase: str
     base_form: str
-    count: int
+    # The field hides tuple.count, which no caller wants of a phrase; the stored column is
+    # called count.
+    count: int  # type: ignore[assignment]
     parts: int = 1  # morphemes in the compound: ガバメント+クラウド is 2
     marked: int = 0  # occurrences marked as a term: 「ガバメントクラウド」, ガバメントクラウドとは
+
+
+_PHRASE: Final = Phrase._make  # a Phrase of its fields, in order
 
 
 def _is_symbol(ch: str) -> bool:
@@ -323,7 +329,8 @@ _SINGLE: Memo[Token, int] = Memo(_single_keep, _SINGLE_MAX)
 
 
 def _extract(tt: TextTokens) -> tuple[Phrase, ...]:
-    # base form -> [first spelling, count, parts, marked], in order of first occurrence
+    # base form -> [first spelling, base form, count, parts, marked] (a Phrase's fields),
+    # in order of first occurrence
     acc: dict[str, list[Any]] = {}
     single, stretches = _SINGLE, _STRETCHES
     for tokens, codes in zip(tt.tokens, tt.codes, strict=True):
@@ -355,7 +362,7 @@ def _extract(tt: TextTokens) -> tuple[Phrase, ...]:
                 stretches[key] = found
             for phrase, base, before_i, after_i in found:
                 _count(acc, phrase, base, _is_marked(tokens, lo + before_i, lo + after_i))
-    return tuple(Phrase(e[0], base, e[1], e[2], e[3]) for base, e in acc.items())
+    return tuple(map(_PHRASE, acc.values()))
 
 
 # Stretches of several morphemes met last -> their phrases (compounds recur: 業務環境,
@@ -379,13 +386,13 @@ def _count(acc: dict[str, list[Any]], phrase: str, base: str, marked: bool) -> N
     """Add one occurrence of ``phrase`` (dictionary form ``base``) to ``acc``."""
     entry = acc.get(base)
     if entry is None:
-        acc[base] = [phrase, 1, compound_parts(phrase), 1 if marked else 0]
+        acc[base] = [phrase, base, 1, compound_parts(phrase), 1 if marked else 0]
         return
-    entry[1] += 1
+    entry[2] += 1
     if phrase != entry[0]:  # the first spelling's parts are counted in already
-        entry[2] = max(entry[2], compound_parts(phrase))
+        entry[3] = max(entry[3], compound_parts(phrase))
     if marked:
-        entry[3] += 1
+        entry[4] += 1
 
 
 def merge_phrases(groups: Iterable[Sequence[Phrase]]) -> list[Phrase]:
@@ -394,17 +401,19 @@ def merge_phrases(groups: Iterable[Sequence[Phrase]]) -> list[Phrase]:
     >>> merge_phrases([[Phrase("データ流通", "データ流通", 1)], [Phrase("データ流通", "データ流通", 2)]])
     [Phrase(phrase='データ流通', base_form='データ流通', count=3, parts=1, marked=0)]
     """
-    counts: dict[str, int] = {}
-    spelling: dict[str, str] = {}
-    parts: dict[str, int] = {}
-    marked: dict[str, int] = {}
+    # base form -> [first spelling, base form, count, parts, marked], in order of first occurrence
+    acc: dict[str, list[Any]] = {}
     for group in groups:
         for p in group:
-            counts[p.base_form] = counts.get(p.base_form, 0) + p.count
-            spelling.setdefault(p.base_form, p.phrase)
-            parts[p.base_form] = max(parts.get(p.base_form, 1), p.parts)
-            marked[p.base_form] = marked.get(p.base_form, 0) + p.marked
-    return [Phrase(spelling[b], b, n, parts[b], marked[b]) for b, n in counts.items()]
+            entry = acc.get(p.base_form)
+            if entry is None:
+                acc[p.base_form] = [p.phrase, p.base_form, p.count, max(1, p.parts), p.marked]
+            else:
+                entry[2] += p.count
+                if p.parts > entry[3]:
+                    entry[3] = p.parts
+                entry[4] += p.marked
+    return list(map(_PHRASE, acc.values()))
 
 
 #: Phrases in an article's ``keyphrases`` column.
@@ -424,10 +433,15 @@ def near_duplicates(phrases: Iterable[Phrase]) -> dict[str, str]:
     {'長野県内': '長野県'}
     """
     items = list(phrases)
+    spellings = [p.phrase for p in items]
+    # Most phrases have no placing suffix nor selecting prefix: their core is None and
+    # they fold into nothing. The cores are looked up in one pass in C.
+    cores = list(map(_core, spellings))
+    if cores.count(None) == len(cores):
+        return {}
     bases = {p.base_form for p in items}
     out: dict[str, str] = {}
-    for p in items:
-        core = _core(p.phrase)
+    for p, core in zip(items, cores, strict=True):
         if core is not None and core in bases and core != p.base_form:
             out[p.base_form] = core
     return out
@@ -451,7 +465,8 @@ def _core(phrase: str) -> str | None:
 def fold_near_duplicates(rows: Sequence[tuple[str, Phrase]]) -> list[tuple[str, Phrase]]:
     """An article's ``(segment_id, phrase)`` rows with near-duplicates folded (see above).
 
-    Rows that become the same phrase in one segment are added up.
+    Rows that become the same phrase in one segment are added up; every row is spelled as
+    the last row of its base form is.
 
     >>> rows = [("s1", Phrase("長野県内", "長野県内", 1, 3)), ("s1", Phrase("長野県", "長野県", 1, 2))]
     >>> fold_near_duplicates(rows)
@@ -461,15 +476,27 @@ def fold_near_duplicates(rows: Sequence[tuple[str, Phrase]]) -> list[tuple[str, 
     if not folded:
         return list(rows)
     spelling = {p.base_form: p.phrase for _, p in rows}
-    acc: dict[tuple[str, str], list[int]] = {}
+    # (segment, base form) -> its row; a row neither folded nor re-spelled is kept as it
+    # is, and a later row of the same key is added to it.
+    acc: dict[tuple[str, str], Phrase] = {}
     for segment_id, p in rows:
-        base = folded.get(p.base_form, p.base_form)
-        entry = acc.setdefault((segment_id, base), [0, 0, 0])
-        parts = compound_parts(spelling[base]) if base != p.base_form else p.parts
-        entry[0] += p.count
-        entry[1] = max(entry[1], parts)
-        entry[2] += p.marked
-    return [(sid, Phrase(spelling[b], b, n, parts, marked)) for (sid, b), (n, parts, marked) in acc.items()]
+        b = p.base_form
+        base = folded.get(b, b)
+        if base != b:
+            q = Phrase(spelling[base], base, p.count, compound_parts(spelling[base]), p.marked)
+        elif p.phrase != spelling[b]:
+            q = Phrase(spelling[b], b, p.count, p.parts, p.marked)
+        else:
+            q = p
+        key = (segment_id, base)
+        prev = acc.get(key)
+        if prev is None:
+            acc[key] = q
+        else:
+            acc[key] = Phrase(
+                prev.phrase, base, prev.count + q.count, max(prev.parts, q.parts), prev.marked + q.marked
+            )
+    return [(sid, p) for (sid, _), p in acc.items()]
 
 
 def article_keyphrases(phrases: Iterable[Phrase], n: int = ARTICLE_TOP) -> list[str]:
@@ -486,9 +513,12 @@ def article_keyphrases(phrases: Iterable[Phrase], n: int = ARTICLE_TOP) -> list[
     """
     merged = merge_phrases([list(phrases)])
     folded = fold_near_duplicates([("", p) for p in merged])
+    # weight(count, 1, 1, parts, marked): with one document the IDF factor is exactly 1.0.
     ranked = sorted(
         (p for _, p in folded),
-        key=lambda p: -weight(p.count, 1, 1, p.parts, p.marked),
+        key=lambda p: (
+            -((1 + math.log(p.count)) * min(p.parts, MAX_PARTS) * (MARKED_BOOST if p.marked else 1.0))
+        ),
     )
     out: list[str] = []
     seen: set[str] = set()

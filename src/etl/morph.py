@@ -45,23 +45,46 @@ class Token(NamedTuple):
         return self.pos1 == "名詞" and self.pos3 == "人名"
 
 
-# MeCab writes each morpheme as one tab-separated line itself: surface, pos1-4 and orthBase
-# (UniDic's field 10; unknown words have no such field, so the surface stands in). Reading
-# that string is ~2x faster than building fugashi's node objects one by one. The dictionary's
-# own output type (dicrc: output-format-type = unidic) must be switched off, or MeCab ignores
-# these formats. Fields are tab-separated because a field may hold a comma (the 、 and , tokens).
+# MeCab writes each morpheme as one tab-separated line itself: surface, left context id
+# and orthBase (UniDic's field 10) for a dictionary word; surface and pos1-4 for an unknown
+# word (no base form: the surface stands in). Reading that string is ~2x faster than
+# building fugashi's node objects one by one. A dictionary word's parts of speech come from
+# its context id: the dictionary's left-id.def names each id by the rewritten features of
+# its words, and every left rewrite rule (rewrite.def) keeps pos1-4 as they are, so the
+# id's first four fields are the word's pos1-4. (Not so for unknown words: unk.def sets
+# their ids by hand, "-" as 記号 has the id of a サ変 noun.) Printing an id instead of four
+# fields halves the bytes MeCab writes and Python splits and hashes. The
+# dictionary's own output type (dicrc: output-format-type = unidic) must be switched off,
+# or MeCab ignores these formats. Fields are tab-separated: a base form may hold a comma.
 _FORMAT_ARGS: Final = (
     "--output-format-type=",
-    r"--node-format=%m\t%f[0]\t%f[1]\t%f[2]\t%f[3]\t%f[10]\n",
-    r"--unk-format=%m\t%f[0]\t%f[1]\t%f[2]\t%f[3]\t\n",
+    r"--node-format=%m\t%phl\t%f[10]\n",
+    r"--unk-format=%m\t%f[0]\t%f[1]\t%f[2]\t%f[3]\n",
     "--bos-format=",
     # fugashi strips the output, which would cut the empty fields of the last morpheme.
     r"--eos-format=EOS\n",
 )
 
 
+def _parts_of_speech(left_ids: str) -> tuple[tuple[str, str, str, str], ...]:
+    """pos1-4 of each left context id, from the text of a dictionary's left-id.def.
+
+    >>> _parts_of_speech("0 BOS/EOS,*,*,*,*,*,BOS/EOS\\n1 名詞,普通名詞,一般,*,*,*,*,*,和\\n")[1]
+    ('名詞', '普通名詞', '一般', '*')
+    """
+    table: dict[int, tuple[str, str, str, str]] = {}
+    for line in left_ids.splitlines():
+        if line.strip():
+            number, features = line.split(" ", 1)
+            p1, p2, p3, p4 = features.split(",")[:4]
+            # Parts of speech are a few hundred strings: share one copy of each.
+            table[int(number)] = (sys.intern(p1), sys.intern(p2), sys.intern(p3), sys.intern(p4))
+    return tuple(table.get(i, ("*", "*", "*", "*")) for i in range(max(table, default=-1) + 1))
+
+
 _TAGGER_LOCK = threading.Lock()
 _TAGGER: list[fugashi.GenericTagger] = []  # the process's one tagger, made on first use
+_POS: list[tuple[tuple[str, str, str, str], ...]] = []  # its left context id -> pos1-4
 
 
 def _parse(text: str) -> str:
@@ -79,6 +102,8 @@ def _parse(text: str) -> str:
             import unidic_lite
 
             dicdir = unidic_lite.DICDIR
+            with open(f"{dicdir}/left-id.def", encoding="utf-8") as fh:
+                _POS.append(_parts_of_speech(fh.read()))
             args = [f"--dicdir={dicdir}", f"--rcfile={dicdir}/dicrc", *_FORMAT_ARGS]
             # fugashi splits the argument string like a shell: quote each one.
             _TAGGER.append(fugashi.GenericTagger(" ".join(f'"{a}"' for a in args)))
@@ -144,16 +169,22 @@ _LINES_MAX: Final = 50_000
 
 
 def _token_of(line: str) -> Token:
-    surface, pos1, pos2, pos3, pos4, base = line.split("\t")
-    # MeCab prints UniDic's "*" (no value) as an empty field; keep UniDic's spelling.
-    # Parts of speech are a few hundred strings: share one copy of each.
+    fields = line.split("\t")
+    if len(fields) == 3:  # a dictionary word: surface, left context id, base form
+        surface, left_id, base = fields
+        if not _POS:
+            _parse("")  # the table is read with the tagger
+        return Token(surface, *_POS[0][int(left_id)], base or surface)
+    # An unknown word: surface and pos1-4. MeCab prints UniDic's "*" (no value) as an
+    # empty field; keep UniDic's spelling, and share one copy of each part of speech.
+    surface, pos1, pos2, pos3, pos4 = fields
     return Token(
         surface,
         sys.intern(pos1),
         sys.intern(pos2 or "*"),
         sys.intern(pos3 or "*"),
         sys.intern(pos4 or "*"),
-        base or surface,
+        surface,
     )
 
 
@@ -182,19 +213,28 @@ class Memo(dict[K, V]):
 _LINES: Memo[str, Token] = Memo(_token_of, _LINES_MAX)
 
 
-@lru_cache(maxsize=4096)
 def _tokenize(text: str) -> tuple[Token, ...]:
-    # Cached: the subject matcher and the keyphrase extractor analyse the same pieces of
-    # a segment one after the other.
+    return _analyse(text)[0]
+
+
+@lru_cache(maxsize=4096)
+def _analyse(text: str) -> tuple[tuple[Token, ...], str]:
+    """The morphemes of ``text`` (at most :data:`MAX_PARSE_CHARS` long) and their
+    :func:`token_codes`, both read from MeCab's lines.
+
+    Cached: the facet cues, the subject matcher and the keyphrase extractor read the same
+    pieces of a segment one after the other.
+    """
     lines = _parse(text).split("\n")
-    # MeCab's output is one line per morpheme, then EOS and the final newline; a morpheme's
-    # line has tab-separated fields, so it is never empty nor a bare "EOS". Those two lines
-    # dropped, the rest is looked up in one pass in C (checked, not assumed).
-    if lines[-2:] == ["EOS", ""]:
-        del lines[-2:]
-        if "" not in lines and "EOS" not in lines:
-            return tuple(map(_LINES.__getitem__, lines))
-    return tuple(_LINES[line] for line in lines if line and line != "EOS")
+    # MeCab's output is one line per morpheme, then EOS (fugashi strips the final newline);
+    # a morpheme's line has tab-separated fields, so it is never empty nor a bare "EOS".
+    # That line dropped, the rest is looked up in one pass in C (checked, not assumed).
+    if lines[-1] == "EOS":
+        del lines[-1]
+    if "" in lines or "EOS" in lines:
+        lines = [line for line in lines if line and line != "EOS"]
+    # The lines are looked up twice: their hashes are computed once (a str keeps its hash).
+    return tuple(map(_LINES.__getitem__, lines)), "".join(map(_LINE_CODES.__getitem__, lines))
 
 
 # C0/C1 controls: MeCab reads a C string, so a NUL would silently end the analysed text.
@@ -243,6 +283,8 @@ def token_code(tok: Token) -> str:
 
 #: Token -> :func:`token_code`, worked out once per distinct morpheme (bounded).
 _CODES: Memo[Token, str] = Memo(token_code, _LINES_MAX)
+#: MeCab's line for a morpheme -> the :func:`token_code` of its Token (bounded).
+_LINE_CODES: Memo[str, str] = Memo(lambda line: token_code(_LINES[line]), _LINES_MAX)
 
 
 def token_codes(tokens: Sequence[Token]) -> str:
@@ -275,16 +317,32 @@ class TextTokens(NamedTuple):
     codes: tuple[str, ...]
 
 
-@lru_cache(maxsize=4096)
-def text_tokens(text: str) -> TextTokens:
-    """Analyse ``text`` piece by piece (see :class:`TextTokens`); memoised, as
-    :func:`tokenize` is (the result is immutable).
+def analyse_text(text: str) -> TextTokens:
+    """Analyse ``text`` piece by piece (see :class:`TextTokens`), not memoised: for a
+    caller with a memo of its own, so the texts do not crowd :func:`text_tokens`' memo
+    (each piece's morphemes are still :func:`tokenize`'s, memoised).
 
-    >>> text_tokens("").pieces
+    >>> analyse_text("").pieces
     ()
     """
     nfkc = unicodedata.normalize("NFKC", text)
     cleaned = _CONTROL.sub(" ", nfkc) if _CONTROL.search(nfkc) else nfkc
     pieces = tuple(p for p in _WS.split(cleaned) if p)
+    if all(len(p) <= MAX_PARSE_CHARS for p in pieces):
+        # Each piece's morphemes and codes from one memo entry (what tokenize and
+        # token_codes give).
+        analysed = tuple(map(_analyse, pieces))
+        tokens = tuple(a[0] for a in analysed)
+        return TextTokens(text, nfkc, pieces, tokens, tuple(a[1] for a in analysed))
     tokens = tuple(tokenize(p) for p in pieces)
     return TextTokens(text, nfkc, pieces, tokens, tuple(map(token_codes, tokens)))
+
+
+@lru_cache(maxsize=4096)
+def text_tokens(text: str) -> TextTokens:
+    """:func:`analyse_text`, memoised (the result is immutable).
+
+    >>> text_tokens("データ の").codes
+    ('N', 'n')
+    """
+    return analyse_text(text)

@@ -22,7 +22,7 @@ import re
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Final
+from typing import Final, NamedTuple
 
 import ahocorasick
 
@@ -71,8 +71,7 @@ class _Keyword:
     ascii_tail: bool
 
 
-@dataclass(frozen=True, slots=True)
-class _View:
+class _View(NamedTuple):  # a tuple: built for every text, several times faster
     key: str
     gaps: frozenset[int]  # offsets in key where whitespace was removed: token boundaries
 
@@ -174,8 +173,15 @@ _DROPPED_NO: Final = re.compile(f"(?<=[{_NOUNISH_CODES}]){GENITIVE_NO}(?=[{_NOUN
 
 def _without(tokens: Sequence[Token], drop: Sequence[int]) -> str:
     """The base forms of ``tokens`` joined, without the tokens at ``drop``."""
-    skip = set(drop)
-    return "".join([t.base for i, t in enumerate(tokens) if i not in skip])
+    # A piece is a whole sentence or paragraph and drops a few: join the slices between
+    # them, read in C.
+    parts: list[str] = []
+    prev = 0
+    for i in sorted(set(drop)):
+        parts.extend(map(_BASE, tokens[prev:i]))
+        prev = i + 1
+    parts.extend(map(_BASE, tokens[prev:]))
+    return "".join(parts)
 
 
 def _keyword_keys(keyword: str) -> tuple[str, ...]:
