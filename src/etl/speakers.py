@@ -401,7 +401,11 @@ def read_cast(segments: Sequence[Segment], *, account: str | None = None) -> Cas
         opening = not first_cue_seen and paragraphs_seen <= 3 and not headings_seen
         if not first_cue_seen:
             # The intro names the interviewee: 「…の浜口 遼さんにお話を伺いました」.
-            for sentence in _AFTER_ENDER_RE.split(strip_quotes(seg.text)):
+            plain = strip_quotes(seg.text)
+            # A sentence's match is one in the whole text too (a $ inside a sentence is at
+            # its ender or at the text's end): most paragraphs need no split at all.
+            sentences = _AFTER_ENDER_RE.split(plain) if _INTERVIEW_INTRO_RE.search(plain) else []
+            for sentence in sentences:
                 if not _INTERVIEW_INTRO_RE.search(sentence):
                     continue
                 shaped = name_by_shape(_FROM_HONORIFIC_RE.sub("", sentence))
