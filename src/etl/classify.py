@@ -35,7 +35,7 @@ from etl.cues import (
     question_marker,
     surnames_in,
 )
-from etl.model import Block, BlockKind
+from etl.model import Block, BlockKind, slot_setters
 from etl.morph import tokenize
 from etl.normalize import match_key
 
@@ -109,6 +109,11 @@ class Unit:
     label: str | None = None
     heading_level: int | None = None
     emphasis: bool = False
+
+
+# Units are made slot by slot (see model.slot_setters): one per block of every article.
+_new: Final = object.__new__
+_UNIT_SETTERS: Final = slot_setters(Unit, "kind", "text", "label", "heading_level", "emphasis")
 
 
 def _terminated(text: str) -> bool:
@@ -559,12 +564,20 @@ def classify(blocks: tuple[Block, ...] | list[Block]) -> list[Unit]:
     _mark_unmarked_questions(kinds, texts, labels, blocks)
 
     out: list[Unit] = []
+    new = _new
+    u_kind, u_text, u_label, u_level, u_emphasis = _UNIT_SETTERS
     for i, b in enumerate(blocks):
         kind = kinds[i] or "paragraph"
         level = b.heading_level if kind == "heading" else None
         if kind == "heading" and level is None:
             level = 2
-        out.append(Unit(kind=kind, text=texts[i], label=labels[i], heading_level=level, emphasis=b.emphasis))
+        unit = new(Unit)
+        u_kind(unit, kind)
+        u_text(unit, texts[i])
+        u_label(unit, labels[i])
+        u_level(unit, level)
+        u_emphasis(unit, b.emphasis)
+        out.append(unit)
     return out
 
 

@@ -523,7 +523,7 @@ def _inline_segment(text: str, ctx: _Ctx) -> _Segment:
     # The regex is slow on Japanese text, and most text has nothing to collapse.
     if "\n" in text or "  " in text or "\t" in text or "\r" in text or "\f" in text:
         text = _HTML_SPACE.sub(" ", text)
-    return _new_segment(_Segment, (text, ctx.bold, ctx.anchor))  # type: ignore[no-any-return]
+    return _new_segment(_Segment, (text, ctx.bold, ctx.anchor))
 
 
 class _Run:
