@@ -529,5 +529,15 @@ def test_records_made_slot_by_slot_are_the_constructed_ones() -> None:
         for rec in records:
             same = cls_(**{f.name: getattr(rec, f.name) for f in fields(cls_)})  # every slot is set
             assert type(rec) is cls_ and rec == same and repr(rec) == repr(same) and hash(rec) == hash(same)
+    from etl.parse_html import parse_html
+
+    html = (
+        '<h1 class="o-noteContentHeader__title">題</h1><div class="note-common-styles__textnote-body">'
+        '<h2 id="a" name="a">見出し</h2><p>本文<b>です</b>。<br><a href="/x">リンク</a></p>'
+        "<ul><li>項目</li></ul><blockquote>引用</blockquote><pre>一\n二</pre></div>"
+    )
+    for block in parse_html(html).blocks:
+        same = Block(**{f.name: getattr(block, f.name) for f in fields(Block)})
+        assert type(block) is Block and block == same and repr(block) == repr(same)
     with pytest.raises(TypeError):
         slot_setters(Unit, "kind", "text")

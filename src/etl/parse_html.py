@@ -28,7 +28,7 @@ from lxml import etree
 
 from etl.errors import ParseError
 from etl.json_text import loads
-from etl.model import ArticleMeta, Block, BlockKind, ParsedDocument
+from etl.model import ArticleMeta, Block, BlockKind, ParsedDocument, slot_setters
 from etl.normalize import clean_text
 from etl.parse_text import clean_line
 
@@ -526,6 +526,13 @@ def _inline_segment(text: str, ctx: _Ctx) -> _Segment:
     return _new_segment(_Segment, (text, ctx.bold, ctx.anchor))
 
 
+# A line's block made slot by slot (see model.slot_setters): one per line of every page.
+_new_block: Final = object.__new__
+_b_text, _b_kind, _b_level, _b_emphasis, _b_attrs = slot_setters(
+    Block, "text", "kind", "heading_level", "emphasis", "attrs"
+)
+
+
 class _Run:
     """The inline text of one block, as lines of segments, until a block boundary ends it."""
 
@@ -573,15 +580,13 @@ class _Run:
                 # A line that is one link is a link; in a list or a quote it keeps that kind.
                 kind = kind or "link"
                 attrs = MappingProxyType({**attrs, "href": link.get("href") or ""})
-            out.append(
-                Block(
-                    text=text,
-                    kind=kind,
-                    heading_level=self.ctx.level if kind == "heading" else None,
-                    emphasis=bold,
-                    attrs=attrs,
-                )
-            )
+            block = _new_block(Block)
+            _b_text(block, text)
+            _b_kind(block, kind)
+            _b_level(block, self.ctx.level if kind == "heading" else None)
+            _b_emphasis(block, bold)
+            _b_attrs(block, attrs)
+            out.append(block)
 
 
 _Stack: TypeAlias = list[tuple[Element | str | None, _Ctx]]

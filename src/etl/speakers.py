@@ -142,6 +142,11 @@ class Attribution:
     confidence: float
 
 
+# The two attributions that name nobody, one shared (frozen) record each: most blocks get one.
+_STRUCTURAL: Final = Attribution(None, "none", "structural", CONFIDENCE["structural"])
+_EDITORIAL: Final = Attribution(None, "narrator", "editorial", CONFIDENCE["editorial"])
+
+
 @dataclass(slots=True)
 class Speaker:
     """A person speaking in one article (one row of the ``speakers`` table)."""
@@ -759,7 +764,7 @@ def read_article(segments: Sequence[Segment], *, account: str | None = None) -> 
                     current, current_role, current_method = cast.heading_of[i], "interviewee", "heading"
                     if current not in reg.by_family:
                         reg.add(current, evidence=seg.text, full=_full_of(seg.text, current))
-            atts.append(Attribution(None, "none", "structural", CONFIDENCE["structural"]))
+            atts.append(_STRUCTURAL)
             continue
         if kind == "profile":
             fam = cast.profile_of.get(i)
@@ -879,7 +884,7 @@ def read_article(segments: Sequence[Segment], *, account: str | None = None) -> 
             atts.append(Attribution(writer, "author", "author", CONFIDENCE["author"]))
             continue
         if current is None:
-            atts.append(Attribution(None, "narrator", "editorial", CONFIDENCE["editorial"]))
+            atts.append(_EDITORIAL)
             continue
         method = (
             current_method
