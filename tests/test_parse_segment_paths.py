@@ -385,3 +385,159 @@ def test_talked_about_is_the_pattern() -> None:
                 or re.search(r"取材(?:の帰り|を終え|のあと|の最後)|インタビューを終え", plain)
             )
             assert _talked_about(name, plain) is expected, (name, plain)
+
+
+# --- gates of the classifier's main loop and the speaker reading ---------------------------
+
+_HEADS = "――QＱA→⇒■◆●・-*1①>＞(（【「『http www.:：=＝ 　こんにちは皆さん、佐藤/／写真画像。？?"
+
+
+def _start_rules() -> list[re.Pattern[str]]:
+    # Every pattern the main loop asks only when _RULE_HEADS_RE matches.
+    return [*_rule_heads(), cues.QUESTION_RE, cues.ANSWER_RE]
+
+
+def test_rule_heads_gate_the_start_anchored_rules_of_short_lines_too() -> None:
+    rng = random.Random(11)
+    tails = ["", "です。", "佐藤", "：はい", "」", "さん", "(笑)", "1", "?"]
+    texts = [*LINES]
+    for _ in range(30_000):
+        head = "".join(rng.choice(_HEADS) for _ in range(rng.randint(0, 5)))
+        texts.append(head + rng.choice(tails) + "".join(rng.choice(_HEADS) for _ in range(rng.randint(0, 3))))
+    gated = 0
+    for t in texts:
+        if cls._RULE_HEADS_RE.match(t) is not None:
+            continue
+        gated += 1
+        for rx in _start_rules():
+            assert rx.match(t) is None, (rx.pattern, t)
+        assert cls._ASIDE_RE.fullmatch(t) is None, t
+        assert cues.question_marker(t) is None and cues.answer_marker(t) is None, t
+        assert not cls._is_link_text(t), t
+        assert cls._is_profile_header(t) == cls._profile_header_by_end(t), t
+    assert gated > 5_000
+
+
+def test_page_furniture_is_the_three_patterns() -> None:
+    alphabet = "2024年1月2日/.-(（月)）・*＊■―—=〜…☆ 　\t\n\x1c\x85\u2028※追記更新注:：0あ"
+    texts = [
+        *LINES,
+        "2024年3月1日",
+        " 2024/3/1 (金)\n",
+        "\u30002024年3月\u3000",
+        "・・・",
+        "※3月2日 追記しました",
+    ]
+    texts += _random_texts(alphabet, 60_000, 14, 12)
+    rng = random.Random(13)
+    for _ in range(20_000):
+        texts.append(
+            rng.choice(" \u3000\t\n") * rng.randint(0, 2)
+            + f"20{rng.randint(10, 99)}年{rng.randint(1, 12)}月"
+            + rng.choice(["", f"{rng.randint(1, 31)}日", "1日(月)", " 1日 （火）"])
+            + rng.choice(["", " ", "\n", "\u3000x"])
+        )
+    for t in texts:
+        plain = bool(
+            cls._SEPARATOR_RE.match(t) or cls._DATE_LINE_RE.match(t.strip()) or cls._UPDATE_NOTE_RE.match(t)
+        )
+        assert bool(cls._PAGE_FURNITURE_RE.match(t)) is plain, repr(t)
+
+
+def test_end_patterns_read_the_tail_only() -> None:
+    alphabet = "をがにでとのもけどれてたらなあ。\n "
+    for t in [*LINES, *_random_texts(alphabet, 40_000, 12, 14)]:
+        for rx in (cls._WRAPPED_RE, cls._PARTICLE_END_RE):
+            assert bool(rx.search(t[-cls._END_TAIL :])) is bool(rx.search(t)), (rx.pattern, t)
+
+
+def test_corporate_name_gate() -> None:
+    alphabet = "株式会社有限合同一般公益社団財団法人NPO特定非営利活動のみなも 、,"
+    for t in [*LINES, *_random_texts(alphabet, 30_000, 12, 15)]:
+        assert cues._has_corporate_name(t) is bool(_CORPORATE_NAME_RE.search(t)), t
+
+
+def _old_name_start(complement: str, run: str) -> int:
+    start = len(complement)
+    while start > 0 and len(re.sub(r"\s", "", complement[start - 1 :])) <= len(run):
+        start -= 1
+    if len(re.sub(r"\s", "", complement[start:])) > len(run):
+        start += 1
+    return start
+
+
+def _old_name_part(complement: str) -> tuple[str, str]:
+    # _name_part as it was, with the run's start found by stripping every tail again.
+    tokens = tokenize(complement)
+    j = len(tokens)
+    while j > 0 and tokens[j - 1].pos1 in ("名詞", "接頭辞") and tokens[j - 1].pos2 != "数詞":
+        j -= 1
+    run = "".join(t.surface for t in tokens[j:])
+    start = _old_name_start(complement, run)
+    before, name = complement[:start], complement[start:].strip()
+    if " " in name or "\u3000" in name:
+        head, _, tail = name.replace("\u3000", " ").rpartition(" ")
+        last = head.split(" ")[-1]
+        ttoks = cues._tokens_of_tail(tokens[j:], len(tail))
+        toks = cues._tokens_of_tail(tokens[j : len(tokens) - len(ttoks)], len(last))
+        given = bool(ttoks) and ttoks[0].pos3 == "人名" and ttoks[0].pos4 == "名" and len(tail) <= 4
+        if not (toks and len(toks) <= 2 and (toks[0].pos2 == "固有名詞" or given) and len(last) <= 5):
+            before, name = before + head + " ", tail
+        else:
+            before, name = before + head[: len(head) - len(last)], f"{last} {tail}"
+    return before, name
+
+
+def test_name_part_is_the_plain_definition() -> None:
+    alphabet = "総務担当の滝口戸田 りん\u3000\t佐藤花子データ班1"
+    texts = [*(t[:60] for t in LINES), "総務担当 滝口", "戸田 りん", "検査の仕事をしている杉浦"]
+    for t in [*texts, *_random_texts(alphabet, 3_000, 14, 16)]:
+        assert _name_part(t) == _old_name_part(t), t
+    # The tail counting itself, on runs MeCab would never give.
+    for t in _random_texts("あ い\u3000\t\nう", 20_000, 10, 17):
+        for k in range(0, 6):
+            run = "x" * k
+            start = len(t)
+            solid = 0
+            while start > 0 and solid + (not t[start - 1].isspace()) <= len(run):
+                solid += not t[start - 1].isspace()
+                start -= 1
+            assert start == _old_name_start(t, run), (t, k)
+
+
+def test_interview_intro_gate() -> None:
+    from etl.speakers import _AFTER_ENDER_RE, _INTERVIEW_INTRO_RE
+
+    alphabet = "佐藤さん氏にへお話聞伺ったのはゲストはです。！？\n 取材インタビュー登場する"
+    for t in [*LINES, *_random_texts(alphabet, 40_000, 16, 18)]:
+        if any(_INTERVIEW_INTRO_RE.search(s) for s in _AFTER_ENDER_RE.split(t)):
+            assert _INTERVIEW_INTRO_RE.search(t), t
+
+
+def test_records_made_slot_by_slot_are_the_constructed_ones() -> None:
+    from dataclasses import fields
+
+    from etl.classify import Unit, classify
+    from etl.model import Block, slot_setters
+    from etl.segment import Segment, Sentence, build_segments
+
+    blocks = [Block(text=t, emphasis=i % 7 == 0) for i, t in enumerate(LINES[:400])]
+    units = classify([Block(text="題"), Block(text="見出し", kind="heading", heading_level=3), *blocks])
+    _body, segments, sentences = build_segments(units)
+    assert sentences and len(segments) == len(units)
+    for cls_, records in ((Unit, units), (Segment, segments), (Sentence, sentences)):
+        for rec in records:
+            same = cls_(**{f.name: getattr(rec, f.name) for f in fields(cls_)})  # every slot is set
+            assert type(rec) is cls_ and rec == same and repr(rec) == repr(same) and hash(rec) == hash(same)
+    from etl.parse_html import parse_html
+
+    html = (
+        '<h1 class="o-noteContentHeader__title">題</h1><div class="note-common-styles__textnote-body">'
+        '<h2 id="a" name="a">見出し</h2><p>本文<b>です</b>。<br><a href="/x">リンク</a></p>'
+        "<ul><li>項目</li></ul><blockquote>引用</blockquote><pre>一\n二</pre></div>"
+    )
+    for block in parse_html(html).blocks:
+        same = Block(**{f.name: getattr(block, f.name) for f in fields(Block)})
+        assert type(block) is Block and block == same and repr(block) == repr(same)
+    with pytest.raises(TypeError):
+        slot_setters(Unit, "kind", "text")

@@ -35,7 +35,7 @@ from etl.cues import (
     question_marker,
     surnames_in,
 )
-from etl.model import Block, BlockKind
+from etl.model import Block, BlockKind, slot_setters
 from etl.morph import tokenize
 from etl.normalize import match_key
 
@@ -111,6 +111,11 @@ class Unit:
     emphasis: bool = False
 
 
+# Units are made slot by slot (see model.slot_setters): one per block of every article.
+_new: Final = object.__new__
+_UNIT_SETTERS: Final = slot_setters(Unit, "kind", "text", "label", "heading_level", "emphasis")
+
+
 def _terminated(text: str) -> bool:
     """Ends like a sentence: 。！？、…, or a polite predicate before an emoji (「…ました🌿」)."""
     if not text:
@@ -135,6 +140,13 @@ _UPDATE_NOTE_RE: Final = re.compile(
     # 「※注:…」「★追記:…」「☆注記:…」: an editor's note with its own tag word and a colon.
     r"|[※★☆＊*]\s*(?:注|注記|追記)\s*[:：])"
 )
+# The three page-furniture lines in one pattern, matched once per line: a separator, a bare
+# date (read as _DATE_LINE_RE reads the stripped line: a date starts with a digit and ends
+# in no space, so the spaces around it are the stripped ones) or an update note.
+_PAGE_FURNITURE_RE: Final = re.compile(
+    f"(?:{_SEPARATOR_RE.pattern})|\\s*(?:{_DATE_LINE_RE.pattern.removeprefix('^').removesuffix('$')})\\s*\\Z"
+    f"|(?:{_UPDATE_NOTE_RE.pattern})"
+)
 # A line that ends a clause mid-sentence (a hard-wrapped paragraph line).
 _WRAPPED_RE: Final = re.compile(r"(?:[をが]|けど|けれど|ので|のに|ても)$")
 # Section headings that end in a particle: 「はじめに」「おわりに」 are not wrapped lines.
@@ -143,6 +155,10 @@ _CLOSING_HEADING_RE: Final = re.compile(
     r"[◆■●▼【\[]?\s*(?:はじめに|初めに|おわりに|終わりに|さいごに|最後に|まとめに)[】\]]?"
 )
 _PARTICLE_END_RE: Final = re.compile(r"(?:[をがにでとのも]|けど|けれど|ので|のに|ても|て|たら|ながら)$")
+# _WRAPPED_RE and _PARTICLE_END_RE match at most three characters, before the end or a final
+# newline: a line's last four characters decide them (a search of a long line tries them
+# at every の and に).
+_END_TAIL: Final = 4
 _INTRO_PREDICATE_HINT_RE: Final = re.compile(r"(?:です|と申します|といいます|と言います)")
 _GREETING_START_RE: Final = re.compile(GREETING)
 _GREETING_LINE_RE: Final = re.compile(GREETING + r"[\s\U0001F000-\U0001FFFF\u2600-\u27BF\uFE0F!！。♪〜~]*$")
@@ -155,6 +171,7 @@ _GREETING_LINE_RE: Final = re.compile(GREETING + r"[\s\U0001F000-\U0001FFFF\u260
 # longer than any of these.
 _KEYED_MAX: Final = max(len(k) for k in (*CHROME_START, *CHROME_LINE, HEADER_IMAGE))
 _NFD_MAX: Final = 4
+_ANY_SPACE_RE: Final = re.compile(r"\s")  # the characters str.split() splits at
 
 
 def _page_keys(texts: list[str]) -> list[str | None]:
@@ -168,7 +185,13 @@ def _page_keys(texts: list[str]) -> list[str | None]:
     ['gssの業務', 'スキ', '', None]
     """
     limit = _KEYED_MAX * _NFD_MAX
-    short = [i for i, t in enumerate(texts) if len(t) <= limit or len("".join(t.split())) <= limit]
+    # A longer text counts only its non-space characters; one without any space (most
+    # Japanese lines) is as long as it looks, and is not copied to find that out.
+    short = [
+        i
+        for i, t in enumerate(texts)
+        if len(t) <= limit or (_ANY_SPACE_RE.search(t) is not None and len("".join(t.split())) <= limit)
+    ]
     keys: list[str | None] = [None] * len(texts)
     picked = [texts[i] for i in short]
     joined = "\0".join(picked)
@@ -236,11 +259,7 @@ def classify(blocks: tuple[Block, ...] | list[Block]) -> list[Unit]:
     for i in range(n):
         if i >= chrome_from or (kinds[i] is None and keys[i] in CHROME_LINE):
             kinds[i] = "boilerplate"
-        elif kinds[i] is None and (
-            _SEPARATOR_RE.match(texts[i])
-            or _DATE_LINE_RE.match(texts[i].strip())
-            or _UPDATE_NOTE_RE.match(texts[i])
-        ):
+        elif kinds[i] is None and _PAGE_FURNITURE_RE.match(texts[i]):
             kinds[i] = "boilerplate"  # separators, a bare date line, an update note
 
     # Header image alt and title, by position.
@@ -275,10 +294,15 @@ def classify(blocks: tuple[Block, ...] | list[Block]) -> list[Unit]:
             marks[i] = mark = marker_of(texts[i])
             if mark is not None:
                 marker_count[mark] = marker_count.get(mark, 0) + 1
-            for inner in _INNER_MARK_RE.finditer(texts[i], 1):
-                # A legend line names the marker too: 「辞めたいわたし(◇)」.
-                if marker_of(inner.group(0)) is not None:
-                    mention_count[inner.group(0)] = mention_count.get(inner.group(0), 0) + 1
+    if marker_count:
+        # Mentions count only next to a marker some line starts with (the legend rules
+        # below ask marker_count first): most articles have none, and skip the scan.
+        for i in range(n):
+            if kinds[i] is None:
+                for inner in _INNER_MARK_RE.finditer(texts[i], 1):
+                    # A legend line names the marker too: 「辞めたいわたし(◇)」.
+                    if marker_of(inner.group(0)) is not None:
+                        mention_count[inner.group(0)] = mention_count.get(inner.group(0), 0) + 1
 
     space_labels = _space_labels(kinds, texts)
     slash_labels = _slash_labels(kinds, texts)
@@ -297,28 +321,31 @@ def classify(blocks: tuple[Block, ...] | list[Block]) -> list[Unit]:
             if len(t) <= 200 and find_self_intro(t) is not None:
                 kinds[i] = "paragraph"
             continue
-        sm = _SPACE_LABEL_RE.match(t)
+        # Every start-anchored pattern of the rules below is a branch of _RULE_HEADS_RE:
+        # when it does not match, none of them can, and their rules are skipped.
+        head = _RULE_HEADS_RE.match(t) is not None
+        sm = _SPACE_LABEL_RE.match(t) if head and space_labels else None
         if sm is not None and sm.group("name") in space_labels and _space_turn(t, sm):
             kinds[i], labels[i], texts[i] = "paragraph", sm.group(0), t[sm.end() :]
             continue
-        ql = _QUOTE_LABEL_RE.match(t)
+        ql = _QUOTE_LABEL_RE.match(t) if head and quote_labels else None
         if ql is not None and ql.group("name") in quote_labels:
             kinds[i], labels[i], texts[i] = "paragraph", ql.group("name"), t[ql.end("name") :]
             continue
-        sl = _SLASH_LABEL_RE.match(t)
+        sl = _SLASH_LABEL_RE.match(t) if head and slash_labels else None
         if sl is not None and sl.group("name") in slash_labels:
             kinds[i], labels[i], texts[i] = "paragraph", sl.group(0).rstrip(), t[sl.end() :]
             continue
-        if _is_link_text(t) or (
+        if (head and _is_link_text(t)) or (
             i
-            and _URL_RE.match(texts[i - 1])
             and kinds[i - 1] == "link"
+            and _URL_RE.match(texts[i - 1])
             and _heading_like(t)
             and _CARD_RE.search(t)
         ):
             kinds[i] = "link"  # a link card: the URL, then the page title under it
             continue
-        if _is_profile_header(t):
+        if (head and PROFILE_HEADER_RE.match(t)) or _profile_header_by_end(t):
             kinds[i] = "heading"
             continue
         entry = cast_line(t)
@@ -334,7 +361,7 @@ def classify(blocks: tuple[Block, ...] | list[Block]) -> list[Unit]:
         if legend_key(t) is not None:
             kinds[i] = "profile"
             continue
-        if _GREETING_LINE_RE.match(t):
+        if head and _GREETING_LINE_RE.match(t):
             kinds[i] = "paragraph"
             continue
         if (
@@ -347,30 +374,30 @@ def classify(blocks: tuple[Block, ...] | list[Block]) -> list[Unit]:
             # greeting and introducing themself is text.
             kinds[i] = "paragraph"
             continue
-        if _ASIDE_RE.fullmatch(t):
+        if head and _ASIDE_RE.fullmatch(t):
             kinds[i] = "paragraph"  # 「(以上、当日のメモからまとめました)」: an aside in the writer's voice
             continue
-        if _Q_ALONE_RE.match(t) and i + 1 < n and kinds[i + 1] is None and len(texts[i + 1]) <= 80:
+        if head and _Q_ALONE_RE.match(t) and i + 1 < n and kinds[i + 1] is None and len(texts[i + 1]) <= 80:
             # 「Q.12」 alone on its line: the question is the next line.
             kinds[i], labels[i], texts[i], kinds[i + 1] = "question", t, "", "question"
             continue
         nxt_free = i + 1 < n and kinds[i + 1] is None and 0 < len(texts[i + 1]) <= 200
-        if _Q_WORD_ALONE_RE.match(t) and nxt_free and asks(texts[i + 1]):
+        if head and _Q_WORD_ALONE_RE.match(t) and nxt_free and asks(texts[i + 1]):
             kinds[i], labels[i], texts[i], kinds[i + 1] = "question", t, "", "question"
             continue
-        if _A_WORD_ALONE_RE.match(t) and nxt_free and i and kinds[i - 1] == "question":
+        if head and _A_WORD_ALONE_RE.match(t) and nxt_free and i and kinds[i - 1] == "question":
             kinds[i], labels[i], texts[i], kinds[i + 1] = "paragraph", t, "", "paragraph"
             continue
-        q = question_marker(t)
+        q = question_marker(t) if head else None
         if q is not None:
             kinds[i], labels[i], texts[i] = "question", q.strip(), t[len(q) :]
             continue
-        mq = _MARK_QUESTION_RE.match(t)
+        mq = _MARK_QUESTION_RE.match(t) if head else None
         if mq is not None and asks(t) and len(t) <= 120 and _ASKED_END_RE.search(t):
             kinds[i], labels[i], texts[i] = "question", mq.group(0).strip(), t[mq.end() :]
             continue
-        arrow = _ARROW_ANSWER_RE.match(t)
-        a = answer_marker(t) or (arrow.group(0) if arrow else None)
+        arrow = _ARROW_ANSWER_RE.match(t) if head else None
+        a = (answer_marker(t) or (arrow.group(0) if arrow else None)) if head else None
         if a is not None:
             kinds[i], labels[i], texts[i] = "paragraph", a.strip(), t[len(a) :]
             continue
@@ -402,7 +429,7 @@ def classify(blocks: tuple[Block, ...] | list[Block]) -> list[Unit]:
             else:
                 kinds[i], labels[i], texts[i] = "speaker_label", label.label, ""
             continue
-        inner_mark = _INNER_MARK_RE.search(t)
+        inner_mark = _INNER_MARK_RE.search(t) if marker_count else None
         if (
             inner_mark is not None
             and marker_count.get(inner_mark.group(0), 0) >= 1
@@ -426,13 +453,15 @@ def classify(blocks: tuple[Block, ...] | list[Block]) -> list[Unit]:
         if len(t) <= 200 and find_self_intro(t) is not None:
             kinds[i] = "paragraph"  # 「どうも!総務担当 滝口です✨」 is prose, not a heading
             continue
-        if _LIST_RE.match(t) and not (_DIGIT_START_RE.match(t) and asks(t)):
+        if head and _LIST_RE.match(t) and not (_DIGIT_START_RE.match(t) and asks(t)):
             kinds[i] = "list_item"  # a numbered line that asks (「1. …ですか?」) may be a question
             continue
-        if _QUOTE_RE.match(t):
+        if head and _QUOTE_RE.match(t):
             kinds[i] = "quote"
             continue
-        if (_IMAGE_ALT_RE.search(t) and len(t) <= 80 and not _terminated(t)) or _IMAGE_ALT_HEAD_RE.match(t):
+        if (len(t) <= 80 and _IMAGE_ALT_RE.search(t) and not _terminated(t)) or (
+            head and _IMAGE_ALT_HEAD_RE.match(t)
+        ):
             kinds[i] = "image_alt"
             nxt = i + 1
             if (
@@ -448,7 +477,7 @@ def classify(blocks: tuple[Block, ...] | list[Block]) -> list[Unit]:
     # 「写真左から」「写真右、…の沢井さん」 is a caption; the short line before it, its image.
     for i in range(n):
         if kinds[i] == "caption" or (
-            kinds[i] is None and _PHOTO_ORDER_RE.match(texts[i]) and len(texts[i]) <= 80
+            kinds[i] is None and len(texts[i]) <= 80 and _PHOTO_ORDER_RE.match(texts[i])
         ):
             kinds[i] = "caption"
             if i and kinds[i - 1] is None and _heading_like(texts[i - 1]) and not _terminated(texts[i - 1]):
@@ -512,10 +541,10 @@ def classify(blocks: tuple[Block, ...] | list[Block]) -> list[Unit]:
             and labels[i + 1] is None
             and not _CLOSING_HEADING_RE.fullmatch(t)
             and (
-                (_WRAPPED_RE.search(t) and not _heading_like(nxt_text))
+                (_WRAPPED_RE.search(t[-_END_TAIL:]) and not _heading_like(nxt_text))
                 or (
                     # 「朝いちばんの」「電車に乗るのを」「やめてみました」: one sentence, one line each.
-                    _PARTICLE_END_RE.search(t)
+                    _PARTICLE_END_RE.search(t[-_END_TAIL:])
                     and len(nxt_text) <= 40
                     and (_terminated(nxt_text) or _PARTICLE_END_RE.search(nxt_text) is not None)
                 )
@@ -535,12 +564,20 @@ def classify(blocks: tuple[Block, ...] | list[Block]) -> list[Unit]:
     _mark_unmarked_questions(kinds, texts, labels, blocks)
 
     out: list[Unit] = []
+    new = _new
+    u_kind, u_text, u_label, u_level, u_emphasis = _UNIT_SETTERS
     for i, b in enumerate(blocks):
         kind = kinds[i] or "paragraph"
         level = b.heading_level if kind == "heading" else None
         if kind == "heading" and level is None:
             level = 2
-        out.append(Unit(kind=kind, text=texts[i], label=labels[i], heading_level=level, emphasis=b.emphasis))
+        unit = new(Unit)
+        u_kind(unit, kind)
+        u_text(unit, texts[i])
+        u_label(unit, labels[i])
+        u_level(unit, level)
+        u_emphasis(unit, b.emphasis)
+        out.append(unit)
     return out
 
 
@@ -774,8 +811,11 @@ def _followed_by_content(kinds: list[BlockKind | None], texts: list[str], i: int
 
 
 def _is_profile_header(text: str) -> bool:
-    if PROFILE_HEADER_RE.match(text):
-        return True
+    return PROFILE_HEADER_RE.match(text) is not None or _profile_header_by_end(text)
+
+
+def _profile_header_by_end(text: str) -> bool:
+    """A short line ending in a header word: 「対談参加者」「この記事に登場する人」."""
     short = len(text) <= 20 and not _terminated(text) and not _COLON_OR_QUOTE_RE.search(text)
     m = _PROFILE_HEADER_END_RE.search(text) if short else None
     if m is None:

@@ -511,12 +511,16 @@ def _name_part(complement: str) -> tuple[str, str]:
     while j > 0 and tokens[j - 1].pos1 in ("名詞", "接頭辞") and tokens[j - 1].pos2 != "数詞":
         j -= 1
     run = "".join(t.surface for t in tokens[j:])
-    # MeCab drops spaces: find the run's start in the original text to keep them.
+    # MeCab drops spaces: find the run's start in the original text to keep them. The
+    # longest tail with no more non-space characters than the run (\s is str.isspace),
+    # counted as the tail grows rather than by stripping each tail again.
     start = len(complement)
-    while start > 0 and len(re.sub(r"\s", "", complement[start - 1 :])) <= len(run):
-        start -= 1
-    if len(re.sub(r"\s", "", complement[start:])) > len(run):
-        start += 1
+    solid = 0  # non-space characters in complement[start:]
+    while start > 0:
+        grown = solid + (not complement[start - 1].isspace())
+        if grown > len(run):
+            break
+        start, solid = start - 1, grown
     before, name = complement[:start], complement[start:].strip()
     if " " in name or "\u3000" in name:
         head, _, tail = name.replace("\u3000", " ").rpartition(" ")
@@ -598,6 +602,18 @@ def _head_frames(text: str) -> tuple[_IntroFrame, ...]:
             break
     frames = (_intro_frame(sentence.strip(), after_greeting=k > 0) for k, sentence in enumerate(head))
     return tuple(frame for frame in frames if frame is not None)
+
+
+def _has_corporate_name(text: str) -> bool:
+    """``_CORPORATE_NAME_RE.search(text)``, asked only of a text with a legal form's word.
+
+    Every legal form the pattern names holds 会社 or 法人; its second branch backtracks over
+    every run of characters before them, so a text without either is not searched.
+
+    >>> _has_corporate_name("株式会社みなもフーズの森"), _has_corporate_name("総務担当の森")
+    (True, False)
+    """
+    return ("会社" in text or "法人" in text) and _CORPORATE_NAME_RE.search(text) is not None
 
 
 # A company or association's name with its legal form, up to a space, の or 、.
@@ -689,9 +705,7 @@ def _intro_frame(sentence: str, *, after_greeting: bool = False) -> _IntroFrame 
     # A company's name is one word, whatever the dictionary makes of it (「株式会社みなも
     # フーズ」 reads a topic particle も): left out of the topic check.
     if _topic_before(
-        tokenize(_CORPORATE_NAME_RE.sub("会社", complement))
-        if _CORPORATE_NAME_RE.search(complement)
-        else tokens
+        tokenize(_CORPORATE_NAME_RE.sub("会社", complement)) if _has_corporate_name(complement) else tokens
     ):
         return None
     before, name = _name_part(complement)

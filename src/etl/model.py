@@ -7,11 +7,11 @@ works on these plain, immutable records.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, fields
 from datetime import datetime
 from types import MappingProxyType
-from typing import Final, Literal
+from typing import Any, Final, Literal
 
 BlockKind = Literal[
     "title",
@@ -100,3 +100,25 @@ class ParsedDocument:
     source_format: SourceFormat
     meta: ArticleMeta
     blocks: tuple[Block, ...]
+
+
+def slot_setters(cls: type, *names: str) -> tuple[Callable[[Any, Any], None], ...]:
+    """The setters of a slotted dataclass's fields ``names``, which must be all its fields.
+
+    A frozen dataclass's ``__init__`` stores each field through ``object.__setattr__``,
+    looked up per field; a stage making thousands of records fills ``object.__new__(cls)``
+    with these setters instead, for about half the cost, and the same record.
+
+    >>> set_text, set_kind, set_level, set_emphasis, set_attrs = slot_setters(
+    ...     Block, "text", "kind", "heading_level", "emphasis", "attrs")
+    >>> b = object.__new__(Block)
+    >>> for setter, value in zip((set_text, set_kind, set_level, set_emphasis, set_attrs),
+    ...                          ("題", "title", None, False, _EMPTY)):
+    ...     setter(b, value)
+    >>> b == Block(text="題", kind="title")
+    True
+    """
+    wanted = sorted(f.name for f in fields(cls))
+    if sorted(names) != wanted:
+        raise TypeError(f"{cls.__name__} has the fields {wanted}, not {sorted(names)}")
+    return tuple(cls.__dict__[name].__set__ for name in names)

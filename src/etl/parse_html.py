@@ -28,7 +28,7 @@ from lxml import etree
 
 from etl.errors import ParseError
 from etl.json_text import loads
-from etl.model import ArticleMeta, Block, BlockKind, ParsedDocument
+from etl.model import ArticleMeta, Block, BlockKind, ParsedDocument, slot_setters
 from etl.normalize import clean_text
 from etl.parse_text import clean_line
 
@@ -513,6 +513,26 @@ class _Segment(NamedTuple):
     anchor: Element | None
 
 
+# A _Segment made as its NamedTuple __new__ makes it, without that Python-level call: one
+# per text node of every page.
+_new_segment: Final = tuple.__new__
+
+
+def _inline_segment(text: str, ctx: _Ctx) -> _Segment:
+    """A text node outside <pre>, its runs of HTML whitespace collapsed to one space."""
+    # The regex is slow on Japanese text, and most text has nothing to collapse.
+    if "\n" in text or "  " in text or "\t" in text or "\r" in text or "\f" in text:
+        text = _HTML_SPACE.sub(" ", text)
+    return _new_segment(_Segment, (text, ctx.bold, ctx.anchor))
+
+
+# A line's block made slot by slot (see model.slot_setters): one per line of every page.
+_new_block: Final = object.__new__
+_b_text, _b_kind, _b_level, _b_emphasis, _b_attrs = slot_setters(
+    Block, "text", "kind", "heading_level", "emphasis", "attrs"
+)
+
+
 class _Run:
     """The inline text of one block, as lines of segments, until a block boundary ends it."""
 
@@ -524,10 +544,7 @@ class _Run:
 
     def add(self, text: str, ctx: _Ctx) -> None:
         if not ctx.pre:
-            # The regex is slow on Japanese text, and most text has nothing to collapse.
-            if "\n" in text or "  " in text or "\t" in text or "\r" in text or "\f" in text:
-                text = _HTML_SPACE.sub(" ", text)
-            self.lines[-1].append(_Segment(text, ctx.bold, ctx.anchor))
+            self.lines[-1].append(_inline_segment(text, ctx))
             return
         # Inside <pre> a newline is a line break, as <br> is elsewhere.
         first, *rest = text.split("\n")
@@ -563,15 +580,13 @@ class _Run:
                 # A line that is one link is a link; in a list or a quote it keeps that kind.
                 kind = kind or "link"
                 attrs = MappingProxyType({**attrs, "href": link.get("href") or ""})
-            out.append(
-                Block(
-                    text=text,
-                    kind=kind,
-                    heading_level=self.ctx.level if kind == "heading" else None,
-                    emphasis=bold,
-                    attrs=attrs,
-                )
-            )
+            block = _new_block(Block)
+            _b_text(block, text)
+            _b_kind(block, kind)
+            _b_level(block, self.ctx.level if kind == "heading" else None)
+            _b_emphasis(block, bold)
+            _b_attrs(block, attrs)
+            out.append(block)
 
 
 _Stack: TypeAlias = list[tuple[Element | str | None, _Ctx]]
@@ -585,13 +600,20 @@ def _walk(roots: Sequence[Element], skip: frozenset[Element] = frozenset()) -> l
     # resume the parent's). lxml keeps the text after an element as that element's tail,
     # so tails are pushed as items of their own, in the parent's context.
     stack: _Stack = [(root, run.ctx) for root in reversed(roots)]
+    pop = stack.pop
     while stack:
-        node, ctx = stack.pop()
+        node, ctx = pop()
         if node is None:
-            run.flush(out)
-            run = _Run(ctx)
+            if len(run.lines) == 1 and not run.lines[0]:
+                run.ctx = ctx  # nothing to flush (most block ends): the empty run goes on
+            else:
+                run.flush(out)
+                run = _Run(ctx)
         elif isinstance(node, str):
-            run.add(node, ctx)
+            if ctx.pre:
+                run.add(node, ctx)
+            else:
+                run.lines[-1].append(_inline_segment(node, ctx))
         else:
             name = node.tag.lower()
             if name in _DROP or node in skip:

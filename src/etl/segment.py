@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Final
 
 from etl.classify import Unit
-from etl.model import BlockKind
+from etl.model import BlockKind, slot_setters
 
 BLOCK_SEPARATOR: Final = "\n\n"
 SENTENCE_END: Final = frozenset("。！？!?")
@@ -48,6 +48,27 @@ class Sentence:
     text: str
     char_start: int
     char_end: int
+
+
+# Segments and sentences are made slot by slot (see model.slot_setters): a long article has
+# thousands of each.
+_new: Final = object.__new__
+_SEGMENT_SETTERS: Final = slot_setters(
+    Segment,
+    "ordinal",
+    "kind",
+    "text",
+    "label",
+    "heading_level",
+    "section",
+    "section_path",
+    "char_start",
+    "char_end",
+    "emphasis",
+)
+_SENTENCE_SETTERS: Final = slot_setters(
+    Sentence, "segment_ordinal", "ordinal", "text", "char_start", "char_end"
+)
 
 
 def split_sentences(text: str) -> list[tuple[int, int]]:
@@ -175,6 +196,11 @@ def build_segments(units: Sequence[Unit]) -> tuple[str, list[Segment], list[Sent
     section: str | None = None
     sep = len(BLOCK_SEPARATOR)
     pos = -sep
+    new = _new
+    s_ordinal, s_kind, s_text, s_label, s_level, s_section, s_path, s_start, s_end, s_emphasis = (
+        _SEGMENT_SETTERS
+    )
+    t_segment, t_ordinal, t_text, t_start, t_end = _SENTENCE_SETTERS
     for ordinal, unit in enumerate(units):
         kind, text, label = unit.kind, unit.text, unit.label
         start = pos + sep
@@ -188,30 +214,26 @@ def build_segments(units: Sequence[Unit]) -> tuple[str, list[Segment], list[Sent
             stack.append((level, text))
             path = tuple(t for _, t in stack)
             section = path[-1]
-        segments.append(
-            Segment(
-                ordinal=ordinal,
-                kind=kind,
-                text=text,
-                label=label,
-                heading_level=unit.heading_level if kind == "heading" else None,
-                section=section,
-                section_path=path,
-                char_start=start,
-                char_end=end,
-                emphasis=unit.emphasis,
-            )
-        )
+        seg = new(Segment)
+        s_ordinal(seg, ordinal)
+        s_kind(seg, kind)
+        s_text(seg, text)
+        s_label(seg, label)
+        s_level(seg, unit.heading_level if kind == "heading" else None)
+        s_section(seg, section)
+        s_path(seg, path)
+        s_start(seg, start)
+        s_end(seg, end)
+        s_emphasis(seg, unit.emphasis)
+        segments.append(seg)
         if kind in SENTENCE_KINDS:
             text_start = end - len(text)
             for a, b in split_sentences(text):
-                sentences.append(
-                    Sentence(
-                        segment_ordinal=ordinal,
-                        ordinal=len(sentences),
-                        text=text[a:b],
-                        char_start=text_start + a,
-                        char_end=text_start + b,
-                    )
-                )
+                sent = new(Sentence)
+                t_segment(sent, ordinal)
+                t_ordinal(sent, len(sentences))
+                t_text(sent, text[a:b])
+                t_start(sent, text_start + a)
+                t_end(sent, text_start + b)
+                sentences.append(sent)
     return BLOCK_SEPARATOR.join(parts), segments, sentences

@@ -142,6 +142,11 @@ class Attribution:
     confidence: float
 
 
+# The two attributions that name nobody, one shared (frozen) record each: most blocks get one.
+_STRUCTURAL: Final = Attribution(None, "none", "structural", CONFIDENCE["structural"])
+_EDITORIAL: Final = Attribution(None, "narrator", "editorial", CONFIDENCE["editorial"])
+
+
 @dataclass(slots=True)
 class Speaker:
     """A person speaking in one article (one row of the ``speakers`` table)."""
@@ -401,7 +406,11 @@ def read_cast(segments: Sequence[Segment], *, account: str | None = None) -> Cas
         opening = not first_cue_seen and paragraphs_seen <= 3 and not headings_seen
         if not first_cue_seen:
             # The intro names the interviewee: 「…の浜口 遼さんにお話を伺いました」.
-            for sentence in _AFTER_ENDER_RE.split(strip_quotes(seg.text)):
+            plain = strip_quotes(seg.text)
+            # A sentence's match is one in the whole text too (a $ inside a sentence is at
+            # its ender or at the text's end): most paragraphs need no split at all.
+            sentences = _AFTER_ENDER_RE.split(plain) if _INTERVIEW_INTRO_RE.search(plain) else []
+            for sentence in sentences:
                 if not _INTERVIEW_INTRO_RE.search(sentence):
                     continue
                 shaped = name_by_shape(_FROM_HONORIFIC_RE.sub("", sentence))
@@ -755,7 +764,7 @@ def read_article(segments: Sequence[Segment], *, account: str | None = None) -> 
                     current, current_role, current_method = cast.heading_of[i], "interviewee", "heading"
                     if current not in reg.by_family:
                         reg.add(current, evidence=seg.text, full=_full_of(seg.text, current))
-            atts.append(Attribution(None, "none", "structural", CONFIDENCE["structural"]))
+            atts.append(_STRUCTURAL)
             continue
         if kind == "profile":
             fam = cast.profile_of.get(i)
@@ -875,7 +884,7 @@ def read_article(segments: Sequence[Segment], *, account: str | None = None) -> 
             atts.append(Attribution(writer, "author", "author", CONFIDENCE["author"]))
             continue
         if current is None:
-            atts.append(Attribution(None, "narrator", "editorial", CONFIDENCE["editorial"]))
+            atts.append(_EDITORIAL)
             continue
         method = (
             current_method
