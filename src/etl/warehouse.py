@@ -142,9 +142,10 @@ def to_table(name: str, rows: Sequence[Mapping[str, Any]]) -> pa.Table:
 class Warehouse:
     """Read and commit the tables under one root.
 
-    >>> import tempfile
-    >>> Warehouse(tempfile.mkdtemp()).read("articles") is None
-    True
+        >>> import tempfile
+    import threading
+        >>> Warehouse(tempfile.mkdtemp()).read("articles") is None
+        True
     """
 
     def __init__(self, root: str) -> None:
@@ -290,7 +291,7 @@ class Warehouse:
             old = None if replace else self._open_parquet(path, stack)
             limit = MERGE_CHUNK_BYTES if chunk_bytes is None else chunk_bytes
             ranges, loaded = _article_ranges(old, loaders, drop, limit)
-            split = _split_sources(loaders, ranges, limit) if loaded is None else []
+            split = _split_sources(loaders, ranges, min(SPLIT_BYTES, 2 * limit)) if loaded is None else []
 
             def rows(ids: pa.Array | None, k: int = 0) -> pa.Table:
                 pieces: list[pa.Table] = []
@@ -426,23 +427,24 @@ class Warehouse:
 class Staging:
     """A run's staged rows: in memory up to ``budget`` bytes, parked on disk beyond it.
 
-    Rows wait here from the batch that produced them until the run merges each touched
-    partition once. In memory they are kept as an Arrow IPC stream compressed whole with
-    zstd (a fifth of their Arrow size, and quick to write and read back), which spares
-    small and medium runs a Parquet file written and read per batch, table and partition.
-    (Not IPC's own compression: it compresses each buffer of each column apart, and a
-    run stages hundreds of tables of dozens of small buffers, each paying zstd's set-up:
-    that made staging four to six times as slow.) Past the budget,
-    further tables go to the warehouse's hidden ``_staging`` folder
-    (:meth:`Warehouse.stage`), so memory stays bounded on huge runs. Either way nothing is
-    visible to readers until the merge.
+        Rows wait here from the batch that produced them until the run merges each touched
+        partition once. In memory they are kept as an Arrow IPC stream compressed whole with
+        zstd (a fifth of their Arrow size, and quick to write and read back), which spares
+        small and medium runs a Parquet file written and read per batch, table and partition.
+        (Not IPC's own compression: it compresses each buffer of each column apart, and a
+        run stages hundreds of tables of dozens of small buffers, each paying zstd's set-up:
+        that made staging four to six times as slow.) Past the budget,
+        further tables go to the warehouse's hidden ``_staging`` folder
+        (:meth:`Warehouse.stage`), so memory stays bounded on huge runs. Either way nothing is
+        visible to readers until the merge.
 
-    >>> import tempfile
-    >>> wh, staging = Warehouse(tempfile.mkdtemp()), Staging("run", budget=0)
-    >>> staging.put(wh, "runs", "all", 0, to_table("runs", []))
-    >>> staging.flush(wh)
-    >>> staging.spilled, staging.get(wh, "runs", "all", 0).num_rows
-    (1, 0)
+        >>> import tempfile
+    import threading
+        >>> wh, staging = Warehouse(tempfile.mkdtemp()), Staging("run", budget=0)
+        >>> staging.put(wh, "runs", "all", 0, to_table("runs", []))
+        >>> staging.flush(wh)
+        >>> staging.spilled, staging.get(wh, "runs", "all", 0).num_rows
+        (1, 0)
     """
 
     __slots__ = ("_buffers", "_files", "_on_disk", "_pending", "budget", "held", "run_id", "spilled")
@@ -652,15 +654,16 @@ SPLIT_BYTES: Final = 2 * MERGE_CHUNK_BYTES
 
 
 def _split_sources(
-    loaders: Sequence[Source], ranges: Sequence[pa.Array | None], chunk_bytes: int
+    loaders: Sequence[Source], ranges: Sequence[pa.Array | None], held_bytes: int
 ) -> list[list[Packed]]:
     """The first sources' rows cut into the ranges (one packed piece per range), each read once.
 
     A ranged merge would otherwise load every source again for each range: a partition of
     seven ranges decompressed its staged rows eight times. Cut up and packed, each source
-    is decompressed twice, whatever the number of ranges. The pieces are compressed and
-    held up to :data:`SPLIT_BYTES` (the budget of one merge, so memory stays flat); the
-    sources past it are loaded range by range as before. Rows keep their order.
+    is decompressed twice, whatever the number of ranges. The pieces are held compressed,
+    up to ``held_bytes`` (the merge passes twice its range budget, at most
+    :data:`SPLIT_BYTES`), so memory stays flat; the sources past it are loaded range by
+    range as before. Rows keep their order.
     """
     if len(ranges) < 3:  # two loads per range at most: cutting would not pay
         return []
@@ -669,7 +672,7 @@ def _split_sources(
     out: list[list[Packed]] = []
     held = 0
     for load in loaders:
-        if held > SPLIT_BYTES:
+        if held > held_bytes:
             break
         table = load()
         found = pc.index_in(table["article_id"], value_set=ids)
