@@ -142,10 +142,9 @@ def to_table(name: str, rows: Sequence[Mapping[str, Any]]) -> pa.Table:
 class Warehouse:
     """Read and commit the tables under one root.
 
-        >>> import tempfile
-    import threading
-        >>> Warehouse(tempfile.mkdtemp()).read("articles") is None
-        True
+    >>> import tempfile
+    >>> Warehouse(tempfile.mkdtemp()).read("articles") is None
+    True
     """
 
     def __init__(self, root: str) -> None:
@@ -427,24 +426,23 @@ class Warehouse:
 class Staging:
     """A run's staged rows: in memory up to ``budget`` bytes, parked on disk beyond it.
 
-        Rows wait here from the batch that produced them until the run merges each touched
-        partition once. In memory they are kept as an Arrow IPC stream compressed whole with
-        zstd (a fifth of their Arrow size, and quick to write and read back), which spares
-        small and medium runs a Parquet file written and read per batch, table and partition.
-        (Not IPC's own compression: it compresses each buffer of each column apart, and a
-        run stages hundreds of tables of dozens of small buffers, each paying zstd's set-up:
-        that made staging four to six times as slow.) Past the budget,
-        further tables go to the warehouse's hidden ``_staging`` folder
-        (:meth:`Warehouse.stage`), so memory stays bounded on huge runs. Either way nothing is
-        visible to readers until the merge.
+    Rows wait here from the batch that produced them until the run merges each touched
+    partition once. In memory they are kept as an Arrow IPC stream compressed whole with
+    zstd (a fifth of their Arrow size, and quick to write and read back), which spares
+    small and medium runs a Parquet file written and read per batch, table and partition.
+    (Not IPC's own compression: it compresses each buffer of each column apart, and a
+    run stages hundreds of tables of dozens of small buffers, each paying zstd's set-up:
+    that made staging four to six times as slow.) Past the budget,
+    further tables go to the warehouse's hidden ``_staging`` folder, one file per batch
+    (:meth:`Staging.flush`), so memory stays bounded on huge runs. Either way nothing is
+    visible to readers until the merge.
 
-        >>> import tempfile
-    import threading
-        >>> wh, staging = Warehouse(tempfile.mkdtemp()), Staging("run", budget=0)
-        >>> staging.put(wh, "runs", "all", 0, to_table("runs", []))
-        >>> staging.flush(wh)
-        >>> staging.spilled, staging.get(wh, "runs", "all", 0).num_rows
-        (1, 0)
+    >>> import tempfile
+    >>> wh, staging = Warehouse(tempfile.mkdtemp()), Staging("run", budget=0)
+    >>> staging.put(wh, "runs", "all", 0, to_table("runs", []))
+    >>> staging.flush(wh)
+    >>> staging.spilled, staging.get(wh, "runs", "all", 0).num_rows
+    (1, 0)
     """
 
     __slots__ = ("_buffers", "_files", "_on_disk", "_pending", "budget", "held", "run_id", "spilled")
