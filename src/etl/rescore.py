@@ -8,7 +8,7 @@ a full refresh).
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 import pyarrow as pa
@@ -32,46 +32,74 @@ def staged_sources(warehouse: Warehouse, state: RunState, name: str, part: str) 
     return [source(seq) for seq in state.staged.get(part, [])]
 
 
-def rescore_keyphrases(warehouse: Warehouse, state: RunState) -> None:
-    """Merge the keyphrase partitions and score every row against the final corpus.
+def doc_freq_of(table: pa.Table) -> tuple[pa.Table, int]:
+    """The document frequency of each base form in keyphrase rows, and their articles.
+
+    >>> df, n = doc_freq_of(pa.table({"article_id": ["a", "a", "b"], "base_form": ["x", "x", "x"]}))
+    >>> df.to_pydict(), n
+    ({'base_form': ['x'], 'df': [2]}, 2)
+    """
+    # Each (article, base form) pair once: a base form's document frequency.
+    pairs = table.group_by(["article_id", "base_form"], use_threads=False).aggregate([])
+    counts = pairs.group_by("base_form", use_threads=False).aggregate([("article_id", "count")])
+    return counts.rename_columns(["base_form", "df"]), len(pc.unique(table["article_id"]))
+
+
+class Rescore:
+    """The keyphrase partitions to merge, each scored against the final corpus.
 
     TF-IDF depends on every article, so when a run changes the corpus all scores are
     computed again from the table itself: the result does not depend on which run or
-    batch wrote an article (an incremental run equals a full refresh). Two passes over the
-    partitions, neither holding more than one source or one range of articles at a time:
-    the first counts document frequencies from two columns, the second merges and scores.
+    batch wrote an article (an incremental run equals a full refresh). The document
+    frequencies of the run's staged rows were counted batch by batch as they were staged
+    (:attr:`RunState.doc_freq`); those of the rows kept from the warehouse are counted
+    here, one old file at a time. Then :meth:`merge` merges and scores one partition,
+    holding no more than one range of articles; partitions may be merged on threads.
     """
-    parts = sorted(set(warehouse.partitions("keyphrases")) | set(state.staged) | set(state.drop))
 
-    # Document frequencies as Arrow tables: a corpus has millions of distinct phrases.
-    # Every article's rows are in exactly one source (the old file, or the batch that
-    # wrote it last), so the sources' counts add up; they are read one at a time.
-    def count(part: str) -> tuple[pa.Table, int]:
-        sums, n = _Sums("base_form", "df"), 0
-        for table in _keyphrase_pairs(warehouse, state, part):
-            # Each (article, base form) pair once: a base form's document frequency.
-            pairs = table.group_by(["article_id", "base_form"], use_threads=False).aggregate([])
-            sums.add(
-                pairs.group_by("base_form", use_threads=False).aggregate([("article_id", "count")]),
-                "article_id_count",
+    def __init__(self, warehouse: Warehouse, state: RunState) -> None:
+        self.warehouse, self.state = warehouse, state
+        old = warehouse.partitions("keyphrases")
+        self.parts = sorted(set(old) | set(state.staged) | set(state.drop))
+        doc_freq = Sums("base_form", "df")
+        doc_freq.add(state.doc_freq.total(), "df")
+        articles = state.doc_articles
+        # Every article's rows are in exactly one source: the old file, or the batch that
+        # wrote it last. A batch's rows were counted as it was staged, so the rows of its
+        # articles that a later batch took over are counted again here, to be taken back.
+        for (part, seq), ids in sorted(state.taken_over.items()):
+            staged = state.staging.get(warehouse, "keyphrases", part, seq)
+            counts, n = doc_freq_of(
+                staged.filter(pc.is_in(staged["article_id"], value_set=pa.array(sorted(ids), pa.string())))
             )
-            n += len(pc.unique(table["article_id"]))
-        return sums.total(), n
+            doc_freq.add(counts.set_column(1, "df", pc.negate(counts["df"])), "df")
+            articles -= n
+        for total, n in each(self._count_old, old):  # partitions on threads, added up in order
+            doc_freq.add(total, "df")
+            articles += n
+        self.df_table = doc_freq.total()
+        self.articles = articles
+        self.written = pa.array(sorted(set(state.written.values())), pa.string())
+        self.run_phrases = Sums("base_form", "score", keep_first="phrase")
+        self._adding = threading.Lock()
 
-    doc_freq = _Sums("base_form", "df")
-    articles = 0
-    for total, n in each(count, parts):  # partitions on threads, added up in order
-        doc_freq.add(total, "df")
-        articles += n
-    df_table = doc_freq.total()
-    written = pa.array(sorted(set(state.written.values())), pa.string())
-    run_phrases = _Sums("base_form", "score", keep_first="phrase")
+    def _count_old(self, part: str) -> tuple[pa.Table, int]:
+        """Document frequencies of the rows an old partition keeps (without dropped articles)."""
+        drop = self.state.drop.get(part, set())
+        old = self.warehouse.read_partition("keyphrases", part, ["article_id", "base_form"])
+        if old is None:
+            return Sums("base_form", "df").total(), 0
+        if drop:
+            old = old.filter(
+                pc.invert(pc.is_in(old["article_id"], value_set=pa.array(sorted(drop), pa.string())))
+            )
+        return doc_freq_of(old)
 
-    def score(table: pa.Table) -> pa.Table:
+    def _score(self, table: pa.Table) -> pa.Table:
         table = table.set_column(
-            table.schema.get_field_index("score"), "score", score_table(table, df_table, articles)
+            table.schema.get_field_index("score"), "score", score_table(table, self.df_table, self.articles)
         )
-        mine = table.filter(pc.is_in(table["article_id"], value_set=written))
+        mine = table.filter(pc.is_in(table["article_id"], value_set=self.written))
         if mine.num_rows:
             # One score per article and phrase (its rows in several segments share it).
             per_article = mine.group_by(["article_id", "base_form"], use_threads=False).aggregate(
@@ -80,45 +108,37 @@ def rescore_keyphrases(warehouse: Warehouse, state: RunState) -> None:
             totals = per_article.group_by("base_form", use_threads=False).aggregate(
                 [("score_max", "sum"), ("phrase_min", "min")]
             )
-            with adding:  # partitions are scored on threads
-                run_phrases.add(totals, "score_max_sum", "phrase_min_min")
+            with self._adding:  # partitions are scored on threads
+                self.run_phrases.add(totals, "score_max_sum", "phrase_min_min")
         return table
 
-    def merge(part: str) -> None:
-        warehouse.merge_partition(
+    def merge(self, part: str) -> None:
+        """Merge one keyphrase partition, every row scored against the final corpus."""
+        self.warehouse.merge_partition(
             "keyphrases",
             part,
-            staged_sources(warehouse, state, "keyphrases", part),
-            state.drop.get(part, set()),
-            transform=score,
+            staged_sources(self.warehouse, self.state, "keyphrases", part),
+            self.state.drop.get(part, set()),
+            transform=self._score,
         )
 
-    adding = threading.Lock()
-    each(merge, parts)
-    state.top_keyphrases = _top_phrases(run_phrases.total())
+    def done(self) -> None:
+        """Record the run's top keyphrases, once every partition is merged."""
+        self.state.top_keyphrases = _top_phrases(self.run_phrases.total())
 
 
-def _keyphrase_pairs(warehouse: Warehouse, state: RunState, part: str) -> Iterator[pa.Table]:
-    """The ``article_id`` and ``base_form`` of a keyphrase partition's rows after this run,
-    source by source: the old file without the replaced articles, then each staged batch."""
-    drop = state.drop.get(part, set())
-    old = warehouse.read_partition("keyphrases", part, ["article_id", "base_form"])
-    if old is not None:
-        if drop:
-            old = old.filter(
-                pc.invert(pc.is_in(old["article_id"], value_set=pa.array(sorted(drop), pa.string())))
-            )
-        yield old
-    del old
-    for load in staged_sources(warehouse, state, "keyphrases", part):
-        yield load().select(["article_id", "base_form"])
+def rescore_keyphrases(warehouse: Warehouse, state: RunState) -> None:
+    """Merge the keyphrase partitions and score every row against the final corpus."""
+    rescore = Rescore(warehouse, state)
+    each(rescore.merge, rescore.parts)
+    rescore.done()
 
 
-class _Sums:
+class Sums:
     """Sums of a value per key over many small (key, value) tables, compacted as they come
     so that memory holds about one row per distinct key.
 
-    >>> s = _Sums("k", "n")
+    >>> s = Sums("k", "n")
     >>> s.add(pa.table({"k": ["a", "b"], "c": [1, 2]}), "c")
     >>> for _ in range(40):  # compacted on the way
     ...     s.add(pa.table({"k": ["a"], "c": [3]}).group_by("k").aggregate([("c", "sum")]), "c_sum")

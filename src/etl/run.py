@@ -129,14 +129,25 @@ class Run:
             inputs = self.discover(paths)
             with self.lock():
                 state = self.start(inputs)
+                taxonomy = _taxonomy_of(executor, self.options)
                 try:
                     for batch in executor.map(self.jobs(state)):
                         self.commit(state, batch)
+                        if taxonomy is None:  # read while the workers process the next batches
+                            taxonomy = load_taxonomy(self.options.taxonomy_path)
                 finally:
                     executor.__exit__(None, None, None)  # the merge gets the machine to itself
-                return self.finish(state)
+                return self.finish(state, taxonomy)
         finally:
             executor.__exit__(None, None, None)
+
+
+def _taxonomy_of(executor: Executor, options: EtlOptions) -> Taxonomy | None:
+    """The taxonomy the executor's analyser read already, if it runs in this process."""
+    analyzer = executor.analyzer if isinstance(executor, InProcess) else None
+    if analyzer is not None and analyzer.options.taxonomy_path == options.taxonomy_path:
+        return analyzer.taxonomy
+    return None
 
 
 @contextmanager

@@ -1,8 +1,10 @@
 """Work on many partitions at once, on threads: Parquet and Arrow release the GIL.
 
-The end of a run merges every touched partition of every table; each merge is mostly
-Parquet decoding, compression and Arrow kernels, which run outside the GIL, so a few
-threads keep the machine's cores busy where one would leave them idle.
+The re-scoring of keyphrases at the end of a run reads every old keyphrase partition;
+that is mostly Parquet decoding and Arrow kernels, which run outside the GIL, so a few
+threads keep the machine's cores busy where one would leave them idle. (The merges
+themselves run in one thread: Arrow's allocator keeps a heap per thread, and merges on
+threads raised a run's peak memory.)
 
 >>> each(str.upper, ["2024-01", "undated"])
 ['2024-01', 'UNDATED']

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import itertools
 import os
 import tempfile
 import uuid
@@ -39,6 +40,7 @@ from typing import Any, Final
 from zoneinfo import ZoneInfo
 
 import fsspec
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.ipc
@@ -233,6 +235,36 @@ class Warehouse:
             fh.write(size.to_bytes(8, "little"))
             fh.write(data)
 
+    def stage_file(self, run_id: str, number: int, blobs: Sequence[Packed]) -> list[tuple[int, int, int]]:
+        """Park several packed tables in one hidden file; their (offset, length, size) in it.
+
+        One file per batch rather than per table and partition: a run over many months
+        would otherwise create (and remove) thousands of small files.
+        """
+        folder = self._staging(run_id)
+        self.fs.makedirs(folder, exist_ok=True)
+        where = []
+        offset = 0
+        with self.fs.open(f"{folder}/{number:06d}{STAGED_SUFFIX}", "wb") as fh:
+            for data, size in blobs:
+                fh.write(data)
+                where.append((offset, data.size, size))
+                offset += data.size
+        return where
+
+    def read_staged_at(self, run_id: str, number: int, offset: int, length: int, size: int) -> pa.Table:
+        """One table parked by :meth:`stage_file`."""
+        path = f"{self._staging(run_id)}/{number:06d}{STAGED_SUFFIX}"
+        try:
+            with self.fs.open(path, "rb") as fh:
+                fh.seek(offset)
+                blob = fh.read(length)
+        except FileNotFoundError:
+            raise WarehouseError(
+                f"staged rows {path} are gone (was the run's staging area cleared?)"
+            ) from None
+        return unpack_table((pa.py_buffer(blob), size))
+
     def read_staged(self, run_id: str, name: str, partition: str, seq: int) -> pa.Table:
         """Rows parked by :meth:`stage`."""
         path = f"{self._staging(run_id)}/{name}/{partition}/{seq:06d}{STAGED_SUFFIX}"
@@ -283,13 +315,17 @@ class Warehouse:
             old = None if replace else self._open_parquet(path, stack)
             limit = MERGE_CHUNK_BYTES if chunk_bytes is None else chunk_bytes
             ranges, loaded = _article_ranges(old, loaders, drop, limit)
+            split = _split_sources(loaders, ranges, min(SPLIT_BYTES, limit)) if loaded is None else []
 
-            def rows(ids: pa.Array | None) -> pa.Table:
+            def rows(ids: pa.Array | None, k: int = 0) -> pa.Table:
                 pieces: list[pa.Table] = []
                 if old is not None:
                     pieces.append(_old_rows(old, name, path, ids, drop))
-                for k, load in enumerate(loaders):
-                    table = loaded[k] if loaded is not None else load()
+                for n, load in enumerate(loaders):
+                    if n < len(split):  # this source's rows of the range, split off already
+                        pieces.append(unpack_table(split[n][k]))
+                        continue
+                    table = loaded[n] if loaded is not None else load()
                     if ids is not None and table.num_rows:
                         table = table.filter(pc.is_in(table["article_id"], value_set=ids))
                     pieces.append(table)
@@ -298,11 +334,12 @@ class Warehouse:
                     merged = transform(merged)
                 return _sorted(name, merged)
 
-            self._write_chunks(name, partition, (rows(ids) for ids in ranges))
-        # Arrow's allocator keeps freed pages for reuse; a run merges many partitions of
-        # different sizes one after the other, and what comes after the merge (the flow's
-        # report) allocates outside Arrow, so hand them back to the system.
-        pa.default_memory_pool().release_unused()
+            self._write_chunks(name, partition, (rows(ids, k) for k, ids in enumerate(ranges)))
+            split.clear()
+        # Arrow's allocator keeps the freed pages for the next partition's merge: pages
+        # handed back to the system and touched again cost a page fault each (on the VMs
+        # the benchmark runs on, a fresh megabyte costs as much as decompressing three).
+        # The caller releases them once every partition is merged (see finish_run).
 
     def _open_parquet(self, path: str, stack: contextlib.ExitStack) -> pq.ParquetFile | None:
         if self.is_local:
@@ -421,18 +458,19 @@ class Staging:
     (Not IPC's own compression: it compresses each buffer of each column apart, and a
     run stages hundreds of tables of dozens of small buffers, each paying zstd's set-up:
     that made staging four to six times as slow.) Past the budget,
-    further tables go to the warehouse's hidden ``_staging`` folder
-    (:meth:`Warehouse.stage`), so memory stays bounded on huge runs. Either way nothing is
+    further tables go to the warehouse's hidden ``_staging`` folder, one file per batch
+    (:meth:`Staging.flush`), so memory stays bounded on huge runs. Either way nothing is
     visible to readers until the merge.
 
     >>> import tempfile
     >>> wh, staging = Warehouse(tempfile.mkdtemp()), Staging("run", budget=0)
     >>> staging.put(wh, "runs", "all", 0, to_table("runs", []))
+    >>> staging.flush(wh)
     >>> staging.spilled, staging.get(wh, "runs", "all", 0).num_rows
     (1, 0)
     """
 
-    __slots__ = ("_buffers", "budget", "held", "run_id", "spilled")
+    __slots__ = ("_buffers", "_files", "_on_disk", "_pending", "budget", "held", "run_id", "spilled")
 
     def __init__(self, run_id: str, budget: int = DEFAULT_STAGE_BUDGET) -> None:
         self.run_id = run_id
@@ -441,33 +479,57 @@ class Staging:
         self.spilled = 0  # tables parked on disk
         # (compressed IPC stream, its size before compression) per (table, partition, batch)
         self._buffers: dict[tuple[str, str, int], Packed] = {}
+        # Tables past the budget, until :meth:`flush` writes them to one file...
+        self._pending: dict[tuple[str, str, int], Packed] = {}
+        # ... and where they are then: (file number, offset, length, size before compression).
+        self._on_disk: dict[tuple[str, str, int], tuple[int, int, int, int]] = {}
+        self._files = 0
 
     def put(self, warehouse: Warehouse, name: str, partition: str, seq: int, table: pa.Table) -> None:
         """Stage one batch's rows of a table partition."""
         self.put_packed(warehouse, name, partition, seq, pack_table(table))
 
     def put_packed(self, warehouse: Warehouse, name: str, partition: str, seq: int, packed: Packed) -> None:
-        """Stage rows already packed by :func:`pack_table` (where the batch was processed)."""
+        """Stage rows already packed by :func:`pack_table` (where the batch was processed).
+
+        Rows past the budget wait for :meth:`flush` (call it once a batch is staged).
+        """
         if self.held + packed[0].size < self.budget:
             self._buffers[(name, partition, seq)] = packed
             self.held += packed[0].size
             return
-        warehouse._stage_packed(self.run_id, name, partition, seq, packed)
+        self._pending[(name, partition, seq)] = packed
         self.spilled += 1
+
+    def flush(self, warehouse: Warehouse) -> None:
+        """Write the tables staged past the budget since the last flush, in one file."""
+        if not self._pending:
+            return
+        keys = list(self._pending)
+        where = warehouse.stage_file(self.run_id, self._files, [self._pending[k] for k in keys])
+        for key, (offset, length, size) in zip(keys, where, strict=True):
+            self._on_disk[key] = (self._files, offset, length, size)
+        self._files += 1
+        self._pending.clear()
 
     def get(self, warehouse: Warehouse, name: str, partition: str, seq: int) -> pa.Table:
         """The rows staged by :meth:`put`; they stay staged until :meth:`clear`."""
-        staged = self._buffers.get((name, partition, seq))
-        if staged is None:
-            return warehouse.read_staged(self.run_id, name, partition, seq)
-        return unpack_table(staged)
+        key = (name, partition, seq)
+        staged = self._buffers.get(key) or self._pending.get(key)
+        if staged is not None:
+            return unpack_table(staged)
+        if key in self._on_disk:
+            return warehouse.read_staged_at(self.run_id, *self._on_disk[key])
+        return warehouse.read_staged(self.run_id, name, partition, seq)
 
     def clear(self, warehouse: Warehouse) -> None:
         """Forget every staged table, in memory and on disk."""
         self._buffers.clear()
+        self._pending.clear()
         self.held = 0
         if self.spilled:
             warehouse.clear_staging(self.run_id)
+            self._on_disk.clear()
             self.spilled = 0
 
 
@@ -608,6 +670,48 @@ def _article_ranges(
         held += size
     ranges.append(pa.array(ids_list[start:], pa.string()))
     return ranges, None
+
+
+#: Compressed bytes of sources split by range that one merge holds (see _split_sources).
+SPLIT_BYTES: Final = 2 * MERGE_CHUNK_BYTES
+
+
+def _split_sources(
+    loaders: Sequence[Source], ranges: Sequence[pa.Array | None], held_bytes: int
+) -> list[list[Packed]]:
+    """The first sources' rows cut into the ranges (one packed piece per range), each read once.
+
+    A ranged merge would otherwise load every source again for each range: a partition of
+    seven ranges decompressed its staged rows eight times. Cut up and packed, each source
+    is decompressed twice, whatever the number of ranges. The pieces are held compressed,
+    up to ``held_bytes`` (the merge passes its range budget: on the page-text corpus that
+    holds every source, and the run's peak memory is below what it was without cutting;
+    twice that raised it by 20 MB), so memory stays flat; the sources past it are loaded
+    range by range as before. Rows keep their order.
+    """
+    if len(ranges) < 3:  # two loads per range at most: cutting would not pay
+        return []
+    ids = pa.chunked_array([r for r in ranges if r is not None], pa.string()).combine_chunks()
+    starts = np.cumsum([0, *[len(r) for r in ranges if r is not None][:-1]])
+    out: list[list[Packed]] = []
+    held = 0
+    for load in loaders:
+        if held > held_bytes:
+            break
+        table = load()
+        found = pc.index_in(table["article_id"], value_set=ids)
+        if found.null_count:  # the ranges were made from every source's ids
+            raise WarehouseError("a staged source changed between two reads")
+        where = found.to_numpy(zero_copy_only=False)
+        which = np.searchsorted(starts, where, side="right") - 1
+        order = np.argsort(which, kind="stable")
+        ordered = table.take(pa.array(order))
+        bounds = np.searchsorted(which[order], np.arange(len(ranges) + 1))
+        pieces = [pack_table(ordered.slice(lo, hi - lo)) for lo, hi in itertools.pairwise(bounds)]
+        held += sum(p[0].size for p in pieces)
+        out.append(pieces)
+        del table, ordered
+    return out
 
 
 def _old_rows(old: pq.ParquetFile, name: str, path: str, ids: pa.Array | None, drop: set[str]) -> pa.Table:
