@@ -214,8 +214,9 @@ def pick_executor(options: EtlOptions, workers: int, dask_address: str | None) -
         # (about 0.13 s of this process's time each) and rebuilds them in the worker
         # (on 20 MB with 2 workers: 33 s with that runner, 22 s with this pool).
         # Each batch is still a task run of its own: stage-batch-N logs its outcome.
-        # Spawned: this process has Prefect's threads, and must not be forked.
-        return ProcessPool(options, workers=workers, start_method="spawn")
+        # Not forked: this process has Prefect's threads. A fork server (started fresh,
+        # single-threaded) forks them instead; spawned, each worker imported note-etl itself.
+        return ProcessPool(options, workers=workers, start_method="forkserver")
     return TaskRuns(options)
 
 
