@@ -7,6 +7,7 @@ per-task orchestration cost stays small against the work.
 from __future__ import annotations
 
 import contextlib
+import gc
 import logging
 import os
 from collections.abc import Iterator, Sequence
@@ -19,6 +20,7 @@ from prefect.assets import add_asset_metadata
 from prefect.cache_policies import NO_CACHE
 from prefect.client.orchestration import ServerType
 from prefect.context import FlowRunContext
+from prefect.futures import PrefectFuture
 from prefect.runtime import flow_run
 from prefect.settings import PREFECT_API_URL, temporary_settings
 from prefect.tasks import MaterializingTask
@@ -145,9 +147,17 @@ def report_task(warehouse: str) -> str:
     return write_report(warehouse)
 
 
+@task(name="publish-run-tables", cache_policy=NO_CACHE)
+def publish_tables_task(summary: RunSummary) -> None:
+    """Table artifacts of the run (articles, speakers, topics, rejects), shown in the Prefect UI."""
+    for key, rows in summary_tables(summary).items():
+        if rows:
+            create_table_artifact(rows, key=f"note-etl-{key}", description=f"{key} of run {summary.run_id}")
+
+
 @task(name="publish-run-summary", cache_policy=NO_CACHE)
 def publish_task(summary: RunSummary, report_path: str | None = None) -> None:
-    """Markdown and table artifacts of the run, shown in the Prefect UI."""
+    """The run's markdown summary and the link to its report, shown in the Prefect UI."""
     create_markdown_artifact(
         summary_markdown(summary, report_path=report_path),
         key="note-etl-run-summary",
@@ -160,9 +170,15 @@ def publish_task(summary: RunSummary, report_path: str | None = None) -> None:
             key="note-etl-report",
             description=f"HTML report after run {summary.run_id}",
         )
-    for key, rows in summary_tables(summary).items():
-        if rows:
-            create_table_artifact(rows, key=f"note-etl-{key}", description=f"{key} of run {summary.run_id}")
+
+
+def _drawn(report: PrefectFuture[str]) -> str | None:
+    """Where the report was written, or None (and a warning why) when it could not be."""
+    report.wait()
+    if report.state.is_completed():
+        return report.result()
+    get_run_logger().warning("report not written: %s", report.state.message)
+    return None
 
 
 class TaskRuns(NoWorkers):
@@ -257,6 +273,11 @@ def note_etl(
     # A pool's workers start now, while the inputs are listed and the warehouse is read.
     with pick_executor(options, workers, dask_address) as executor:
         inputs = discover_task(_quoted(run), roots)
+        # The run's lock collects garbage and freezes the heap; what this process holds now
+        # (Prefect, its server client, the libraries: twice a library run's objects) lives
+        # through the run, so it is frozen first and that collection walks only the rest.
+        # The lock unfreezes everything when the run is written.
+        gc.freeze()
         # One run at a time per warehouse: a second run waits here, then finds the work done.
         with run.lock():
             state = start_task(_quoted(run), _quoted(inputs))
@@ -269,16 +290,17 @@ def note_etl(
     # The report is drawn from the committed tables; an unchanged rerun keeps the last one.
     # When it cannot be drawn (no Japanese font on this worker, say), its failed task and a
     # warning say so; the run, whose data is already written, does not fail for it.
-    report_path: str | None = None
-    if summary.changed or not os.path.exists(default_report_path(warehouse)):
-        report = report_task(warehouse, return_state=True)
-        report_path = report.result() if report.is_completed() else None
-        if report_path is None:
-            get_run_logger().warning("report not written: %s", report.message)
-    else:
-        report_path = default_report_path(warehouse)
+    # It is drawn in a thread of the flow's task runner while the table artifacts are sent:
+    # the report is DuckDB's work, sending them mostly waits on the API.
+    report = (
+        report_task.submit(warehouse)
+        if summary.changed or not os.path.exists(default_report_path(warehouse))
+        else None
+    )
     # Quoted: Prefect would otherwise walk every row of the summary looking for futures
     # (seconds on a backfill of thousands of articles).
+    publish_tables_task(_quoted(summary))
+    report_path = _drawn(report) if report is not None else default_report_path(warehouse)
     publish_task(_quoted(summary), report_path)
     logger = get_run_logger()
     logger.info("run %s: %s", run_id, summary.line)
