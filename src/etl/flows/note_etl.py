@@ -326,7 +326,7 @@ def note_etl(
             executor.__exit__(None, None, None)  # the merge gets the machine to itself
             summary = write_task(warehouse, roots)(_quoted(run), _quoted(state))
     # The report is drawn from the committed tables; an unchanged rerun keeps the last one.
-    # When it cannot be drawn (no Japanese font on this worker, say), its failed task and a
+    # When it cannot be written (its folder is read-only, say), its failed task and a
     # warning say so; the run, whose data is already written, does not fail for it.
     # It is drawn in a thread of the flow's task runner while the table artifacts are sent:
     # the report is DuckDB's work, sending them mostly waits on the API.
