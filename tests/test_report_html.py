@@ -1,12 +1,12 @@
-"""The HTML report: content for the seed, self-contained, Japanese font, and a real browser."""
+"""The HTML report: content for the seed, self-contained, Japanese text, and a real browser."""
 
 from __future__ import annotations
 
-import base64
 import contextlib
 import re
 import shutil
 import subprocess
+import sys
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,11 +16,11 @@ import matplotlib.image
 import pandas as pd
 import pytest
 from bs4 import BeautifulSoup, Tag
-from matplotlib import font_manager
 
 from etl import report_html
 from etl.cli import main as cli_main
-from etl.report_html import CJK_FONT_FAMILIES, REPORT_TITLE, ReportError, find_cjk_font, write_report
+from etl.report_html import REPORT_TITLE, ReportError, write_report
+from etl.views import read_view
 
 from .conftest import SEED
 from .test_views import SEED_FACETS, SEED_SPEAKERS, build_seed_warehouse
@@ -50,62 +50,34 @@ def soup(report: tuple[Path, list[str]]) -> BeautifulSoup:
     return BeautifulSoup(report[0].read_text(encoding="utf-8"), "lxml")
 
 
-def _svgs(soup: BeautifulSoup) -> list[str]:
-    out = []
-    for img in soup.find_all("img"):
-        src = str(img["src"])
-        assert src.startswith("data:image/svg+xml;base64,"), src[:60]
-        out.append(base64.b64decode(src.split(",", 1)[1]).decode("utf-8"))
-    return out
-
-
-def test_a_japanese_font_is_found() -> None:
-    family = find_cjk_font()
-    assert family in CJK_FONT_FAMILIES
-    path = font_manager.findfont(font_manager.FontProperties(family=family), fallback_to_default=False)
-    charmap = font_manager.get_font(path).get_charmap()
-    assert all(ord(ch) in charmap for ch in "井下堀井経歴志望動機ガバメントクラウド")
-
-
-def test_the_packaged_font_comes_first() -> None:
-    # IPAexGothic from matplotlib-fontja, a dependency: the same font on every machine.
-    assert find_cjk_font() == "IPAexGothic"
-    path = font_manager.findfont(font_manager.FontProperties(family="IPAexGothic"), fallback_to_default=False)
-    assert Path(path).parent.parent.name == report_html.PACKAGED_FONT_MODULE
-
-
-def test_a_font_installed_after_matplotlib_cached_its_list_is_found(monkeypatch: pytest.MonkeyPatch) -> None:
-    # Without the packaged font, as on a machine where a system font package is installed
-    # after matplotlib's first use: the packaged font file plays the system font.
-    font_file = font_manager.findfont(
-        font_manager.FontProperties(family=find_cjk_font()), fallback_to_default=False
+def test_drawing_the_report_needs_no_font_and_no_plotting_library(report: tuple[Path, list[str]]) -> None:
+    # Charts are HTML and SVG written directly: nothing warns (no missing glyphs), and
+    # writing a report imports no plotting library (its import alone cost a run 0.4 s).
+    assert report[1] == []
+    code = (
+        "import sys, tempfile; from etl.report_html import write_report; "
+        "write_report(tempfile.mkdtemp()); print(any(m.startswith('matplotlib') for m in sys.modules))"
     )
-    monkeypatch.setattr(report_html, "PACKAGED_FONT_MODULE", "no_such_font_package")
-    cjk_files = {f.fname for f in font_manager.fontManager.ttflist if f.name in CJK_FONT_FAMILIES}
-    without = [f for f in font_manager.fontManager.ttflist if f.fname not in cjk_files]
-    monkeypatch.setattr(font_manager.fontManager, "ttflist", without)
-    monkeypatch.setattr(font_manager, "findSystemFonts", lambda *a, **k: [font_file])
-    find_cjk_font.cache_clear()
-    try:
-        assert find_cjk_font() in CJK_FONT_FAMILIES
-    finally:
-        find_cjk_font.cache_clear()
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True
+    )
+    assert out.stdout.strip() == "False", out.stderr
 
 
-def test_no_japanese_font_is_an_error_not_tofu(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(report_html, "PACKAGED_FONT_MODULE", "no_such_font_package")
-    monkeypatch.setattr(report_html, "CJK_FONT_FAMILIES", ("No Such Font JP",))
-    find_cjk_font.cache_clear()
-    try:
-        with pytest.raises(ReportError, match="pip install matplotlib-fontja"):
-            find_cjk_font()
-    finally:
-        find_cjk_font.cache_clear()
-
-
-def test_charts_draw_every_glyph(report: tuple[Path, list[str]]) -> None:
-    # matplotlib warns "Glyph ... missing from font(s)" when it would draw tofu.
-    assert not [w for w in report[1] if "missing from" in w]
+def test_heat_colors_follow_the_scale() -> None:
+    # The stops themselves, then points between them: each channel between its neighbours'.
+    steps = len(report_html.HEAT_SCALE) - 1
+    for i, stop in enumerate(report_html.HEAT_SCALE):
+        assert report_html.heat_color(i / steps) == stop
+    for share in (0.01, 0.3, 0.55, 0.99):
+        pos = share * steps
+        lo, hi = report_html.HEAT_SCALE[int(pos)], report_html.HEAT_SCALE[int(pos) + 1]
+        color = report_html.heat_color(share)
+        for k in (1, 3, 5):
+            a, b, c = (int(x[k : k + 2], 16) for x in (lo, color, hi))
+            assert min(a, c) <= b <= max(a, c), (share, lo, color, hi)
+    assert report_html.heat_color(-1) == report_html.HEAT_SCALE[0]
+    assert report_html.heat_color(2) == report_html.HEAT_SCALE[-1]
 
 
 def test_report_for_the_seed(wh: Path, report: tuple[Path, list[str]], soup: BeautifulSoup) -> None:
@@ -140,9 +112,37 @@ def test_report_for_the_seed(wh: Path, report: tuple[Path, list[str]], soup: Bea
     reason = pd.read_parquet(wh / "rejects").error_message.iloc[0]
     assert reason in rejects.get_text()
 
-    assert soup.select_one("#speakers img.chart") is not None  # heat map
-    keyphrases = soup.select_one("#keyphrases img.chart")
-    assert keyphrases is not None and "デジタル" in str(keyphrases["alt"])
+    # The heat map: a row per speaker, numbered with the segments they say about each
+    # subject, as the speaker_topics view counts them; labels are Japanese text.
+    st = read_view(str(wh), "speaker_topics")
+    rows = soup.select("#speakers table.heat tbody tr")
+    assert {row.th.get_text() for row in rows if row.th} == SEED_SPEAKERS
+    subjects = [str(th["data-subject"]) for th in soup.select("#speakers table.heat thead th[data-subject]")]
+    assert set(subjects) == set(st.subject)
+    labels = [th.get_text() for th in soup.select("#speakers table.heat thead th[data-subject]")]
+    assert all(re.search(r"[\u3040-\u30ff\u4e00-\u9fff]", label) for label in labels), labels
+    for row in rows:
+        assert row.th is not None
+        name = row.th.get_text()
+        cells = row.find_all("td")
+        assert len(cells) == len(subjects)
+        for subject, td in zip(subjects, cells, strict=True):
+            want = st[(st.speaker_name == name) & (st.subject == subject)]
+            if want.empty:
+                assert td.get_text() == "" and not td.get("style")
+            else:
+                assert td.get_text() == str(want.segments.iloc[0])
+                assert td["data-chars"] == str(want.chars.iloc[0])
+                assert "background:#" in str(td["style"])
+    # The darkest cell is the one with the most characters.
+    darkest = max(soup.select("#speakers td[data-chars]"), key=lambda td: int(str(td["data-chars"])))
+    assert report_html.HEAT_SCALE[-1] in str(darkest["style"])
+
+    phrases = [str(tr["data-phrase"]) for tr in soup.select("#keyphrases table.bars tr")]
+    assert 0 < len(phrases) <= report_html.TOP_KEYPHRASES
+    assert any("デジタル" in p for p in phrases)
+    widths = [float(str(s["style"]).split(":")[1].rstrip("%")) for s in soup.select("#keyphrases .bar")]
+    assert widths == sorted(widths, reverse=True) and widths[0] == 70.0
 
 
 def test_report_is_self_contained(soup: BeautifulSoup) -> None:
@@ -158,17 +158,10 @@ def test_report_is_self_contained(soup: BeautifulSoup) -> None:
     for element in soup.find_all(style=True):
         assert "url(" not in str(element["style"])
 
-    svgs = _svgs(soup)
-    assert len(svgs) == 2  # the heat map and the keyphrases (strips are inline SVG)
-    for svg in svgs:
-        # Text is drawn as paths: the page needs no font, and has no <text> to fall back.
-        assert "<text" not in svg
-        assert "<script" not in svg and "@import" not in svg
-        assert not re.search(r"url\((?!#)", svg)  # only url(#clip-path) references
-        # References stay inside the SVG (glyphs, clip paths) or are data (the heat map's
-        # pixels, which matplotlib embeds as a PNG).
-        for ref in re.findall(r'(?:href|src)="([^"]*)"', svg):
-            assert ref.startswith(("#", "data:image/png;base64,")), ref[:80]
+    # Nothing to load: no images at all, the charts are inline SVG and HTML tables.
+    assert not soup.find_all("img")
+    for svg in soup.find_all("svg"):
+        assert not svg.find_all(["script", "image", "use", "foreignobject"])
 
 
 def test_cli_report(wh: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -319,5 +312,75 @@ def test_heat_map_rows_are_the_top_speakers(wh: Path, monkeypatch: pytest.Monkey
     expected = all_rows[all_rows.speaker_id == chars.index[0]]
     assert sorted(r["subject"] for r in data.speaker_topics) == sorted(expected.subject)
     assert data.n_topic_speakers == len(chars)
-    html = report_html._speakers_html(data, report_html.find_cjk_font())
+    html = report_html._speakers_html(data)
     assert f"1 of {len(chars)} speakers" in html
+    assert html.count('<tr data-speaker-id="') == 1
+
+
+# -- the report's data is the views' data ---------------------------------------------------
+
+# The keyphrase ranking as first written: one aggregate over every row, the phrase included.
+_PLAIN_KEYPHRASES_SQL = """
+WITH per_article AS (
+    SELECT article_id, base_form, arg_max(phrase, count) AS phrase, max(score) AS score,
+        sum(count) AS mentions
+    FROM keyphrases
+    WHERE segment_id IN (SELECT segment_id FROM content_segments)
+    GROUP BY article_id, base_form
+)
+SELECT base_form, arg_max(phrase, mentions) AS phrase, sum(score) AS score,
+    count(*) AS articles, sum(mentions)::BIGINT AS mentions
+FROM per_article
+GROUP BY base_form
+ORDER BY score DESC, mentions DESC, base_form
+LIMIT ?
+"""
+
+
+@pytest.fixture(scope="module")
+def samples_wh(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from etl.run import run_local
+
+    from .conftest import SAMPLES
+
+    wh = tmp_path_factory.mktemp("samples") / "wh"
+    run_local([str(SAMPLES / kind) for kind in ("text", "html", "json")], str(wh), run_id="samples")
+    return wh
+
+
+def _plain(con: object, sql: str, params: list[object]) -> list[dict[str, object]]:
+    return report_html._rows(con, sql, params)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("max_articles", [3, 50])
+def test_loaded_data_is_what_the_plain_views_say(samples_wh: Path, max_articles: int) -> None:
+    """The report computes content_segments once and ranks keyphrases in two steps; what it
+    loads is what the views, each computing everything itself, give."""
+    from etl.views import connect
+
+    data = report_html._load(str(samples_wh), max_articles)
+    with connect(str(samples_wh)) as con:
+        totals = _plain(con, report_html._TOTALS_SQL, [])[0]
+        articles = _plain(
+            con,
+            "SELECT * FROM article_overview ORDER BY published_at DESC NULLS LAST, title, article_id LIMIT ?",
+            [max_articles],
+        )
+        ids = [a["article_id"] for a in articles]
+        segments = _plain(
+            con,
+            "SELECT article_id, ordinal, kind, chars, speaker_id, speaker_name, speaker_role, facet "
+            "FROM content_segments WHERE list_contains(?, article_id) ORDER BY article_id, ordinal",
+            [ids],
+        )
+        speaker_topics = _plain(con, report_html._SPEAKER_TOPICS_SQL, [report_html.MAX_HEATMAP_SPEAKERS])
+        keyphrases = _plain(con, _PLAIN_KEYPHRASES_SQL, [report_html.TOP_KEYPHRASES])
+    assert len(ids) > 1 and totals["articles"] > 3 and len(keyphrases) == report_html.TOP_KEYPHRASES
+    assert data.totals == totals
+    assert data.articles == articles
+    assert [s for a in sorted(map(str, ids)) for s in data.segments.get(a, [])] == segments
+    assert data.speaker_topics == speaker_topics
+    assert [(k["base_form"], k["phrase"], k["articles"], k["mentions"]) for k in data.keyphrases] == [
+        (k["base_form"], k["phrase"], k["articles"], k["mentions"]) for k in keyphrases
+    ]
+    assert [k["score"] for k in data.keyphrases] == pytest.approx([k["score"] for k in keyphrases])

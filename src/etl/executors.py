@@ -17,11 +17,17 @@ import multiprocessing
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
-from typing import Protocol, Self, TypeVar
+from typing import Final, Protocol, Self, TypeVar
 
 from etl.analysis import Analyzer, EtlOptions
 from etl.batches import BatchJob, BatchResult, run_job
 from etl.timing import NO_TIMER, StageTimer
+
+#: What a fork server imports before it forks workers. Spawned workers each imported
+#: note-etl themselves, half a second of CPU apiece on the machine the run needs; the
+#: server's modules are shared by the workers it forks. Not ``__main__`` (multiprocessing's
+#: default): workers need nothing of the script that started the run.
+FORKSERVER_PRELOAD: Final = ("etl.executors",)
 
 F = TypeVar("F")
 F_co = TypeVar("F_co", covariant=True)
@@ -75,7 +81,10 @@ class ProcessPool:
     """Jobs in a pool of ``workers`` processes, at most two per worker in flight.
 
     ``start_method`` is the pool's multiprocessing start method (default: the platform's);
-    a process with threads of its own, such as a Prefect flow's, should not fork. Used as a
+    a process with threads of its own, such as a Prefect flow's, should not fork, and
+    ``"forkserver"`` is its cheap safe choice: a fresh single-threaded server process
+    imports note-etl once and forks the workers from itself (:data:`FORKSERVER_PRELOAD`).
+    Used as a
     context manager, the workers start (import note-etl, build their analyser) when it is
     entered, while the run lists its inputs and reads the warehouse; otherwise :meth:`map`
     starts them.
@@ -103,6 +112,9 @@ class ProcessPool:
 
     def _start(self) -> ProcessPoolExecutor:
         context = multiprocessing.get_context(self.start_method)
+        if self.start_method == "forkserver":
+            # Only before the process's fork server starts; a running one is reused as it is.
+            context.set_forkserver_preload(list(FORKSERVER_PRELOAD))
         pool = ProcessPoolExecutor(self.workers, context, initializer=_worker_init, initargs=(self.options,))
         for _ in range(self.workers):  # one call each makes the pool start every worker now
             pool.submit(_worker_ready)

@@ -99,12 +99,12 @@ def summary_markdown(summary: RunSummary, *, report_path: str | None = None) -> 
             "| article | title | speakers (segments) | facets |",
             "|---|---|---|---|",
         ]
+        # Speakers grouped once: looking them up per article took the square of a backfill.
+        segments_of: dict[str, dict[str, int]] = {}
+        for sp in summary.speakers:
+            segments_of.setdefault(sp["article_id"], {})[sp["name"]] = sp["segment_count"]
         for a in summary.articles:
-            per = {
-                sp["name"]: sp["segment_count"]
-                for sp in summary.speakers
-                if sp["article_id"] == a["article_id"]
-            }
+            per = segments_of.get(a["article_id"], {})
             speakers = ", ".join(f"{md_text(n)} ({per.get(n, 0)})" for n in a["speakers"]) or "-"
             facets = md_text(", ".join(a["facets"])) or "-"
             lines.append(

@@ -2,27 +2,19 @@
 
 One self-contained page: corpus totals; per article, its segments as strips coloured by
 speaker and by facet; a speaker x subject heat map; the top keyphrases; rejected inputs
-with their reasons. CSS is inline and charts are matplotlib SVGs embedded as ``data:``
-URIs with their text drawn as paths, so the file opens offline, needs no fonts and runs
-no JavaScript.
-
-Chart text is Japanese: the font is IPAexGothic from the ``matplotlib-fontja`` package (a
-dependency, so no system package is needed), else the first installed family of
-:data:`CJK_FONT_FAMILIES`; without any, :func:`find_cjk_font` raises instead of letting
-the charts show tofu boxes.
+with their reasons. CSS is inline, the strips are inline SVG rectangles, and the heat map
+and the keyphrase bars are HTML tables coloured by inline styles, so the file opens
+offline and runs no JavaScript. Their labels are text, like the rest of the page: the
+reader's browser draws the Japanese with its own fonts (the CSS names the usual Japanese
+families first), and nothing has to be drawn, or a font found, when the report is written.
 """
 
 from __future__ import annotations
 
-import base64
-import functools
 import html
-import importlib.util
-import io
 import os
 import uuid
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -31,10 +23,6 @@ from zoneinfo import ZoneInfo
 
 import duckdb
 import fsspec
-import matplotlib
-import numpy
-from matplotlib import font_manager
-from matplotlib.figure import Figure
 
 from etl import PIPELINE_VERSION
 from etl.errors import NoteEtlError
@@ -44,24 +32,6 @@ from etl.views import connect
 
 REPORT_TITLE: Final = "note-etl report"
 REPORT_FILE: Final = "report.html"
-#: The package carrying the charts' Japanese font, and the font file inside it.
-PACKAGED_FONT_MODULE: Final = "matplotlib_fontja"
-PACKAGED_FONT_FILE: Final = "ipaexg.ttf"
-#: Japanese system fonts, the fallback, best first: Debian's fonts-noto-cjk, fonts-ipaexfont, fonts-ipafont,
-#: fonts-takao, fonts-vlgothic; then the usual macOS and Windows ones.
-CJK_FONT_FAMILIES: Final = (
-    "Noto Sans CJK JP",
-    "Noto Sans JP",
-    "Source Han Sans JP",
-    "IPAexGothic",
-    "IPAGothic",
-    "IPAPGothic",
-    "TakaoGothic",
-    "VL Gothic",
-    "Hiragino Sans",
-    "Yu Gothic",
-    "Meiryo",
-)
 #: Articles drawn as strips; beyond this the page would grow with the corpus.
 DEFAULT_MAX_ARTICLES: Final = 50
 #: Rows of the heat map: the speakers with the most characters.
@@ -83,120 +53,24 @@ _SPEAKER_PALETTE: Final = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e"
 _NARRATOR_COLOR: Final = "#7f7f7f"
 _INTERVIEWER_COLOR: Final = "#bdbdbd"
 _NONE_COLOR: Final = "#ececec"
+#: The heat map's colour scale, light to dark: ColorBrewer's 9-class YlGnBu (as
+#: matplotlib's ``YlGnBu``), interpolated linearly between these stops.
+HEAT_SCALE: Final = (
+    "#ffffd9",
+    "#edf8b1",
+    "#c7e9b4",
+    "#7fcdbb",
+    "#41b6c4",
+    "#1d91c0",
+    "#225ea8",
+    "#253494",
+    "#081d58",
+)
 _JST: Final = ZoneInfo("Asia/Tokyo")
 
 
 class ReportError(NoteEtlError):
-    """The report cannot be drawn (no Japanese font, unwritable target)."""
-
-
-def _installed_families() -> set[str]:
-    return {f.name for f in font_manager.fontManager.ttflist}
-
-
-def _rescan_system_fonts() -> None:
-    # matplotlib caches its font list on first use; a font installed after that (say by
-    # .ci/run's apt-get) is unknown to it until the system folders are scanned again.
-    known = {f.fname for f in font_manager.fontManager.ttflist}
-    for path in font_manager.findSystemFonts():
-        if path not in known:
-            try:
-                font_manager.fontManager.addfont(path)
-            except (OSError, RuntimeError, ValueError):  # a broken font file is not ours to fix
-                continue
-
-
-def _packaged_font() -> str | None:
-    """IPAexGothic from the ``matplotlib-fontja`` package, registered with matplotlib."""
-    # find_spec locates the package without importing it: its import restyles every chart
-    # of the process (``japanize()``), and the report sets its font per chart.
-    spec = importlib.util.find_spec(PACKAGED_FONT_MODULE)
-    for folder in (spec.submodule_search_locations or []) if spec is not None else []:
-        path = Path(folder) / "fonts" / PACKAGED_FONT_FILE
-        if path.is_file():
-            try:
-                font_manager.fontManager.addfont(str(path))
-            except (OSError, RuntimeError, ValueError):  # a damaged install: try the system fonts
-                return None
-            return font_manager.FontProperties(fname=str(path)).get_name()
-    return None
-
-
-@functools.cache
-def find_cjk_font() -> str:
-    """The Japanese font of the charts: the packaged IPAexGothic, else an installed one.
-
-    System fonts (:data:`CJK_FONT_FAMILIES`, best first) are the fallback when the
-    ``matplotlib-fontja`` package is missing. Raises :class:`ReportError` naming what to
-    install when there is no Japanese font at all.
-
-    >>> find_cjk_font()
-    'IPAexGothic'
-    """
-    packaged = _packaged_font()
-    if packaged is not None:
-        return packaged
-    for attempt in range(2):
-        if attempt:
-            _rescan_system_fonts()
-        installed = _installed_families()
-        for family in CJK_FONT_FAMILIES:
-            if family in installed:
-                return family
-    raise ReportError(
-        "no Japanese font found for the report's charts (the matplotlib-fontja package is not "
-        "installed, and no system font of "
-        + ", ".join(CJK_FONT_FAMILIES)
-        + "): `pip install matplotlib-fontja`, or e.g. `apt-get install fonts-noto-cjk` on Debian"
-    )
-
-
-@functools.cache
-def _drawable(font: str) -> frozenset[int]:
-    """Code points the chart fonts can draw: the Japanese font, then DejaVu Sans."""
-    points: set[int] = set()
-    for family in (font, "DejaVu Sans"):
-        path = font_manager.findfont(font_manager.FontProperties(family=family), fallback_to_default=False)
-        points.update(font_manager.get_font(path).get_charmap())
-    return frozenset(points)
-
-
-def _label(text: str, font: str, limit: int | None = None) -> str:
-    # Characters no font has (emoji in a title, say) are dropped rather than drawn as tofu.
-    drawable = _drawable(font)
-    clean = "".join(ch for ch in text if ord(ch) in drawable or ch.isspace())
-    if limit is not None and len(clean) > limit:
-        clean = clean[: limit - 1] + "…"
-    return clean
-
-
-@contextmanager
-def _chart_style(font: str) -> Iterator[None]:
-    with matplotlib.rc_context(
-        {
-            "font.family": [font, "DejaVu Sans"],
-            "font.size": 9,
-            # Glyphs become paths: the page shows the same text whatever fonts its reader has.
-            "svg.fonttype": "path",
-            # Fixed ids make the same data give the same SVG.
-            "svg.hashsalt": "note-etl",
-            "axes.unicode_minus": False,
-            "axes.spines.top": False,
-            "axes.spines.right": False,
-        }
-    ):
-        yield
-
-
-def _svg_img(fig: Figure, alt: str, css_class: str = "chart") -> str:
-    buf = io.StringIO()
-    # No metadata block: no date (same data, same bytes) and no URLs in the file at all.
-    metadata = {"Date": None, "Creator": None, "Format": None, "Type": None}
-    fig.savefig(buf, format="svg", bbox_inches="tight", metadata=metadata)
-    data = base64.b64encode(buf.getvalue().encode("utf-8")).decode("ascii")
-    # A data: URI keeps each SVG a document of its own: the ids matplotlib gives glyphs
-    # and clip paths cannot collide between charts as they would inline.
-    return f'<img class="{css_class}" src="data:image/svg+xml;base64,{data}" alt="{html.escape(alt)}">'
+    """The report cannot be written (an unwritable target, say)."""
 
 
 # -- data --------------------------------------------------------------------------------
@@ -239,23 +113,57 @@ SELECT
     (SELECT count(*) FROM runs) AS runs
 """
 
+# The columns of ``content_segments`` the report's queries read (its own and those of the
+# dashboard views it uses): a copy of them is made once, in this connection only.
+_CONTENT_COLUMNS: Final = (
+    "article_id",
+    "article_title",
+    "segment_id",
+    "ordinal",
+    "kind",
+    "chars",
+    "speaker_id",
+    "speaker_name",
+    "speaker_key",
+    "speaker_role",
+    "facet",
+    "subjects",
+)
+
 # A phrase's corpus score adds its TF-IDF score in each article (one score per article and
 # base form), so a phrase that matters in several articles outranks a one-article word.
 # Only phrases of content segments count: note's chrome repeats in every article.
+# The base forms are ranked on numbers alone; the phrase shown for each (the surface form
+# mentioned most) is looked up for the few that made the list, as string aggregates over
+# every row of the table are what made this query slow.
 _KEYPHRASES_SQL: Final = """
-WITH per_article AS (
-    SELECT article_id, base_form, arg_max(phrase, count) AS phrase, max(score) AS score,
-        sum(count) AS mentions
-    FROM keyphrases
+WITH kp AS MATERIALIZED (
+    SELECT article_id, base_form, phrase, count, score FROM keyphrases
     WHERE segment_id IN (SELECT segment_id FROM content_segments)
+),
+per_article AS (
+    SELECT base_form, max(score) AS score, sum(count) AS mentions
+    FROM kp
+    GROUP BY article_id, base_form
+),
+top AS (
+    SELECT base_form, sum(score) AS score, count(*) AS articles, sum(mentions)::BIGINT AS mentions
+    FROM per_article
+    GROUP BY base_form
+    ORDER BY score DESC, mentions DESC, base_form
+    LIMIT ?
+),
+phrases AS (
+    SELECT base_form, arg_max(phrase, count) AS phrase, sum(count) AS mentions
+    FROM kp
+    WHERE base_form IN (SELECT base_form FROM top)
     GROUP BY article_id, base_form
 )
-SELECT base_form, arg_max(phrase, mentions) AS phrase, sum(score) AS score,
-    count(*) AS articles, sum(mentions)::BIGINT AS mentions
-FROM per_article
-GROUP BY base_form
-ORDER BY score DESC, mentions DESC, base_form
-LIMIT ?
+SELECT top.base_form, arg_max(phrases.phrase, phrases.mentions) AS phrase, top.score, top.articles,
+    top.mentions
+FROM top JOIN phrases USING (base_form)
+GROUP BY top.base_form, top.score, top.articles, top.mentions
+ORDER BY top.score DESC, top.mentions DESC, top.base_form
 """
 
 
@@ -271,8 +179,21 @@ ORDER BY st.speaker_id, st.subject
 """
 
 
+def _materialise_content_segments(con: duckdb.DuckDBPyConnection) -> None:
+    """Compute ``content_segments`` once for every query of the report.
+
+    The view joins four tables and measures every segment's text; the totals, the article
+    overview, the heat map and the keyphrases each read it, and computed it again each
+    time. A temporary table of the same name shadows the view (DuckDB looks names up in
+    the temporary schema first), so the dashboard views read the copy too.
+    """
+    columns = ", ".join(_CONTENT_COLUMNS)
+    con.execute(f"CREATE TEMP TABLE content_segments AS SELECT {columns} FROM main.content_segments")
+
+
 def _load(warehouse: str, max_articles: int) -> _Data:
     with connect(warehouse) as con:
+        _materialise_content_segments(con)
         totals = _rows(con, _TOTALS_SQL)[0]
         runs = _rows(con, "SELECT * FROM runs ORDER BY started_at DESC LIMIT 1")
         articles = _rows(
@@ -384,82 +305,101 @@ def _strip_svg(segs: Sequence[Mapping[str, Any]], labels: Mapping[str, str], alt
     )
 
 
-def _heatmap_chart(rows: Sequence[Mapping[str, Any]], labels: Mapping[str, str], font: str) -> Figure:
+def _short(text: str, limit: int) -> str:
+    """``text`` cut to ``limit`` characters, the last of them an ellipsis.
+
+    >>> _short("ガバメントクラウド", 5), _short("防災", 5)
+    ('ガバメン…', '防災')
+    """
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def heat_color(share: float) -> str:
+    """The heat map's colour for ``share`` (0 to 1) of its largest value.
+
+    >>> heat_color(0.0), heat_color(1.0), heat_color(0.0625)
+    ('#ffffd9', '#081d58', '#f6fcc5')
+    """
+    share = min(max(share, 0.0), 1.0)
+    pos = share * (len(HEAT_SCALE) - 1)
+    i = min(int(pos), len(HEAT_SCALE) - 2)
+    frac = pos - i
+    lo, hi = HEAT_SCALE[i], HEAT_SCALE[i + 1]
+    channels = (
+        round(int(lo[k : k + 2], 16) + (int(hi[k : k + 2], 16) - int(lo[k : k + 2], 16)) * frac)
+        for k in (1, 3, 5)
+    )
+    return "#" + "".join(f"{c:02x}" for c in channels)
+
+
+def _heatmap_table(rows: Sequence[Mapping[str, Any]], labels: Mapping[str, str]) -> str:
+    """Speakers x subjects as an HTML table: each cell coloured by the characters a speaker
+    says about the subject, and numbered with the segments."""
     chars_by: dict[str, int] = {}
     for r in rows:
         chars_by[r["speaker_id"]] = chars_by.get(r["speaker_id"], 0) + int(r["chars"])
     speakers = sorted(chars_by, key=lambda sid: (-chars_by[sid], sid))[:MAX_HEATMAP_SPEAKERS]
+    shown = set(speakers)
     subject_chars: dict[str, int] = {}
     for r in rows:
-        if r["speaker_id"] in speakers:
+        if r["speaker_id"] in shown:
             subject_chars[r["subject"]] = subject_chars.get(r["subject"], 0) + int(r["chars"])
     subjects = sorted(subject_chars, key=lambda s: (-subject_chars[s], s))
     cell = {(r["speaker_id"], r["subject"]): r for r in rows}
     names = {r["speaker_id"]: (r["speaker_name"], r["article_title"] or r["article_id"]) for r in rows}
-    many_articles = len({r["article_id"] for r in rows if r["speaker_id"] in speakers}) > 1
-    matrix = [[int(cell[(sp, su)]["chars"]) if (sp, su) in cell else 0 for su in subjects] for sp in speakers]
-    peak = max((v for row in matrix for v in row), default=1) or 1
-    # Empty cells stay white, so "never" does not look like "a little".
-    masked = numpy.ma.masked_equal(numpy.array(matrix, dtype=float), 0)
-    cmap = matplotlib.colormaps["YlGnBu"].with_extremes(bad="white")
+    many_articles = len({r["article_id"] for r in rows if r["speaker_id"] in shown}) > 1
+    peak = max((int(cell[k]["chars"]) for k in cell if k[0] in shown), default=1) or 1
 
-    fig = Figure(figsize=(max(6.0, 2.5 + 0.6 * len(subjects)), max(2.2, 1.4 + 0.34 * len(speakers))))
-    ax = fig.add_subplot()
-    image = ax.imshow(masked, cmap=cmap, aspect="auto", vmin=0, vmax=peak)
-    ax.set_xticks(
-        range(len(subjects)),
-        labels=[_label(labels.get(s, s), font, 14) for s in subjects],
-        rotation=40,
-        ha="right",
-        rotation_mode="anchor",
+    head = "".join(
+        f'<th scope="col" data-subject="{_e(su)}" title="{_e(labels.get(su, su))} ({_e(su)})">'
+        f"<span>{_e(_short(labels.get(su, su), 14))}</span></th>"
+        for su in subjects
     )
-    row_labels = []
+    body = []
     for sid in speakers:
         name, title = names[sid]
-        row_labels.append(
-            _label(f"{name}｜{_label(title, font, 16)}", font) if many_articles else _label(name, font)
+        where = f" <small>｜{_e(_short(title, 16))}</small>" if many_articles else ""
+        cells = []
+        for su in subjects:
+            found = cell.get((sid, su))
+            if found is None:
+                # Empty cells stay white, so "never" does not look like "a little".
+                cells.append("<td></td>")
+                continue
+            chars, segments = int(found["chars"]), int(found["segments"])
+            share = chars / peak
+            ink = "#ffffff" if share > 0.55 else "#222222"
+            tip = f"{name} · {labels.get(su, su)}: {segments} segments, {chars:,} characters"
+            cells.append(
+                f'<td style="background:{heat_color(share)};color:{ink}" title="{_e(tip)}" '
+                f'data-chars="{chars}">{segments}</td>'
+            )
+        body.append(
+            f'<tr data-speaker-id="{_e(sid)}"><th scope="row" title="{_e(name)} ｜ {_e(title)}">'
+            f"{_e(name)}{where}</th>{''.join(cells)}</tr>"
         )
-    ax.set_yticks(range(len(speakers)), labels=row_labels)
-    ax.tick_params(length=0)
-    for spine in ax.spines.values():
-        spine.set_visible(False)
-    for i, sid in enumerate(speakers):
-        for j, su in enumerate(subjects):
-            if (sid, su) in cell:
-                value = matrix[i][j]
-                ax.text(
-                    j,
-                    i,
-                    str(cell[(sid, su)]["segments"]),
-                    ha="center",
-                    va="center",
-                    fontsize=8,
-                    color="white" if value > 0.55 * peak else "#222222",
-                )
-    fig.colorbar(image, ax=ax, label="文字数 characters", shrink=0.8, pad=0.02)
-    return fig
+    gradient = ", ".join(HEAT_SCALE)
+    scale = (
+        f'<div class="scale"><span>0</span><span class="ramp" style="background:linear-gradient(to right, '
+        f'{gradient})"></span><span>{peak:,} 文字数 characters</span></div>'
+    )
+    return (
+        '<div class="heat-wrap"><table class="heat"><thead><tr><th></th>'
+        f"{head}</tr></thead><tbody>{''.join(body)}</tbody></table></div>{scale}"
+    )
 
 
-def _keyphrase_chart(rows: Sequence[Mapping[str, Any]], font: str) -> Figure:
-    rows = list(reversed(rows))  # barh draws bottom-up; the best phrase goes on top
-    fig = Figure(figsize=(7.5, max(2.0, 0.6 + 0.26 * len(rows))))
-    ax = fig.add_subplot()
-    scores = [float(r["score"]) for r in rows]
-    ax.barh(range(len(rows)), scores, color="#4e79a7", height=0.7)
-    ax.set_yticks(range(len(rows)), labels=[_label(r["phrase"], font, 20) for r in rows])
-    ax.tick_params(axis="y", length=0)
-    ax.set_xlabel("TF-IDF summed over articles")
-    ax.set_xlim(0, max(scores, default=1) * 1.3)
-    for i, r in enumerate(rows):
-        ax.text(
-            scores[i],
-            i,
-            f"  {r['mentions']}× / {r['articles']} art.",
-            va="center",
-            fontsize=7.5,
-            color="#444444",
-        )
-    return fig
+def _keyphrase_bars(rows: Sequence[Mapping[str, Any]]) -> str:
+    """The top keyphrases as HTML bars, as long as their score, best first."""
+    top = max((float(r["score"]) for r in rows), default=1.0) or 1.0
+    items = "".join(
+        f'<tr data-phrase="{_e(r["phrase"])}"><th scope="row" title="{_e(r["phrase"])}">'
+        f"{_e(_short(r['phrase'], 20))}</th>"
+        f'<td><span class="bar" style="width:{70 * float(r["score"]) / top:.1f}%"></span>'
+        f"<small>{float(r['score']):.1f} · {int(r['mentions'])}× / {int(r['articles'])} art.</small></td></tr>"
+        for r in rows
+    )
+    return f'<table class="bars">{items}</table>'
 
 
 # -- page --------------------------------------------------------------------------------
@@ -468,8 +408,9 @@ _CSS: Final = """
 :root { --ink: #1f2328; --muted: #5b636d; --line: #d8dee4; --card: #f6f8fa; }
 * { box-sizing: border-box; }
 body { margin: 0 auto; max-width: 1120px; padding: 24px 28px 48px; color: var(--ink);
-  font: 15px/1.55 "Noto Sans CJK JP", "Noto Sans JP", "Hiragino Sans", "Yu Gothic", "Meiryo",
-  system-ui, sans-serif; }
+  font: 15px/1.55 "Noto Sans CJK JP", "Noto Sans JP", "Source Han Sans JP", "Hiragino Sans",
+  "Hiragino Kaku Gothic ProN", "Yu Gothic", "Meiryo", "IPAexGothic", "IPAGothic", "TakaoGothic",
+  "VL Gothic", system-ui, sans-serif; }
 h1 { font-size: 28px; margin: 0 0 4px; }
 h2 { font-size: 21px; margin: 36px 0 10px; padding-bottom: 4px; border-bottom: 2px solid var(--line); }
 h3 { font-size: 17px; margin: 0 0 2px; }
@@ -496,6 +437,20 @@ nav a { margin-right: 14px; font-size: 14px; }
 table { border-collapse: collapse; width: 100%; font-size: 14px; }
 th, td { border-bottom: 1px solid var(--line); padding: 6px 8px; text-align: left; vertical-align: top; }
 th { background: var(--card); }
+.heat-wrap { overflow-x: auto; margin: 6px 0; }
+table.heat { width: auto; font-size: 12px; }
+.heat th, .heat td { border: 1px solid #fff; padding: 3px 6px; }
+.heat thead th { vertical-align: bottom; background: none; font-weight: 600; }
+.heat thead th span { display: block; writing-mode: vertical-rl; max-height: 13em; margin: 0 auto; }
+.heat tbody th { background: none; font-weight: normal; white-space: nowrap; text-align: right; }
+.heat td { min-width: 30px; text-align: center; font-variant-numeric: tabular-nums; background: #fff; }
+.scale { display: flex; gap: 8px; align-items: center; font-size: 12px; color: var(--muted); margin: 4px 0 0; }
+.scale .ramp { display: inline-block; width: 180px; height: 10px; border: 1px solid var(--line); }
+table.bars { width: 100%; }
+.bars th { background: none; font-weight: normal; white-space: nowrap; text-align: right; width: 1%; }
+.bars td { white-space: nowrap; }
+.bars .bar { display: inline-block; height: 14px; background: #4e79a7; vertical-align: -2px; margin-right: 6px; }
+.bars small { color: var(--muted); }
 footer { margin-top: 40px; font-size: 12px; color: var(--muted); }
 """
 
@@ -551,7 +506,8 @@ def _totals_html(data: _Data) -> str:
     return f'<section id="totals"><h2>Corpus totals</h2><div class="totals">{items}</div></section>'
 
 
-def _article_html(article: Mapping[str, Any], data: _Data, font: str) -> str:
+def _article_html(article: Mapping[str, Any], data: _Data, _unused: str = "") -> str:
+    # The third argument once named the charts' font; nothing is drawn with one any more.
     aid = article["article_id"]
     segs = data.segments.get(aid, [])
     title = article["title"] or "(untitled)"
@@ -597,11 +553,11 @@ def _article_html(article: Mapping[str, Any], data: _Data, font: str) -> str:
     return "".join(parts)
 
 
-def _articles_html(data: _Data, font: str | None) -> str:
+def _articles_html(data: _Data) -> str:
     head = '<section id="articles"><h2>Articles</h2>'
     if not data.n_articles:
         return head + '<p class="note">No articles yet.</p></section>'
-    if not data.articles or font is None:
+    if not data.articles:
         return (
             head
             + f'<p class="note">{data.n_articles:,} articles; none drawn (max_articles is 0).</p></section>'
@@ -619,36 +575,31 @@ def _articles_html(data: _Data, font: str | None) -> str:
         "their characters: the top row coloured by who speaks, the bottom row by the facet of the "
         f"story. Facets: {legend}</p>"
     )
-    return head + explain + note + "".join(_article_html(a, data, font) for a in data.articles) + "</section>"
+    return head + explain + note + "".join(_article_html(a, data) for a in data.articles) + "</section>"
 
 
-def _speakers_html(data: _Data, font: str | None) -> str:
+def _speakers_html(data: _Data) -> str:
     head = '<section id="speakers"><h2>Speakers × subjects</h2>'
-    if not data.speaker_topics or font is None:
+    if not data.speaker_topics:
         return head + '<p class="note">No speaker talks about a tagged subject yet.</p></section>'
-    with _chart_style(font):
-        fig = _heatmap_chart(data.speaker_topics, data.labels, font)
     n = data.n_topic_speakers
     note = (
         f'<p class="note">Colour: characters a speaker says about a subject; number: segments. '
         f"A segment with several subjects counts for each. {min(n, MAX_HEATMAP_SPEAKERS)} of {n} "
         "speakers, most characters first.</p>"
     )
-    return head + note + _svg_img(fig, "Heat map of speakers by subject") + "</section>"
+    return head + note + _heatmap_table(data.speaker_topics, data.labels) + "</section>"
 
 
-def _keyphrases_html(data: _Data, font: str | None) -> str:
+def _keyphrases_html(data: _Data) -> str:
     head = '<section id="keyphrases"><h2>Top keyphrases</h2>'
-    if not data.keyphrases or font is None:
+    if not data.keyphrases:
         return head + '<p class="note">No keyphrases yet.</p></section>'
-    with _chart_style(font):
-        fig = _keyphrase_chart(data.keyphrases, font)
     note = (
         '<p class="note">Compound nouns of content segments, ranked by their TF-IDF score summed over '
-        "the articles they appear in; labels give mentions and articles.</p>"
+        "the articles they appear in; labels give the score, mentions and articles.</p>"
     )
-    words = ", ".join(_e(r["phrase"]) for r in data.keyphrases)
-    return head + note + _svg_img(fig, f"Top keyphrases: {words}") + "</section>"
+    return head + note + _keyphrase_bars(data.keyphrases) + "</section>"
 
 
 def _rejects_html(data: _Data) -> str:
@@ -677,8 +628,6 @@ def render_report(warehouse: str, *, max_articles: int = DEFAULT_MAX_ARTICLES) -
     if max_articles < 0:
         raise ValueError("max_articles must not be negative")
     data = _load(warehouse, max_articles)
-    has_charts = bool(data.articles or data.speaker_topics or data.keyphrases)
-    font = find_cjk_font() if has_charts else None
     run = data.latest_run
     run_line = (
         f"latest run <code>{_e(run['run_id'])}</code> ({_e(run['status'])}, {_e(_when(run['finished_at']))}: "
@@ -696,13 +645,13 @@ def render_report(warehouse: str, *, max_articles: int = DEFAULT_MAX_ARTICLES) -
         '<a href="#rejects">Rejects</a></nav></header>',
         "<main>",
         _totals_html(data),
-        _articles_html(data, font),
-        _speakers_html(data, font),
-        _keyphrases_html(data, font),
+        _articles_html(data),
+        _speakers_html(data),
+        _keyphrases_html(data),
         _rejects_html(data),
         "</main>",
         f"<footer>{_e(PIPELINE_VERSION)} · table schema {SCHEMA_VERSION}"
-        f"{' · chart font ' + _e(font) if font else ''} · a self-contained page: no scripts, "
+        " · a self-contained page: no scripts, "
         "no external resources</footer>",
     ]
     return (
@@ -757,12 +706,12 @@ def write_report(warehouse: str, out: str | None = None, *, max_articles: int = 
 
 
 __all__ = [
-    "CJK_FONT_FAMILIES",
     "DEFAULT_MAX_ARTICLES",
+    "HEAT_SCALE",
     "REPORT_TITLE",
     "ReportError",
     "default_report_path",
-    "find_cjk_font",
+    "heat_color",
     "render_report",
     "write_report",
 ]

@@ -7,20 +7,22 @@ per-task orchestration cost stays small against the work.
 from __future__ import annotations
 
 import contextlib
+import gc
 import logging
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from functools import lru_cache
-from typing import Any, TypeVar, cast
+from typing import Any, ParamSpec, TypeVar, cast
 
-from prefect import flow, get_run_logger, task
+from prefect import Flow, get_run_logger, task
 from prefect.artifacts import create_link_artifact, create_markdown_artifact, create_table_artifact
 from prefect.assets import add_asset_metadata
 from prefect.cache_policies import NO_CACHE
 from prefect.client.orchestration import ServerType
 from prefect.context import FlowRunContext
+from prefect.futures import PrefectFuture
 from prefect.runtime import flow_run
-from prefect.settings import PREFECT_API_URL, temporary_settings
+from prefect.settings import PREFECT_API_URL, PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
 from prefect.tasks import MaterializingTask
 from prefect.utilities.annotations import quote
 from tqdm import tqdm
@@ -37,6 +39,8 @@ from etl.run import DEFAULT_BATCH_SIZE, Run, new_run_id
 from etl.warehouse import Warehouse
 
 T = TypeVar("T")
+P = ParamSpec("P")
+R = TypeVar("R")
 
 
 @lru_cache(maxsize=4)
@@ -145,9 +149,17 @@ def report_task(warehouse: str) -> str:
     return write_report(warehouse)
 
 
+@task(name="publish-run-tables", cache_policy=NO_CACHE)
+def publish_tables_task(summary: RunSummary) -> None:
+    """Table artifacts of the run (articles, speakers, topics, rejects), shown in the Prefect UI."""
+    for key, rows in summary_tables(summary).items():
+        if rows:
+            create_table_artifact(rows, key=f"note-etl-{key}", description=f"{key} of run {summary.run_id}")
+
+
 @task(name="publish-run-summary", cache_policy=NO_CACHE)
 def publish_task(summary: RunSummary, report_path: str | None = None) -> None:
-    """Markdown and table artifacts of the run, shown in the Prefect UI."""
+    """The run's markdown summary and the link to its report, shown in the Prefect UI."""
     create_markdown_artifact(
         summary_markdown(summary, report_path=report_path),
         key="note-etl-run-summary",
@@ -160,9 +172,15 @@ def publish_task(summary: RunSummary, report_path: str | None = None) -> None:
             key="note-etl-report",
             description=f"HTML report after run {summary.run_id}",
         )
-    for key, rows in summary_tables(summary).items():
-        if rows:
-            create_table_artifact(rows, key=f"note-etl-{key}", description=f"{key} of run {summary.run_id}")
+
+
+def _drawn(report: PrefectFuture[str]) -> str | None:
+    """Where the report was written, or None (and a warning why) when it could not be."""
+    report.wait()
+    if report.state.is_completed():
+        return report.result()
+    get_run_logger().warning("report not written: %s", report.state.message)
+    return None
 
 
 class TaskRuns(NoWorkers):
@@ -214,12 +232,49 @@ def pick_executor(options: EtlOptions, workers: int, dask_address: str | None) -
         # (about 0.13 s of this process's time each) and rebuilds them in the worker
         # (on 20 MB with 2 workers: 33 s with that runner, 22 s with this pool).
         # Each batch is still a task run of its own: stage-batch-N logs its outcome.
-        # Spawned: this process has Prefect's threads, and must not be forked.
-        return ProcessPool(options, workers=workers, start_method="spawn")
+        # Not forked: this process has Prefect's threads. A fork server (started fresh,
+        # single-threaded) forks them instead; spawned, each worker imported note-etl itself.
+        return ProcessPool(options, workers=workers, start_method="forkserver")
     return TaskRuns(options)
 
 
-@flow(name="note_etl", description="Raw note articles to speaker- and topic-tagged Parquet tables.")
+class LocalFlow(Flow[P, R]):
+    """A flow that sends no heartbeats while it runs on a temporary API server.
+
+    A heartbeat lets a server's automation mark a run whose process died as crashed; a
+    temporary server (no ``PREFECT_API_URL``) ends with the process that runs the flow, so
+    nothing can act on them there. They cost that process the wait for Prefect's heartbeat
+    thread at the end of every run, which sleeps in whole seconds: half a second a run on
+    average, a twentieth of a 20 MB run on two workers. With a configured server, and in
+    deployed runs (a runner does not call the flow object), heartbeats are as Prefect sends
+    them.
+    """
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        """Run the flow (see :meth:`prefect.Flow.__call__`)."""
+        if PREFECT_API_URL.value():
+            return super().__call__(*args, **kwargs)
+        with temporary_settings(updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}):
+            return super().__call__(*args, **kwargs)
+
+
+def local_flow(*, name: str, description: str) -> Callable[[Callable[P, R]], LocalFlow[P, R]]:
+    """``@flow(name=..., description=...)``, making a :class:`LocalFlow`.
+
+    >>> @local_flow(name="demo", description="A demo.")
+    ... def demo() -> int:
+    ...     return 1
+    >>> type(demo).__name__, demo.name
+    ('LocalFlow', 'demo')
+    """
+
+    def make(fn: Callable[P, R]) -> LocalFlow[P, R]:
+        return LocalFlow(fn, name=name, description=description)
+
+    return make
+
+
+@local_flow(name="note_etl", description="Raw note articles to speaker- and topic-tagged Parquet tables.")
 def note_etl(
     paths: list[str] | None = None,
     warehouse: str = "warehouse",
@@ -256,6 +311,11 @@ def note_etl(
     # A pool's workers start now, while the inputs are listed and the warehouse is read.
     with pick_executor(options, workers, dask_address) as executor:
         inputs = discover_task(_quoted(run), roots)
+        # The run's lock collects garbage and freezes the heap; what this process holds now
+        # (Prefect, its server client, the libraries: twice a library run's objects) lives
+        # through the run, so it is frozen first and that collection walks only the rest.
+        # The lock unfreezes everything when the run is written.
+        gc.freeze()
         # One run at a time per warehouse: a second run waits here, then finds the work done.
         with run.lock():
             state = start_task(_quoted(run), _quoted(inputs))
@@ -266,18 +326,19 @@ def note_etl(
             executor.__exit__(None, None, None)  # the merge gets the machine to itself
             summary = write_task(warehouse, roots)(_quoted(run), _quoted(state))
     # The report is drawn from the committed tables; an unchanged rerun keeps the last one.
-    # When it cannot be drawn (no Japanese font on this worker, say), its failed task and a
+    # When it cannot be written (its folder is read-only, say), its failed task and a
     # warning say so; the run, whose data is already written, does not fail for it.
-    report_path: str | None = None
-    if summary.changed or not os.path.exists(default_report_path(warehouse)):
-        report = report_task(warehouse, return_state=True)
-        report_path = report.result() if report.is_completed() else None
-        if report_path is None:
-            get_run_logger().warning("report not written: %s", report.message)
-    else:
-        report_path = default_report_path(warehouse)
+    # It is drawn in a thread of the flow's task runner while the table artifacts are sent:
+    # the report is DuckDB's work, sending them mostly waits on the API.
+    report = (
+        report_task.submit(warehouse)
+        if summary.changed or not os.path.exists(default_report_path(warehouse))
+        else None
+    )
     # Quoted: Prefect would otherwise walk every row of the summary looking for futures
     # (seconds on a backfill of thousands of articles).
+    publish_tables_task(_quoted(summary))
+    report_path = _drawn(report) if report is not None else default_report_path(warehouse)
     publish_task(_quoted(summary), report_path)
     logger = get_run_logger()
     logger.info("run %s: %s", run_id, summary.line)
