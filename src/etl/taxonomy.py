@@ -10,16 +10,23 @@ module (the syntax of ``re``) and guarded twice: loading tries each on adversari
 built from its own characters and refuses one that is slow on any, and every search has
 a time limit (:class:`GuardedPattern`), so a pattern slow only on some article fails that
 article with a ``taxonomy_error`` naming the file and the entry, never the run.
+
+Both limits are on the CPU time of the searching thread, not on the wall clock: a busy
+machine, or other threads of a worker holding the interpreter lock, stretch a search's wall
+time many times over, and a table must not depend on how busy the machine was. The
+``regex`` module's own limit is a wall clock, so it serves as the first check only
+(:func:`_within`); a search it stops is run again and judged by its CPU time.
 """
 
 from __future__ import annotations
 
+import functools
 import re
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, Final, TypeVar
 
 import regex
 import yaml
@@ -38,11 +45,14 @@ _TOPIC_KEYS: Final = frozenset(
 # Ids are written to the subject tables and used in queries: keep them plain identifiers.
 _ID_RE: Final = re.compile(r"[a-z][a-z0-9_]*\Z")
 
-#: Seconds one search of one text may take. A linear pattern takes microseconds on a
+#: CPU seconds one search of one text may take. A linear pattern takes microseconds on a
 #: paragraph and milliseconds on a 1 MB one; a backtracking one takes years on 5 KB.
 MATCH_TIMEOUT: Final = 2.0
-#: Seconds a pattern may take on one probe text (5,000 characters) when the file is loaded.
+#: CPU seconds a pattern may take on one probe text (5,000 characters) when the file is
+#: loaded. The shipped patterns take under a millisecond on each.
 PROBE_TIMEOUT: Final = 0.05
+# CPU seconds all the probes of one pattern may take together.
+_PROBE_TOTAL: Final = 10 * PROBE_TIMEOUT * 40
 _PROBE_CHARS: Final = 5000
 # Characters a probe repeats besides the pattern's own literals: the kinds of text segments
 # hold (Latin, digits, kana, kanji, spaces).
@@ -55,8 +65,56 @@ class PatternTimeout(TaxonomyError):
     """A taxonomy pattern took longer than :data:`MATCH_TIMEOUT` on one text."""
 
 
+_T = TypeVar("_T")
+
+
+def _within(call: Callable[[float], _T], limit: float) -> _T:
+    """``call(timeout)`` (a ``regex`` search given its wall-clock ``timeout``), which raises
+    ``TimeoutError`` only if the search needs ``limit`` seconds of this thread's CPU time.
+
+    The first try has the wall clock as its limit: it costs nothing, and a search it lets
+    finish took less CPU time than that. One it stops may only have been kept waiting
+    (descheduled, or waiting for the interpreter lock): :func:`_again` decides.
+
+    >>> _within(lambda timeout: regex.search("a+$", "aaa", timeout=timeout), 0.05).group(0)
+    'aaa'
+    """
+    try:
+        return call(limit)
+    except TimeoutError:
+        return _again(call, limit)
+
+
+def _again(call: Callable[[float], _T], limit: float) -> _T:
+    """``call(timeout)`` again, after the wall clock stopped it at ``limit``: judged by the
+    CPU time of this thread, with ever longer wall-clock limits, until it either finishes
+    within ``limit`` CPU seconds or has used them (``TimeoutError``).
+
+    The verdict is that of an idle machine, whatever the load: a search that needs
+    ``limit`` CPU seconds or more fails even where a longer wall-clock limit let it finish.
+
+    >>> _again(lambda timeout: regex.search("a+$", "aaa", timeout=timeout), 0.05).group(0)
+    'aaa'
+    """
+    wall = 2 * limit  # on an idle machine, a search that needs over `limit` is stopped past it
+    while True:
+        start = time.thread_time()
+        try:
+            result = call(wall)
+        except TimeoutError:
+            if time.thread_time() - start >= limit:
+                raise
+        else:
+            if time.thread_time() - start < limit:
+                return result
+            raise TimeoutError(f"over {limit:g} CPU seconds")
+        # Kept waiting again: the thread had too small a share of the CPU for the wall
+        # clock. The limit doubles, so on any load this ends after about limit / share.
+        wall *= 2
+
+
 class GuardedPattern:
-    """A compiled taxonomy regex whose searches stop after ``timeout`` seconds.
+    """A compiled taxonomy regex whose searches stop after ``timeout`` seconds of CPU time.
 
     ``where`` names the file and entry, for the error a timeout raises.
 
@@ -93,10 +151,17 @@ class GuardedPattern:
             "repetition such as (a+)+ or (a|aa)*"
         )
 
+    # Each search tries the wall-clock limit first: it costs nothing, and only a search it
+    # stops is timed by the CPU clock (_again).
+
     def search(self, text: str) -> Any:
         """Like ``re.Pattern.search``."""
         try:
             return self._compiled.search(text, timeout=self.timeout)
+        except TimeoutError:
+            pass
+        try:
+            return _again(lambda timeout: self._compiled.search(text, timeout=timeout), self.timeout)
         except TimeoutError:
             raise self._timed_out(text) from None
 
@@ -105,14 +170,60 @@ class GuardedPattern:
         try:
             return self._compiled.fullmatch(text, timeout=self.timeout)
         except TimeoutError:
+            pass
+        try:
+            return _again(lambda timeout: self._compiled.fullmatch(text, timeout=timeout), self.timeout)
+        except TimeoutError:
             raise self._timed_out(text) from None
 
     def finditer(self, text: str) -> Iterator[Any]:
-        """Like ``re.Pattern.finditer`` (the time limit covers the whole iteration)."""
+        """Like ``re.Pattern.finditer`` (the time limit is on each step: finding one match,
+        or finding that there is none after the last)."""
+        found = 0
         try:
-            yield from self._compiled.finditer(text, timeout=self.timeout)
+            for m in self._compiled.finditer(text, timeout=self.timeout):
+                yield m
+                found += 1
+            return
+        except TimeoutError:
+            pass
+        try:
+            yield from self._finditer_again(text, found)
         except TimeoutError:
             raise self._timed_out(text) from None
+
+    def _finditer_again(self, text: str, skip: int) -> Iterator[Any]:
+        """The matches of ``finditer`` after the first ``skip``, once the wall clock stopped
+        the step past them: as :func:`_again`, each step judged by its CPU time.
+
+        A stopped scanner cannot go on, so a new one steps over the matches already found.
+        Each of those took less than the limit once, and the scanner is deterministic, so
+        only waiting can stop one again; the clock is on the new steps alone.
+        """
+        wall = 2 * self.timeout
+        done = 0  # matches found, each within the limit
+        scanner: Any = None
+        while True:
+            start: float | None = None
+            try:
+                if scanner is None:
+                    scanner = self._compiled.finditer(text, timeout=wall)
+                    for _ in range(done):
+                        next(scanner)
+                start = time.thread_time()
+                m = next(scanner, None)
+            except TimeoutError:
+                if start is not None and time.thread_time() - start >= self.timeout:
+                    raise
+                scanner, wall = None, wall * 2  # kept waiting: a longer wall-clock limit
+                continue
+            if time.thread_time() - start >= self.timeout:
+                raise TimeoutError(f"over {self.timeout:g} CPU seconds")
+            if m is None:
+                return
+            done += 1
+            if done > skip:
+                yield m
 
     def __repr__(self) -> str:
         return f"GuardedPattern({self.pattern!r})"
@@ -137,20 +248,25 @@ def _probes(source: str) -> Iterator[str]:
             yield run + end
 
 
+def _search(compiled: Any, text: str, timeout: float) -> Any:
+    return compiled.search(text, timeout=timeout)
+
+
 def backtracks(pattern: GuardedPattern) -> str | None:
-    """A probe text on which ``pattern`` is too slow (over :data:`PROBE_TIMEOUT`), or ``None``.
+    """A probe text on which ``pattern`` is too slow (over :data:`PROBE_TIMEOUT` of CPU time), or ``None``.
 
     >>> backtracks(GuardedPattern("(a|aa)+$", "x")) is not None, backtracks(GuardedPattern("データ", "x"))
     (True, None)
     """
     compiled = pattern._compiled  # the bare search: a probe's timeout is no error here
-    deadline = time.monotonic() + 10 * PROBE_TIMEOUT * 40
+    # CPU time, like each probe's limit (_within): a busy machine must not refuse a pattern.
+    deadline = time.thread_time() + _PROBE_TOTAL
     for probe in _probes(pattern.pattern):
         try:
-            compiled.search(probe, timeout=PROBE_TIMEOUT)
+            _within(functools.partial(_search, compiled, probe), PROBE_TIMEOUT)
         except TimeoutError:
             return probe
-        if time.monotonic() > deadline:  # slow overall, though no single probe timed out
+        if time.thread_time() > deadline:  # slow overall, though no single probe timed out
             return probe
     return None
 
@@ -509,7 +625,9 @@ class PatternGate:
             try:
                 found = compiled.search(text, timeout=MATCH_TIMEOUT) is not None
             except TimeoutError:
-                found = True  # the patterns themselves then run under their own limit
+                # The wall clock is enough here, however busy the machine: a stopped search
+                # only means "maybe", and the patterns then decide, under their own limit.
+                found = True
             if found:
                 mask |= 1 << bit
         out = self._by_mask.get(mask)
