@@ -363,7 +363,7 @@ def finish_run(warehouse: Warehouse, state: RunState, taxonomy: Taxonomy) -> Run
     # Staged rows go last: a retried finish_run merges them again (merging is idempotent).
     state.staging.clear(warehouse)
     # The staged rows are gone too: hand Arrow's freed pages back before the caller goes
-    # on (the flow draws its report next, with DuckDB and matplotlib, outside Arrow).
+    # on (the flow draws its report next, with DuckDB, outside Arrow).
     pa.default_memory_pool().release_unused()
     return summary
 
