@@ -14,6 +14,17 @@ SAMPLES = SHARED / "samples"
 SEED = SHARED / "seed" / "note_article.txt"
 
 
+def taxonomy_with_pattern(tmp_path: Path, pattern: str) -> Path:
+    """A taxonomy file whose second topic has the one regex ``pattern``."""
+    path = tmp_path / "topics.yaml"
+    path.write_text(
+        'taxonomy_version: "1"\ntopics:\n  - id: data\n    label_ja: データ\n    keywords: [データ]\n'
+        f"  - id: slow\n    label_ja: 遅い\n    patterns: ['{pattern}']\n",
+        encoding="utf-8",
+    )
+    return path
+
+
 def gold_files() -> list[Path]:
     return sorted((SAMPLES / "gold").glob("*.json"))
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-import pyarrow.parquet as pq
 import pytest
 
 import etl.warehouse as warehouse_module
@@ -15,7 +14,7 @@ from etl.run import run_local
 from etl.schemas import ARTICLE_TABLES
 
 from .conftest import SAMPLES, SEED
-from .warehouse_utils import RUN_COLUMNS, content, difference, same
+from .warehouse_utils import content, difference, partition_files, same
 
 
 def _raw(tmp_path: Path) -> Path:
@@ -31,16 +30,6 @@ def _raw(tmp_path: Path) -> Path:
         if path.is_file():
             shutil.copy(path, raw / "b" / f"text-{path.name}")
     return raw
-
-
-def _files(wh: Path) -> dict[str, object]:
-    out = {}
-    for path in sorted(wh.glob("*/*/part-0.parquet")):
-        table = pq.read_table(path)
-        out[str(path.relative_to(wh))] = table.drop_columns(
-            [c for c in RUN_COLUMNS if c in table.column_names]
-        )
-    return out
 
 
 def test_an_article_taken_over_by_a_later_batch_is_scored_as_in_one_batch(tmp_path: Path) -> None:
@@ -69,7 +58,7 @@ def test_sources_cut_into_ranges_write_what_loading_them_per_range_writes(
     # 0: only the first source is cut, the others are loaded per range.
     monkeypatch.setattr(warehouse_module, "SPLIT_BYTES", split_bytes)
     run_local([str(raw)], str(cut), batch_size=2)
-    a, b = _files(plain), _files(cut)
+    a, b = partition_files(plain), partition_files(cut)
     assert a.keys() == b.keys()
     for name in a:
         assert a[name].equals(b[name]), name  # type: ignore[attr-defined]

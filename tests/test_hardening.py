@@ -32,6 +32,8 @@ from etl.taxonomy import GuardedPattern, load_taxonomy
 from etl.views import read_view, write_views_db
 from etl.warehouse import Warehouse
 
+from .conftest import taxonomy_with_pattern
+
 RUN = """
 import json, sys
 from etl.run import run_local
@@ -282,19 +284,9 @@ def test_warehouse_path_with_glob_characters_reads_its_own_folder(tmp_path: Path
 # --- 8. taxonomy patterns that backtrack ---------------------------------------------------
 
 
-def _taxonomy(tmp_path: Path, pattern: str) -> Path:
-    path = tmp_path / "topics.yaml"
-    path.write_text(
-        'taxonomy_version: "1"\ntopics:\n  - id: data\n    label_ja: データ\n    keywords: [データ]\n'
-        f"  - id: slow\n    label_ja: 遅い\n    patterns: ['{pattern}']\n",
-        encoding="utf-8",
-    )
-    return path
-
-
 @pytest.mark.parametrize("pattern", ["(a|aa)+$", "(x+x+)+y", "(\\d+)*[a-z]$", "^(\\w+\\s?)+$"])
 def test_backtracking_pattern_is_refused_naming_file_and_entry(tmp_path: Path, pattern: str) -> None:
-    path = _taxonomy(tmp_path, pattern)
+    path = taxonomy_with_pattern(tmp_path, pattern)
     with pytest.raises(
         TaxonomyError, match=r"topics\.yaml:8: topic 'slow': regex .* backtracks catastrophically"
     ):
@@ -304,7 +296,7 @@ def test_backtracking_pattern_is_refused_naming_file_and_entry(tmp_path: Path, p
 def test_the_reported_pattern_does_not_hang_a_run(tmp_path: Path) -> None:
     """``(.+)+\\u0000`` hung a run on a 5 KB article with ``re``; the regex engine settles it
     at once (it needs a NUL, and the text has none)."""
-    path = _taxonomy(tmp_path, "(.+)+\\x00")
+    path = taxonomy_with_pattern(tmp_path, "(.+)+\\x00")
     raw = tmp_path / "raw"
     raw.mkdir()
     (raw / "a.txt").write_text("題\n\n" + "データの本文です。" * 600 + "\n", encoding="utf-8")
@@ -325,7 +317,7 @@ def test_the_reported_pattern_does_not_hang_a_run(tmp_path: Path) -> None:
 def test_pattern_too_slow_on_one_article_rejects_that_article(tmp_path: Path) -> None:
     """A pattern slow only on some text (probes cannot foresee every article) fails that
     article with a typed reject naming the file and the entry; the others are written."""
-    tax = load_taxonomy(_taxonomy(tmp_path, "データ"))
+    tax = load_taxonomy(taxonomy_with_pattern(tmp_path, "データ"))
     slow = GuardedPattern("(x+x+)+y", f"{tax.source}:8: topic 'slow'", timeout=0.2)
     topics = tuple(dataclasses.replace(t, patterns=(slow,)) if t.id == "slow" else t for t in tax.topics)
     analyzer = Analyzer(EtlOptions(), taxonomy=dataclasses.replace(tax, topics=topics))

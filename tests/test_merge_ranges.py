@@ -20,7 +20,7 @@ from etl.schemas import ARTICLE_TABLES
 from etl.warehouse import Warehouse, _old_rows
 
 from .conftest import SAMPLES, SEED
-from .warehouse_utils import CONTENT_TABLES, RUN_COLUMNS, content, difference, same
+from .warehouse_utils import CONTENT_TABLES, content, difference, partition_files, same
 
 
 @pytest.fixture()
@@ -33,17 +33,6 @@ def raw(tmp_path: Path) -> Path:
             if path.is_file():
                 shutil.copy(path, folder / f"{sub}-{path.name}")
     return folder
-
-
-def _files(wh: Path) -> dict[str, pa.Table]:
-    """Every partition file's rows in file order, without the run columns."""
-    out = {}
-    for path in sorted(wh.glob("*/*/part-0.parquet")):
-        table = pq.read_table(path)
-        out[str(path.relative_to(wh))] = table.drop_columns(
-            [c for c in RUN_COLUMNS if c in table.column_names]
-        )
-    return out
 
 
 def _shrink(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -59,7 +48,7 @@ def test_ranged_merge_writes_what_the_one_piece_merge_writes(
     _shrink(monkeypatch)
     ranged = tmp_path / "ranged"
     run_local([str(raw)], str(ranged), batch_size=3)
-    a, b = _files(one), _files(ranged)
+    a, b = partition_files(one), partition_files(ranged)
     assert a.keys() == b.keys()
     for name in a:
         assert a[name].equals(b[name]), name
@@ -86,7 +75,7 @@ def test_ranged_incremental_runs_equal_a_full_refresh(
         a, b = content(wh, table), content(fresh, table)
         assert same(a, b), f"{table}: {difference(a, b)}"
     # And in file order too, partition by partition.
-    x, y = _files(wh), _files(fresh)
+    x, y = partition_files(wh), partition_files(fresh)
     for name in (n for n in x if n.split("/")[0] in ARTICLE_TABLES):
         assert x[name].equals(y[name]), name
 

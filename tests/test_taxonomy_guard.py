@@ -23,7 +23,7 @@ from etl.errors import TaxonomyError
 from etl.facet_config import DEFAULT_FACETS_PATH, _load
 from etl.taxonomy import MATCH_TIMEOUT, PROBE_TIMEOUT, GuardedPattern, PatternTimeout, _within, load_taxonomy
 
-from .conftest import SAMPLES
+from .conftest import SAMPLES, taxonomy_with_pattern
 
 _COMPILE = regex.compile
 
@@ -90,16 +90,6 @@ def busy(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[Stalled]]:
     etl.facet_config._load_cached.cache_clear()
 
 
-def _taxonomy(tmp_path: Path, pattern: str) -> Path:
-    path = tmp_path / "topics.yaml"
-    path.write_text(
-        'taxonomy_version: "1"\ntopics:\n  - id: data\n    label_ja: データ\n    keywords: [データ]\n'
-        f"  - id: slow\n    label_ja: 遅い\n    patterns: ['{pattern}']\n",
-        encoding="utf-8",
-    )
-    return path
-
-
 def test_a_busy_machine_refuses_no_shipped_pattern(
     busy: list[Stalled], monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -120,7 +110,7 @@ def test_a_catastrophic_pattern_is_refused_quickly_however_busy(
 ) -> None:
     if load == "busy":
         request.getfixturevalue("busy")
-    path = _taxonomy(tmp_path, pattern)
+    path = taxonomy_with_pattern(tmp_path, pattern)
     start = time.thread_time()
     with pytest.raises(TaxonomyError) as caught:
         load_taxonomy(path)

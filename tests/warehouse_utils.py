@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pandas as pd
 import pyarrow as pa
+import pyarrow.parquet as pq
 
 from etl.schemas import TABLES
 
@@ -46,3 +47,14 @@ def difference(a: pd.DataFrame, b: pd.DataFrame) -> str:
             cols = [c for c in sa.columns if sa.iloc[i][c] != sb.iloc[i][c]]
             return f"row {i}: " + "; ".join(f"{c}: {sa.iloc[i][c]!r} != {sb.iloc[i][c]!r}" for c in cols)
     return "equal"
+
+
+def partition_files(wh: Path) -> dict[str, pa.Table]:
+    """Every partition file's rows in file order, without the run columns."""
+    out = {}
+    for path in sorted(wh.glob("*/*/part-0.parquet")):
+        table = pq.read_table(path)
+        out[str(path.relative_to(wh))] = table.drop_columns(
+            [c for c in RUN_COLUMNS if c in table.column_names]
+        )
+    return out

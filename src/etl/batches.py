@@ -203,14 +203,6 @@ def read_fetched_at(path: str) -> datetime | None:
         return None
 
 
-def stamp(rows: Mapping[str, list[dict[str, object]]], run_id: str) -> None:
-    """Add ``run_id`` and ``pipeline_version`` to every row, in place."""
-    for table_rows in rows.values():
-        for row in table_rows:
-            row["run_id"] = run_id
-            row["pipeline_version"] = PIPELINE_VERSION
-
-
 def prepare_batch(batch: BatchResult, run_id: str, timer: StageTimer = NO_TIMER) -> BatchResult:
     """Build and validate a processed batch's contract tables, for ``run_id``.
 
