@@ -44,6 +44,21 @@ def test_an_article_taken_over_by_a_later_batch_is_scored_as_in_one_batch(tmp_pa
     assert apart.top_keyphrases == together.top_keyphrases
 
 
+@pytest.mark.parametrize("stage_budget", [0, 2**30])
+def test_partitions_merged_in_worker_processes_are_those_merged_here(tmp_path: Path, stage_budget: int) -> None:
+    # The merge jobs travel to the pool's processes with their staged rows in memory, or
+    # (budget 0) with where they were parked on disk; a later batch takes an article over.
+    raw = _raw(tmp_path)
+    here, pooled = tmp_path / "here", tmp_path / "pooled"
+    alone = run_local([str(raw)], str(here), batch_size=100)
+    side_by_side = run_local([str(raw)], str(pooled), batch_size=1, workers=2, stage_budget=stage_budget)
+    for table in ARTICLE_TABLES:
+        a, b = content(here, table), content(pooled, table)
+        assert same(a, b), f"{table}: {difference(a, b)}"
+    assert side_by_side.top_keyphrases == alone.top_keyphrases
+    assert not (pooled / "_staging").exists()
+
+
 @pytest.mark.parametrize("split_bytes", [0, 2**30])
 def test_sources_cut_into_ranges_write_what_loading_them_per_range_writes(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, split_bytes: int

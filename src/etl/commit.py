@@ -23,8 +23,9 @@ from etl import PIPELINE_VERSION
 from etl.batches import BatchResult, pack_parts, prepare_batch
 from etl.discovery import source_name
 from etl.duplicates import resolve_duplicates
+from etl.merges import IN_THIS_PROCESS, Mapper, run_merge
 from etl.rejects import Reject
-from etl.rescore import Rescore, Sums, doc_freq_of, staged_sources
+from etl.rescore import Rescore, Sums, doc_freq_of, merge_job
 from etl.schemas import RunRow, reject_row, topic_rows
 from etl.taxonomy import Taxonomy
 from etl.warehouse import (
@@ -112,6 +113,19 @@ class RunState:
 
     def __post_init__(self) -> None:
         self.staging = Staging(self.run_id, self.stage_budget)
+
+    def gone_by_batch(self) -> dict[int, frozenset[str]]:
+        """Per batch, the articles whose staged rows there a later batch took over.
+
+        >>> state = RunState("r", "f", datetime.now(UTC), [])
+        >>> state.taken_over[("2024-01", 0)].add("a"); state.taken_over[("undated", 0)].add("b")
+        >>> sorted(state.gone_by_batch()[0])
+        ['a', 'b']
+        """
+        gone: dict[int, set[str]] = defaultdict(set)
+        for (_, seq), ids in self.taken_over.items():
+            gone[seq] |= ids
+        return {seq: frozenset(ids) for seq, ids in gone.items()}
 
     @classmethod
     def start(
@@ -258,36 +272,32 @@ def commit_batch(warehouse: Warehouse, batch: BatchResult, state: RunState) -> N
         original.tables = original.packed = None
 
 
-def finish_run(warehouse: Warehouse, state: RunState, taxonomy: Taxonomy) -> RunSummary:
-    """Write ``rejects``, ``topics`` and the ``runs`` row; return the run's summary."""
+def finish_run(
+    warehouse: Warehouse, state: RunState, taxonomy: Taxonomy, executor: Mapper | None = None
+) -> RunSummary:
+    """Write ``rejects``, ``topics`` and the ``runs`` row; return the run's summary.
+
+    The staged partitions are merged as :class:`~etl.merges.MergeJob` s by ``executor``
+    (its worker processes side by side; by default here, one after the other).
+    """
+    each_job = executor or IN_THIS_PROCESS
     # The article tables' partitions (keyphrases re-scored against the final corpus), then
     # `articles`: a run killed part-way leaves the inputs of unfinished articles unknown,
     # and the next run redoes them.
     changed = bool(state.staged or state.drop)
     parts = sorted(set(state.staged) | set(state.drop))
-    rescore = Rescore(warehouse, state) if changed else None
-
-    def merge(job: tuple[str, str]) -> None:
-        name, part = job
-        if name == "keyphrases":
-            assert rescore is not None
-            rescore.merge(part)
-            return
-        warehouse.merge_partition(
-            name, part, staged_sources(warehouse, state, name, part), state.drop.get(part, set())
-        )
-
-    # One partition after the other, in this thread: merges on threads beside it made the
-    # peak memory of a run over the 20 MB corpus 10 % higher (each thread's heap keeps the
-    # most it ever held), for little gain in time (Arrow releases the GIL only in part).
-    for job in [("keyphrases", part) for part in rescore.parts] if rescore is not None else []:
-        merge(job)
-    for job in [(name, part) for name in _MERGE_ORDER for part in parts]:
-        merge(job)
-    if rescore is not None:
+    if changed:
+        taken = state.gone_by_batch()
+        rescore = Rescore(warehouse, state)
+        jobs = rescore.jobs(taken)
+        jobs += [merge_job(warehouse, state, name, part, taken) for name in _MERGE_ORDER for part in parts]
+        for job, totals in zip(jobs, each_job.each(run_merge, jobs), strict=True):
+            if job.scoring is not None:  # added up in job order, wherever the jobs ran
+                rescore.add(totals)
         rescore.done()
-    for part in parts:
-        merge(("articles", part))
+        articles = [merge_job(warehouse, state, "articles", part, taken) for part in parts]
+        for _ in each_job.each(run_merge, articles):
+            pass
 
     now = datetime.now(UTC)
     written_ids = set(state.written.values())

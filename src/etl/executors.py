@@ -31,6 +31,8 @@ FORKSERVER_PRELOAD: Final = ("etl.executors",)
 
 F = TypeVar("F")
 F_co = TypeVar("F_co", covariant=True)
+T = TypeVar("T")
+R = TypeVar("R")
 
 
 class Pending(Protocol[F_co]):
@@ -41,21 +43,33 @@ class Pending(Protocol[F_co]):
 
 class Executor(Protocol):
     """Runs batch jobs and yields their results in job order; entered for a whole run
-    (an executor with workers starts them on entering)."""
+    (an executor with workers starts them on entering). :meth:`each` runs the end of the
+    run's merge jobs (:mod:`etl.merges`) the same way."""
 
     def __enter__(self) -> Executor: ...
     def __exit__(self, *exc: object) -> None: ...
     def map(self, jobs: Sequence[BatchJob]) -> Iterator[BatchResult]: ...
+    def each(self, fn: Callable[[T], R], items: Sequence[T]) -> Iterator[R]: ...
 
 
 class NoWorkers:
-    """What an executor without workers does on entering and leaving a run: nothing."""
+    """What an executor without workers does on entering and leaving a run (nothing), and
+    with other jobs than batches: each here, one after the other.
+
+    >>> list(NoWorkers().each(abs, [-1, 2]))
+    [1, 2]
+    """
 
     def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:
         return None
+
+    def each(self, fn: Callable[[T], R], items: Sequence[T]) -> Iterator[R]:
+        """``fn`` (a module-level function) of each item, in order, as they are asked for."""
+        for item in items:
+            yield fn(item)
 
 
 class InProcess(NoWorkers):
@@ -136,8 +150,19 @@ class ProcessPool:
 
         yield from in_order(submit, jobs, 2 * self.workers)
 
+    def each(self, fn: Callable[[T], R], items: Sequence[T]) -> Iterator[R]:
+        """``fn`` (a module-level function) of each item in the pool's processes, side by
+        side, the results in order; at most two items per worker in flight (each one's
+        data is sent to a worker only when one is about to be free). Here when the pool
+        is not running."""
+        pool = self._pool
+        if pool is None:
+            yield from NoWorkers().each(fn, items)
+            return
+        yield from in_order(lambda item: pool.submit(fn, item), items, 2 * self.workers)
 
-def in_order(submit: Callable[[BatchJob], Pending[F]], jobs: Sequence[BatchJob], window: int) -> Iterator[F]:
+
+def in_order(submit: Callable[[T], Pending[F]], jobs: Sequence[T], window: int) -> Iterator[F]:
     """Results of submitted jobs in submission order, with at most ``window`` in flight.
 
     >>> from concurrent.futures import ThreadPoolExecutor

@@ -7,29 +7,37 @@ a full refresh).
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from etl.keyphrases import score_table
+from etl.merges import MergeJob, Scoring, Staged
 from etl.threads import each
-from etl.warehouse import Source, Warehouse
+from etl.warehouse import Warehouse
 
 if TYPE_CHECKING:
     from etl.commit import RunState
 
 
-def staged_sources(warehouse: Warehouse, state: RunState, name: str, part: str) -> list[Source]:
-    """The run's staged rows of one table partition, one loader per batch (loaded lazily:
-    a big partition is merged range by range and reads them once per range)."""
-
-    def source(seq: int) -> Source:
-        return lambda: _rows_of_batch(state.staging.get(warehouse, name, part, seq), seq, state.final_batch)
-
-    return [source(seq) for seq in state.staged.get(part, [])]
+def merge_job(
+    warehouse: Warehouse,
+    state: RunState,
+    name: str,
+    part: str,
+    gone: Mapping[int, frozenset[str]],
+    scoring: Scoring | None = None,
+) -> MergeJob:
+    """The job that merges one table partition: the run's staged rows of it, one per batch
+    (with ``gone``, the articles of each batch that a later batch took over), and the
+    article ids to drop."""
+    staged = []
+    for seq in state.staged.get(part, []):
+        packed, parked = state.staging.where(name, part, seq)
+        staged.append(Staged(seq, packed, parked, gone.get(seq, frozenset())))
+    drop = frozenset(state.drop.get(part, ()))
+    return MergeJob(warehouse, state.run_id, name, part, tuple(staged), drop, scoring)
 
 
 def doc_freq_of(table: pa.Table) -> tuple[pa.Table, int]:
@@ -53,8 +61,9 @@ class Rescore:
     batch wrote an article (an incremental run equals a full refresh). The document
     frequencies of the run's staged rows were counted batch by batch as they were staged
     (:attr:`RunState.doc_freq`); those of the rows kept from the warehouse are counted
-    here, one old file at a time. Then :meth:`merge` merges and scores one partition,
-    holding no more than one range of articles; partitions may be merged on threads.
+    here, one old file at a time. :meth:`jobs` are the partitions' merge jobs (each holds
+    no more than one range of articles at a time, and may run in another process), and
+    :meth:`add` takes back the run's phrase totals each found.
     """
 
     def __init__(self, warehouse: Warehouse, state: RunState) -> None:
@@ -80,8 +89,8 @@ class Rescore:
         self.df_table = doc_freq.total()
         self.articles = articles
         self.written = pa.array(sorted(set(state.written.values())), pa.string())
+        self.scoring = Scoring(self.df_table, articles, self.written)
         self.run_phrases = Sums("base_form", "score", keep_first="phrase")
-        self._adding = threading.Lock()
 
     def _count_old(self, part: str) -> tuple[pa.Table, int]:
         """Document frequencies of the rows an old partition keeps (without dropped articles)."""
@@ -95,43 +104,21 @@ class Rescore:
             )
         return doc_freq_of(old)
 
-    def _score(self, table: pa.Table) -> pa.Table:
-        table = table.set_column(
-            table.schema.get_field_index("score"), "score", score_table(table, self.df_table, self.articles)
-        )
-        mine = table.filter(pc.is_in(table["article_id"], value_set=self.written))
-        if mine.num_rows:
-            # One score per article and phrase (its rows in several segments share it).
-            per_article = mine.group_by(["article_id", "base_form"], use_threads=False).aggregate(
-                [("score", "max"), ("phrase", "min")]
-            )
-            totals = per_article.group_by("base_form", use_threads=False).aggregate(
-                [("score_max", "sum"), ("phrase_min", "min")]
-            )
-            with self._adding:  # partitions are scored on threads
-                self.run_phrases.add(totals, "score_max_sum", "phrase_min_min")
-        return table
+    def jobs(self, gone: Mapping[int, frozenset[str]]) -> list[MergeJob]:
+        """One merge job per keyphrase partition, every row scored against the final corpus."""
+        return [
+            merge_job(self.warehouse, self.state, "keyphrases", part, gone, self.scoring)
+            for part in self.parts
+        ]
 
-    def merge(self, part: str) -> None:
-        """Merge one keyphrase partition, every row scored against the final corpus."""
-        self.warehouse.merge_partition(
-            "keyphrases",
-            part,
-            staged_sources(self.warehouse, self.state, "keyphrases", part),
-            self.state.drop.get(part, set()),
-            transform=self._score,
-        )
+    def add(self, totals: Sequence[pa.Table]) -> None:
+        """Add the run's phrase totals that one partition's merge found (:func:`run_merge`)."""
+        for table in totals:
+            self.run_phrases.add(table, "score_max_sum", "phrase_min_min")
 
     def done(self) -> None:
         """Record the run's top keyphrases, once every partition is merged."""
         self.state.top_keyphrases = _top_phrases(self.run_phrases.total())
-
-
-def rescore_keyphrases(warehouse: Warehouse, state: RunState) -> None:
-    """Merge the keyphrase partitions and score every row against the final corpus."""
-    rescore = Rescore(warehouse, state)
-    each(rescore.merge, rescore.parts)
-    rescore.done()
 
 
 class Sums:
@@ -180,12 +167,3 @@ def _top_phrases(total: pa.Table, n: int = 20) -> list[tuple[str, float]]:
         (phrase, round(score, 4))
         for phrase, score in zip(top["phrase"].to_pylist(), top["score"].to_pylist(), strict=True)
     ]
-
-
-def _rows_of_batch(table: pa.Table, seq: int, final_batch: Mapping[str, int]) -> pa.Table:
-    """The staged rows of one batch whose article was not taken over by a later batch."""
-    ids = pc.unique(table["article_id"]).to_pylist()
-    gone = [aid for aid in ids if final_batch.get(aid) != seq]
-    if not gone:
-        return table
-    return table.filter(pc.invert(pc.is_in(table["article_id"], value_set=pa.array(gone, pa.string()))))

@@ -110,10 +110,15 @@ class Run:
         with self.timer.stage("stage"):
             commit_batch(self.warehouse, batch, state)
 
-    def finish(self, state: RunState, taxonomy: Taxonomy | None = None) -> RunSummary:
-        """Merge every staged partition, re-score keyphrases, write rejects, topics and the runs row."""
+    def finish(
+        self, state: RunState, taxonomy: Taxonomy | None = None, executor: Executor | None = None
+    ) -> RunSummary:
+        """Merge every staged partition (on ``executor``'s workers, when it has some), re-score
+        keyphrases, write rejects, topics and the runs row."""
         with self.timer.stage("finish"):
-            return finish_run(self.warehouse, state, taxonomy or load_taxonomy(self.options.taxonomy_path))
+            return finish_run(
+                self.warehouse, state, taxonomy or load_taxonomy(self.options.taxonomy_path), executor
+            )
 
     @contextmanager
     def lock(self) -> Iterator[None]:
@@ -130,14 +135,12 @@ class Run:
             with self.lock():
                 state = self.start(inputs)
                 taxonomy = _taxonomy_of(executor, self.options)
-                try:
-                    for batch in executor.map(self.jobs(state)):
-                        self.commit(state, batch)
-                        if taxonomy is None:  # read while the workers process the next batches
-                            taxonomy = load_taxonomy(self.options.taxonomy_path)
-                finally:
-                    executor.__exit__(None, None, None)  # the merge gets the machine to itself
-                return self.finish(state, taxonomy)
+                for batch in executor.map(self.jobs(state)):
+                    self.commit(state, batch)
+                    if taxonomy is None:  # read while the workers process the next batches
+                        taxonomy = load_taxonomy(self.options.taxonomy_path)
+                # The workers, idle now, merge the staged partitions side by side.
+                return self.finish(state, taxonomy, executor)
         finally:
             executor.__exit__(None, None, None)
 

@@ -522,6 +522,21 @@ class Staging:
             return warehouse.read_staged_at(self.run_id, *self._on_disk[key])
         return warehouse.read_staged(self.run_id, name, partition, seq)
 
+    def where(
+        self, name: str, partition: str, seq: int
+    ) -> tuple[Packed | None, tuple[int, int, int, int] | None]:
+        """Where :meth:`get` finds the rows: packed in memory, or parked at (file, offset,
+        length, size) on disk; neither for rows in :meth:`Warehouse.read_staged`'s layout.
+
+        >>> staging = Staging("run")
+        >>> staging.put(Warehouse("."), "runs", "all", 0, to_table("runs", []))
+        >>> staging.where("runs", "all", 0)[0] is not None, staging.where("runs", "all", 1)
+        (True, (None, None))
+        """
+        key = (name, partition, seq)
+        packed = self._buffers.get(key) or self._pending.get(key)
+        return packed, (None if packed is not None else self._on_disk.get(key))
+
     def clear(self, warehouse: Warehouse) -> None:
         """Forget every staged table, in memory and on disk."""
         self._buffers.clear()

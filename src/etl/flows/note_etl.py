@@ -107,9 +107,10 @@ def stage_task(run: Run, batch: BatchResult, state: RunState) -> None:
     run.commit(state, batch)
 
 
-def _write_warehouse(run: Run, state: RunState) -> RunSummary:
-    """Merge the staged rows into every table, partition by partition, atomically."""
-    summary = run.finish(state, _analyzer(run.options).taxonomy)
+def _write_warehouse(run: Run, state: RunState, executor: Executor | None = None) -> RunSummary:
+    """Merge the staged rows into every table, partition by partition, atomically (on the
+    ``executor``'s workers, side by side, when it has some)."""
+    summary = run.finish(state, _analyzer(run.options).taxonomy, executor)
     counts = {
         "run_id": summary.run_id,
         "articles_written": summary.articles_written,
@@ -323,8 +324,9 @@ def note_etl(
                 for batch in executor.map(run.jobs(state)):
                     stage_task(_quoted(run), _quoted(batch), _quoted(state))
                     bar.update(len(batch.articles) + len(batch.rejects) + len(batch.unchanged))
-            executor.__exit__(None, None, None)  # the merge gets the machine to itself
-            summary = write_task(warehouse, roots)(_quoted(run), _quoted(state))
+            # The pool's workers, idle now, merge the staged partitions side by side.
+            summary = write_task(warehouse, roots)(_quoted(run), _quoted(state), _quoted(executor))
+        executor.__exit__(None, None, None)  # before the report: it gets the machine to itself
     # The report is drawn from the committed tables; an unchanged rerun keeps the last one.
     # When it cannot be written (its folder is read-only, say), its failed task and a
     # warning say so; the run, whose data is already written, does not fail for it.
