@@ -45,7 +45,9 @@ def test_an_article_taken_over_by_a_later_batch_is_scored_as_in_one_batch(tmp_pa
 
 
 @pytest.mark.parametrize("stage_budget", [0, 2**30])
-def test_partitions_merged_in_worker_processes_are_those_merged_here(tmp_path: Path, stage_budget: int) -> None:
+def test_partitions_merged_in_worker_processes_are_those_merged_here(
+    tmp_path: Path, stage_budget: int
+) -> None:
     # The merge jobs travel to the pool's processes with their staged rows in memory, or
     # (budget 0) with where they were parked on disk; a later batch takes an article over.
     raw = _raw(tmp_path)

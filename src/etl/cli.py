@@ -43,7 +43,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     run.add_argument("--full-refresh", action="store_true", help="reprocess every input, even unchanged ones")
     run.add_argument("--taxonomy", default=None, help="subject taxonomy YAML (default: the shipped one)")
-    run.add_argument("--batch-size", type=int, default=50, help="articles per Prefect task (default: 50)")
+    run.add_argument("--batch-size", type=int, default=50, help="most articles per Prefect task (default: 50)")
     run.add_argument(
         "--max-bytes", type=int, default=DEFAULT_MAX_BYTES, help="reject inputs larger than this"
     )

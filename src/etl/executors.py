@@ -46,6 +46,9 @@ class Executor(Protocol):
     (an executor with workers starts them on entering). :meth:`each` runs the end of the
     run's merge jobs (:mod:`etl.merges`) the same way."""
 
+    #: How many processes work side by side (the run evens its batches out over them).
+    workers: int
+
     def __enter__(self) -> Executor: ...
     def __exit__(self, *exc: object) -> None: ...
     def map(self, jobs: Sequence[BatchJob]) -> Iterator[BatchResult]: ...
@@ -59,6 +62,8 @@ class NoWorkers:
     >>> list(NoWorkers().each(abs, [-1, 2]))
     [1, 2]
     """
+
+    workers = 1
 
     def __enter__(self) -> Self:
         return self

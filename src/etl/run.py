@@ -38,15 +38,28 @@ def new_run_id(flow_run_id: str | None = None) -> str:
     return str(flow_run_id) if flow_run_id else f"local-{uuid.uuid4()}"
 
 
-def batched(items: Sequence[str], size: int) -> list[list[str]]:
-    """Split a list into batches of at most ``size`` items.
+def batched(items: Sequence[str], size: int, workers: int = 1) -> list[list[str]]:
+    """Split a list into batches of at most ``size`` items, as even as they can be, and as
+    many as a multiple of ``workers`` (so that workers side by side finish together).
 
     >>> batched(["a", "b", "c"], 2)
     [['a', 'b'], ['c']]
+    >>> [len(b) for b in batched(list("abcdefghij"), 4)], [len(b) for b in batched(list("abcdefghij"), 4, 2)]
+    ([4, 3, 3], [3, 3, 2, 2])
     """
-    if size <= 0:
-        raise ValueError("batch size must be positive")
-    return [list(items[i : i + size]) for i in range(0, len(items), size)]
+    if size <= 0 or workers <= 0:
+        raise ValueError("batch size and workers must be positive")
+    if not items:
+        return []
+    count = -(-len(items) // size)
+    count = min(len(items), -(-count // workers) * workers)
+    base, extra = divmod(len(items), count)
+    out, start = [], 0
+    for k in range(count):
+        end = start + base + (k < extra)
+        out.append(list(items[start:end]))
+        start = end
+    return out
 
 
 @dataclass(slots=True, kw_only=True)
@@ -95,11 +108,12 @@ class Run:
                 stage_budget=self.stage_budget,
             )
 
-    def jobs(self, state: RunState) -> list[BatchJob]:
-        """The run's batch jobs, each with its inputs' part of the warehouse's index."""
+    def jobs(self, state: RunState, workers: int = 1) -> list[BatchJob]:
+        """The run's batch jobs, each with its inputs' part of the warehouse's index: at most
+        :attr:`batch_size` inputs each, evened out over ``workers`` processes."""
         known = state.known  # by the names written to the tables (see source_name)
         jobs = []
-        for n, paths in enumerate(batched(state.paths, self.batch_size)):
+        for n, paths in enumerate(batched(state.paths, self.batch_size, workers)):
             names = (source_name(p) for p in paths)
             part = {name: known[name] for name in names if name in known}
             jobs.append(BatchJob(n, tuple(paths), part, self.full_refresh, self.run_id))
@@ -135,7 +149,7 @@ class Run:
             with self.lock():
                 state = self.start(inputs)
                 taxonomy = _taxonomy_of(executor, self.options)
-                for batch in executor.map(self.jobs(state)):
+                for batch in executor.map(self.jobs(state, executor.workers)):
                     self.commit(state, batch)
                     if taxonomy is None:  # read while the workers process the next batches
                         taxonomy = load_taxonomy(self.options.taxonomy_path)

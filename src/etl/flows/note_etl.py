@@ -321,7 +321,7 @@ def note_etl(
         with run.lock():
             state = start_task(_quoted(run), _quoted(inputs))
             with tqdm(total=len(inputs), unit="article", disable=not progress, desc="note-etl") as bar:
-                for batch in executor.map(run.jobs(state)):
+                for batch in executor.map(run.jobs(state, executor.workers)):
                     stage_task(_quoted(run), _quoted(batch), _quoted(state))
                     bar.update(len(batch.articles) + len(batch.rejects) + len(batch.unchanged))
             # The pool's workers, idle now, merge the staged partitions side by side.
