@@ -43,7 +43,9 @@ def _parser() -> argparse.ArgumentParser:
     )
     run.add_argument("--full-refresh", action="store_true", help="reprocess every input, even unchanged ones")
     run.add_argument("--taxonomy", default=None, help="subject taxonomy YAML (default: the shipped one)")
-    run.add_argument("--batch-size", type=int, default=50, help="most articles per Prefect task (default: 50)")
+    run.add_argument(
+        "--batch-size", type=int, default=50, help="most articles per Prefect task (default: 50)"
+    )
     run.add_argument(
         "--max-bytes", type=int, default=DEFAULT_MAX_BYTES, help="reject inputs larger than this"
     )
@@ -246,6 +248,11 @@ def _run(args: argparse.Namespace) -> int:
 
     def warm_up() -> None:
         import etl.flows.note_etl  # noqa: F401  (seconds of imports, while the server starts)
+
+        if args.workers > 1 and not args.dask_address:
+            from etl.executors import start_fork_server
+
+            start_fork_server()  # the workers' imports, while the server starts too
 
     with _prefect_api(warm_up) as started:
         from etl.flows.note_etl import note_etl

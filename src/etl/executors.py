@@ -187,6 +187,22 @@ def in_order(submit: Callable[[T], Pending[F]], jobs: Sequence[T], window: int) 
         yield result
 
 
+def start_fork_server() -> None:
+    """Start this process's fork server now, in the background (once: then it is reused).
+
+    The server imports note-etl (:data:`FORKSERVER_PRELOAD`) before it forks a worker: half
+    a second a run waits for once a pool starts. Started before the run's first steps (the
+    Prefect flow run's creation, a temporary API server's start), that import happens
+    meanwhile; a pool made later finds the server running and forks its workers at once.
+
+    >>> start_fork_server(); start_fork_server()
+    """
+    from multiprocessing import forkserver
+
+    multiprocessing.get_context("forkserver").set_forkserver_preload(list(FORKSERVER_PRELOAD))
+    forkserver.ensure_running()  # spawns the server, which imports while this process goes on
+
+
 _WORKER_ANALYZER: Analyzer | None = None
 
 

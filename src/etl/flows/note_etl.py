@@ -30,7 +30,7 @@ from tqdm import tqdm
 from etl.analysis import Analyzer, EtlOptions
 from etl.batches import BatchJob, BatchResult, run_job
 from etl.commit import RunState, RunSummary
-from etl.executors import Executor, NoWorkers, ProcessPool, in_order
+from etl.executors import Executor, NoWorkers, ProcessPool, in_order, start_fork_server
 from etl.flows.assets import input_assets, table_assets
 from etl.reading import DEFAULT_MAX_BYTES
 from etl.report import report_link, summary_markdown, summary_tables
@@ -253,6 +253,8 @@ class LocalFlow(Flow[P, R]):
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         """Run the flow (see :meth:`prefect.Flow.__call__`)."""
+        if (kwargs.get("workers") or 1) > 1 and not kwargs.get("dask_address"):
+            start_fork_server()  # its imports go on while Prefect creates the flow run
         if PREFECT_API_URL.value():
             return super().__call__(*args, **kwargs)
         with temporary_settings(updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}):
