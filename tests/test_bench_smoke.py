@@ -100,6 +100,7 @@ def test_benchmark_table_on_a_tiny_corpus(run_mod: ModuleType, tmp_path: Path) -
         "trafilatura",
         "lib_html_1",
         "lib_html_w",
+        "tokenizer",
         "lib_text_1",
         "lib_text_w",
         "lib_prefix_1",
@@ -119,7 +120,7 @@ def test_benchmark_table_on_a_tiny_corpus(run_mod: ModuleType, tmp_path: Path) -
         row = report.row(key)
         assert row.articles == n, key  # every generated input written, none rejected
         assert row.seconds and row.seconds > 0 and row.mb_per_s and row.articles_per_s
-    for key in ("lib_all_1", "lib_html_1", "lib_text_1", "lib_prefix_1", "trafilatura", "flow_all_1"):
+    for key in ("lib_all_1", "lib_html_1", "lib_text_1", "lib_prefix_1", "trafilatura", "tokenizer", "flow_all_1"):
         assert report.row(key).rss_mb and report.row(key).rss_mb > 0, key
     for key in ("prefect_overhead_1", "lib_rerun", "flow_rerun", "lib_html_1", "lib_html_w", "rss_ratio"):
         assert report.row(key).ratio and report.row(key).ratio > 0, key
