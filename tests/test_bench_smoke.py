@@ -120,7 +120,15 @@ def test_benchmark_table_on_a_tiny_corpus(run_mod: ModuleType, tmp_path: Path) -
         row = report.row(key)
         assert row.articles == n, key  # every generated input written, none rejected
         assert row.seconds and row.seconds > 0 and row.mb_per_s and row.articles_per_s
-    for key in ("lib_all_1", "lib_html_1", "lib_text_1", "lib_prefix_1", "trafilatura", "tokenizer", "flow_all_1"):
+    for key in (
+        "lib_all_1",
+        "lib_html_1",
+        "lib_text_1",
+        "lib_prefix_1",
+        "trafilatura",
+        "tokenizer",
+        "flow_all_1",
+    ):
         assert report.row(key).rss_mb and report.row(key).rss_mb > 0, key
     for key in ("prefect_overhead_1", "lib_rerun", "flow_rerun", "lib_html_1", "lib_html_w", "rss_ratio"):
         assert report.row(key).ratio and report.row(key).ratio > 0, key

@@ -203,6 +203,13 @@ def start_fork_server() -> None:
     forkserver.ensure_running()  # spawns the server, which imports while this process goes on
 
 
+#: The garbage collector's thresholds while a run processes articles (Python's are
+#: (700, 10, 10)). Analysing allocates millions of short-lived objects, so at 700 the
+#: collector ran 2,900 young and 24 full collections on the 20 MB corpus, 2.4 s of CPU
+#: in 20; at 20,000 it runs 250 and 2 (the run's own), 0.6 s, for the same peak memory.
+RUN_GC_THRESHOLDS: Final = (20_000, 10, 10)
+
+
 _WORKER_ANALYZER: Analyzer | None = None
 
 
@@ -211,6 +218,7 @@ def _worker_init(options: EtlOptions) -> None:
     _WORKER_ANALYZER = Analyzer(options)
     # A worker lives for one run: what it holds now (modules, the analyzer) stays.
     gc.freeze()
+    gc.set_threshold(*RUN_GC_THRESHOLDS)
 
 
 def _worker_ready() -> bool:

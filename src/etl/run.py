@@ -19,7 +19,7 @@ from etl.analysis import EtlOptions
 from etl.batches import BatchJob, BatchResult
 from etl.commit import RunState, RunSummary, commit_batch, finish_run
 from etl.discovery import discover_inputs, source_name
-from etl.executors import Executor, InProcess, ProcessPool
+from etl.executors import RUN_GC_THRESHOLDS, Executor, InProcess, ProcessPool
 from etl.taxonomy import Taxonomy, load_taxonomy
 from etl.timing import NO_TIMER, StageTimer
 from etl.warehouse import DEFAULT_STAGE_BUDGET, Warehouse
@@ -169,22 +169,26 @@ def _taxonomy_of(executor: Executor, options: EtlOptions) -> Taxonomy | None:
 
 @contextmanager
 def frozen_heap() -> Iterator[None]:
-    """Keep the objects alive now out of the garbage collector's full passes for a while.
+    """Keep the objects alive now out of the garbage collector's passes for a while, and
+    collect less often meanwhile (:data:`~etl.executors.RUN_GC_THRESHOLDS`).
 
-    Processing allocates millions of short-lived objects, so full collections run often,
-    and each walks every object of the process: Prefect's and the libraries' several
+    Processing allocates millions of short-lived objects, so collections run often, and
+    each full one walks every object of the process: Prefect's and the libraries' several
     hundred thousand too (a tenth of a flow run's time on 20 MB). Garbage is collected
-    first, and the objects are handed back to the collector afterwards.
+    first, and the objects and thresholds are handed back afterwards.
 
     >>> with frozen_heap():
-    ...     gc.get_freeze_count() > 0
-    True
+    ...     gc.get_freeze_count() > 0, gc.get_threshold() == RUN_GC_THRESHOLDS
+    (True, True)
     """
     gc.collect()
     gc.freeze()
+    thresholds = gc.get_threshold()
+    gc.set_threshold(*RUN_GC_THRESHOLDS)
     try:
         yield
     finally:
+        gc.set_threshold(*thresholds)
         gc.unfreeze()
 
 
