@@ -11,8 +11,8 @@ import itertools
 import math
 import re
 import unicodedata
-from collections.abc import Iterable, Mapping, Sequence
-from functools import lru_cache
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from functools import lru_cache, partial
 from typing import Any, Final, NamedTuple
 
 import pyarrow as pa
@@ -105,7 +105,9 @@ class Phrase(NamedTuple):
     marked: int = 0  # occurrences marked as a term: 「ガバメントクラウド」, ガバメントクラウドとは
 
 
-_PHRASE: Final = Phrase._make  # a Phrase of its fields, in order
+# A Phrase of its fields, in order: Phrase._make without the Python frame (it is
+# tuple.__new__ all the same), for the hundred thousand phrases of a corpus.
+_PHRASE: Final[Callable[[Iterable[Any]], Phrase]] = partial(tuple.__new__, Phrase)
 
 
 def _is_symbol(ch: str) -> bool:
@@ -257,6 +259,7 @@ def _trimmed(run: list[Token], start: int, before: Token | None = None) -> tuple
 # A quotation that holds just the phrase names a thing: 「ガバメントクラウド」, 『GSS(…)』.
 _OPEN_QUOTES: Final = frozenset('「『【“"')
 _CLOSE_QUOTES: Final = frozenset('」』】”"')
+_CLOSE_OR_PAREN: Final = _CLOSE_QUOTES | {"("}  # what may follow a quoted term
 
 
 def _is_marked(tokens: Sequence[Token], before: int, after: int) -> bool:
@@ -312,43 +315,61 @@ _PHRASES_MAX: Final = 4096
 _STRETCH: Final = re.compile("[HPXJm]*[NS][NSHPXJm]*")
 
 
-_DROPPED: Final = 0
-_KEPT: Final = 1
-_KEPT_KANA: Final = 2  # kept, but spelled in hiragana: the kana rule of _trimmed may drop it
+#: A single noun's phrase when kept on its own: spelling, base form, compound parts, and
+#: whether it is spelled in hiragana (then the kana rule of _trimmed may drop it).
+_Single = tuple[str, str, int, bool]
 
 
-def _single_keep(tok: Token) -> int:
-    """Whether a morpheme is a keyphrase on its own (:func:`_keep` of a one-morpheme run)."""
+def _single_phrase(tok: Token) -> _Single | tuple[()]:
+    """A morpheme's phrase if it is a keyphrase on its own (:func:`_keep` of a
+    one-morpheme run), else ``()``; worked out once per distinct morpheme."""
     if not _keep((tok,), tok.surface):
-        return _DROPPED
-    return _KEPT_KANA if _hiragana(tok.surface) else _KEPT
+        return ()
+    return (tok.surface, tok.base, compound_parts(tok.surface), _hiragana(tok.surface))
 
 
 _SINGLE_MAX: Final = 50_000
-_SINGLE: Memo[Token, int] = Memo(_single_keep, _SINGLE_MAX)
+_SINGLE: Memo[Token, _Single | tuple[()]] = Memo(_single_phrase, _SINGLE_MAX)
 
 
 def _extract(tt: TextTokens) -> tuple[Phrase, ...]:
     # base form -> [first spelling, base form, count, parts, marked] (a Phrase's fields),
-    # in order of first occurrence
+    # in order of first occurrence; a later spelling counts its parts in. The counting and,
+    # for single nouns, _is_marked are spelled out: the loop runs for every occurrence.
     acc: dict[str, list[Any]] = {}
+    get = acc.get
     single, stretches = _SINGLE, _STRETCHES
     for tokens, codes in zip(tt.tokens, tt.codes, strict=True):
+        n = len(tokens)
         for stretch in _STRETCH.finditer(codes):
             lo, hi = stretch.span()
             if hi - lo == 1:
                 # One noun between morphemes that end compounds (most runs): _runs gives
                 # it as it is, unless the kana rule of _trimmed drops it.
-                tok = tokens[lo]
-                kind = single[tok]
-                if not kind:
+                known = single[tokens[lo]]
+                if not known:
                     continue
-                if kind == _KEPT_KANA and lo > 0:
+                phrase, base, parts, kana = known
+                if kana and lo > 0:
                     before = tokens[lo - 1]
                     if before.pos1 in _NOT_A_BOUNDARY and _hiragana(before.surface):
                         continue
-                phrase = tok.surface
-                _count(acc, phrase, tok.base, _is_marked(tokens, lo - 1, hi))
+                marked = 0  # _is_marked(tokens, lo - 1, hi)
+                if hi < n:
+                    nxt = tokens[hi].surface
+                    if nxt == "と":
+                        if hi + 1 < n and tokens[hi + 1].surface == "は" and tokens[hi + 1].pos1 == "助詞":
+                            marked = 1
+                    elif nxt in _CLOSE_OR_PAREN and lo > 0 and tokens[lo - 1].surface in _OPEN_QUOTES:
+                        marked = 1
+                entry = get(base)
+                if entry is None:
+                    acc[base] = [phrase, base, 1, parts, marked]
+                else:
+                    entry[2] += 1
+                    if phrase != entry[0]:  # the first spelling's parts are counted in already
+                        entry[3] = max(entry[3], parts)
+                    entry[4] += marked
                 continue
             # What the loop makes of a stretch depends on its morphemes, the one before
             # (the kana rule) and the one after (a joiner looks ahead), and on whether the
@@ -360,39 +381,36 @@ def _extract(tt: TextTokens) -> tuple[Phrase, ...]:
                 if len(stretches) >= _STRETCHES_MAX:
                     stretches.clear()
                 stretches[key] = found
-            for phrase, base, before_i, after_i in found:
-                _count(acc, phrase, base, _is_marked(tokens, lo + before_i, lo + after_i))
+            for phrase, base, parts, before_i, after_i in found:
+                marked = 1 if _is_marked(tokens, lo + before_i, lo + after_i) else 0
+                entry = get(base)
+                if entry is None:
+                    acc[base] = [phrase, base, 1, parts, marked]
+                else:
+                    entry[2] += 1
+                    if phrase != entry[0]:
+                        entry[3] = max(entry[3], parts)
+                    entry[4] += marked
     return tuple(map(_PHRASE, acc.values()))
 
 
 # Stretches of several morphemes met last -> their phrases (compounds recur: 業務環境,
 # デジタル庁); bounded, then started afresh.
-_STRETCHES: dict[tuple[Token | None, int, tuple[Token, ...]], tuple[tuple[str, str, int, int], ...]] = {}
+_Found = tuple[str, str, int, int, int]  # spelling, base form, parts, before, after
+_STRETCHES: dict[tuple[Token | None, int, tuple[Token, ...]], tuple[_Found, ...]] = {}
 _STRETCHES_MAX: Final = 4096
 
 
-def _stretch_phrases(tokens: Sequence[Token], lo: int, hi: int) -> tuple[tuple[str, str, int, int], ...]:
-    """The kept runs of ``tokens[lo:hi]``: spelling, base form, and the indices of the
-    morphemes before and after each, relative to ``lo``."""
-    out: list[tuple[str, str, int, int]] = []
+def _stretch_phrases(tokens: Sequence[Token], lo: int, hi: int) -> tuple[_Found, ...]:
+    """The kept runs of ``tokens[lo:hi]``: spelling, base form, :func:`compound_parts`,
+    and the indices of the morphemes before and after each, relative to ``lo``."""
+    out: list[_Found] = []
     for run, before_i, after_i in _runs(tokens, lo, hi):
         phrase = "".join([t.surface for t in run])
         if _keep(run, phrase):
-            out.append((phrase, "".join([t.base for t in run]), before_i - lo, after_i - lo))
+            base = "".join([t.base for t in run])
+            out.append((phrase, base, compound_parts(phrase), before_i - lo, after_i - lo))
     return tuple(out)
-
-
-def _count(acc: dict[str, list[Any]], phrase: str, base: str, marked: bool) -> None:
-    """Add one occurrence of ``phrase`` (dictionary form ``base``) to ``acc``."""
-    entry = acc.get(base)
-    if entry is None:
-        acc[base] = [phrase, base, 1, compound_parts(phrase), 1 if marked else 0]
-        return
-    entry[2] += 1
-    if phrase != entry[0]:  # the first spelling's parts are counted in already
-        entry[3] = max(entry[3], compound_parts(phrase))
-    if marked:
-        entry[4] += 1
 
 
 def merge_phrases(groups: Iterable[Sequence[Phrase]]) -> list[Phrase]:
