@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import csv
 import functools
+import re
+import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -11,7 +13,7 @@ import fugashi
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from etl.morph import Token, _analyse
+from etl.morph import Token, _analyse, analyse_text
 
 from .conftest import SAMPLES, SEED
 
@@ -90,3 +92,14 @@ def test_left_rewrite_rules_keep_the_parts_of_speech() -> None:
 )
 def test_tokenize_equals_fugashi_nodes_on_generated_texts(text: str) -> None:
     assert _fresh(text) == _reference(text)
+
+
+def test_pieces_are_the_whitespace_split_of_the_regex() -> None:
+    # analyse_text cuts a text with str.split(); it replaced a split at re's \s+ with the
+    # empty ends dropped. Both must cut at exactly the same characters, every code point.
+    ws = re.compile(r"\s+")
+    for code in range(sys.maxunicode + 1):
+        text = f"a{chr(code)}b {chr(code)}"
+        assert text.split() == [p for p in ws.split(text) if p], hex(code)
+    text = "\u3000ＧＳＳ の\x1c業務\u2028環境\x85 "
+    assert analyse_text(text).pieces == ("GSS", "の", "業務", "環境")

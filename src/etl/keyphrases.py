@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import itertools
 import math
+import operator
 import re
 import unicodedata
-from collections.abc import Iterable, Mapping, Sequence
-from functools import lru_cache
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from functools import lru_cache, partial
 from typing import Any, Final, NamedTuple
 
 import pyarrow as pa
@@ -41,6 +42,7 @@ _ASCII_JOINERS: Final = frozenset({"-", "."})
 MAX_PARTS: Final = 3
 #: How much a phrase the writer set off as a term (quoted whole, or defined) weighs more.
 MARKED_BOOST: Final = 2.0
+_BOOST: Final = (1.0, MARKED_BOOST)  # by whether a phrase is marked
 # A noun that on its own is adverbial (現在, 一方) or adjectival (必要, 安全) is not a topic.
 _WEAK_SINGLE: Final = frozenset({"副詞可能", "形状詞可能"})
 # Honorific prefixes before a verbal noun are politeness, not content: ご紹介 is 紹介. Before
@@ -105,7 +107,16 @@ class Phrase(NamedTuple):
     marked: int = 0  # occurrences marked as a term: 「ガバメントクラウド」, ガバメントクラウドとは
 
 
-_PHRASE: Final = Phrase._make  # a Phrase of its fields, in order
+# A Phrase of its fields, in order: Phrase._make without the Python frame (it is
+# tuple.__new__ all the same), for the hundred thousand phrases of a corpus.
+_PHRASE: Final[Callable[[Iterable[Any]], Phrase]] = partial(tuple.__new__, Phrase)
+# Fields read in C, for passes over all of an article's phrases.
+_SPELLING: Final = operator.itemgetter(0)  # Phrase.phrase
+_BASE_FORM: Final = operator.itemgetter(1)  # Phrase.base_form
+_PHRASE_OF_ROW: Final = operator.itemgetter(1)  # the Phrase of a (segment_id, Phrase) row
+_COUNT: Final = operator.itemgetter(2)  # Phrase.count
+_PARTS: Final = operator.itemgetter(3)  # Phrase.parts
+_MARKED: Final = operator.itemgetter(4)  # Phrase.marked
 
 
 def _is_symbol(ch: str) -> bool:
@@ -257,6 +268,7 @@ def _trimmed(run: list[Token], start: int, before: Token | None = None) -> tuple
 # A quotation that holds just the phrase names a thing: 「ガバメントクラウド」, 『GSS(…)』.
 _OPEN_QUOTES: Final = frozenset('「『【“"')
 _CLOSE_QUOTES: Final = frozenset('」』】”"')
+_CLOSE_OR_PAREN: Final = _CLOSE_QUOTES | {"("}  # what may follow a quoted term
 
 
 def _is_marked(tokens: Sequence[Token], before: int, after: int) -> bool:
@@ -312,43 +324,61 @@ _PHRASES_MAX: Final = 4096
 _STRETCH: Final = re.compile("[HPXJm]*[NS][NSHPXJm]*")
 
 
-_DROPPED: Final = 0
-_KEPT: Final = 1
-_KEPT_KANA: Final = 2  # kept, but spelled in hiragana: the kana rule of _trimmed may drop it
+#: A single noun's phrase when kept on its own: spelling, base form, compound parts, and
+#: whether it is spelled in hiragana (then the kana rule of _trimmed may drop it).
+_Single = tuple[str, str, int, bool]
 
 
-def _single_keep(tok: Token) -> int:
-    """Whether a morpheme is a keyphrase on its own (:func:`_keep` of a one-morpheme run)."""
+def _single_phrase(tok: Token) -> _Single | tuple[()]:
+    """A morpheme's phrase if it is a keyphrase on its own (:func:`_keep` of a
+    one-morpheme run), else ``()``; worked out once per distinct morpheme."""
     if not _keep((tok,), tok.surface):
-        return _DROPPED
-    return _KEPT_KANA if _hiragana(tok.surface) else _KEPT
+        return ()
+    return (tok.surface, tok.base, compound_parts(tok.surface), _hiragana(tok.surface))
 
 
 _SINGLE_MAX: Final = 50_000
-_SINGLE: Memo[Token, int] = Memo(_single_keep, _SINGLE_MAX)
+_SINGLE: Memo[Token, _Single | tuple[()]] = Memo(_single_phrase, _SINGLE_MAX)
 
 
 def _extract(tt: TextTokens) -> tuple[Phrase, ...]:
     # base form -> [first spelling, base form, count, parts, marked] (a Phrase's fields),
-    # in order of first occurrence
+    # in order of first occurrence; a later spelling counts its parts in. The counting and,
+    # for single nouns, _is_marked are spelled out: the loop runs for every occurrence.
     acc: dict[str, list[Any]] = {}
+    get = acc.get
     single, stretches = _SINGLE, _STRETCHES
     for tokens, codes in zip(tt.tokens, tt.codes, strict=True):
+        n = len(tokens)
         for stretch in _STRETCH.finditer(codes):
             lo, hi = stretch.span()
             if hi - lo == 1:
                 # One noun between morphemes that end compounds (most runs): _runs gives
                 # it as it is, unless the kana rule of _trimmed drops it.
-                tok = tokens[lo]
-                kind = single[tok]
-                if not kind:
+                known = single[tokens[lo]]
+                if not known:
                     continue
-                if kind == _KEPT_KANA and lo > 0:
+                phrase, base, parts, kana = known
+                if kana and lo > 0:
                     before = tokens[lo - 1]
                     if before.pos1 in _NOT_A_BOUNDARY and _hiragana(before.surface):
                         continue
-                phrase = tok.surface
-                _count(acc, phrase, tok.base, _is_marked(tokens, lo - 1, hi))
+                marked = 0  # _is_marked(tokens, lo - 1, hi)
+                if hi < n:
+                    nxt = tokens[hi].surface
+                    if nxt == "と":
+                        if hi + 1 < n and tokens[hi + 1].surface == "は" and tokens[hi + 1].pos1 == "助詞":
+                            marked = 1
+                    elif nxt in _CLOSE_OR_PAREN and lo > 0 and tokens[lo - 1].surface in _OPEN_QUOTES:
+                        marked = 1
+                entry = get(base)
+                if entry is None:
+                    acc[base] = [phrase, base, 1, parts, marked]
+                else:
+                    entry[2] += 1
+                    if phrase != entry[0]:  # the first spelling's parts are counted in already
+                        entry[3] = max(entry[3], parts)
+                    entry[4] += marked
                 continue
             # What the loop makes of a stretch depends on its morphemes, the one before
             # (the kana rule) and the one after (a joiner looks ahead), and on whether the
@@ -360,39 +390,36 @@ def _extract(tt: TextTokens) -> tuple[Phrase, ...]:
                 if len(stretches) >= _STRETCHES_MAX:
                     stretches.clear()
                 stretches[key] = found
-            for phrase, base, before_i, after_i in found:
-                _count(acc, phrase, base, _is_marked(tokens, lo + before_i, lo + after_i))
+            for phrase, base, parts, before_i, after_i in found:
+                marked = 1 if _is_marked(tokens, lo + before_i, lo + after_i) else 0
+                entry = get(base)
+                if entry is None:
+                    acc[base] = [phrase, base, 1, parts, marked]
+                else:
+                    entry[2] += 1
+                    if phrase != entry[0]:
+                        entry[3] = max(entry[3], parts)
+                    entry[4] += marked
     return tuple(map(_PHRASE, acc.values()))
 
 
 # Stretches of several morphemes met last -> their phrases (compounds recur: 業務環境,
 # デジタル庁); bounded, then started afresh.
-_STRETCHES: dict[tuple[Token | None, int, tuple[Token, ...]], tuple[tuple[str, str, int, int], ...]] = {}
+_Found = tuple[str, str, int, int, int]  # spelling, base form, parts, before, after
+_STRETCHES: dict[tuple[Token | None, int, tuple[Token, ...]], tuple[_Found, ...]] = {}
 _STRETCHES_MAX: Final = 4096
 
 
-def _stretch_phrases(tokens: Sequence[Token], lo: int, hi: int) -> tuple[tuple[str, str, int, int], ...]:
-    """The kept runs of ``tokens[lo:hi]``: spelling, base form, and the indices of the
-    morphemes before and after each, relative to ``lo``."""
-    out: list[tuple[str, str, int, int]] = []
+def _stretch_phrases(tokens: Sequence[Token], lo: int, hi: int) -> tuple[_Found, ...]:
+    """The kept runs of ``tokens[lo:hi]``: spelling, base form, :func:`compound_parts`,
+    and the indices of the morphemes before and after each, relative to ``lo``."""
+    out: list[_Found] = []
     for run, before_i, after_i in _runs(tokens, lo, hi):
         phrase = "".join([t.surface for t in run])
         if _keep(run, phrase):
-            out.append((phrase, "".join([t.base for t in run]), before_i - lo, after_i - lo))
+            base = "".join([t.base for t in run])
+            out.append((phrase, base, compound_parts(phrase), before_i - lo, after_i - lo))
     return tuple(out)
-
-
-def _count(acc: dict[str, list[Any]], phrase: str, base: str, marked: bool) -> None:
-    """Add one occurrence of ``phrase`` (dictionary form ``base``) to ``acc``."""
-    entry = acc.get(base)
-    if entry is None:
-        acc[base] = [phrase, base, 1, compound_parts(phrase), 1 if marked else 0]
-        return
-    entry[2] += 1
-    if phrase != entry[0]:  # the first spelling's parts are counted in already
-        entry[3] = max(entry[3], compound_parts(phrase))
-    if marked:
-        entry[4] += 1
 
 
 def merge_phrases(groups: Iterable[Sequence[Phrase]]) -> list[Phrase]:
@@ -403,16 +430,18 @@ def merge_phrases(groups: Iterable[Sequence[Phrase]]) -> list[Phrase]:
     """
     # base form -> [first spelling, base form, count, parts, marked], in order of first occurrence
     acc: dict[str, list[Any]] = {}
+    get = acc.get
     for group in groups:
-        for p in group:
-            entry = acc.get(p.base_form)
+        # A Phrase unpacked at once (it is a tuple): cheaper than five attribute reads.
+        for phrase, base, count, parts, marked in group:
+            entry = get(base)
             if entry is None:
-                acc[p.base_form] = [p.phrase, p.base_form, p.count, max(1, p.parts), p.marked]
+                acc[base] = [phrase, base, count, parts if parts > 1 else 1, marked]
             else:
-                entry[2] += p.count
-                if p.parts > entry[3]:
-                    entry[3] = p.parts
-                entry[4] += p.marked
+                entry[2] += count
+                if parts > entry[3]:
+                    entry[3] = parts
+                entry[4] += marked
     return list(map(_PHRASE, acc.values()))
 
 
@@ -432,14 +461,13 @@ def near_duplicates(phrases: Iterable[Phrase]) -> dict[str, str]:
     >>> near_duplicates([Phrase("長野県内", "長野県内", 1), Phrase("長野県", "長野県", 2)])
     {'長野県内': '長野県'}
     """
-    items = list(phrases)
-    spellings = [p.phrase for p in items]
+    items = phrases if isinstance(phrases, list) else list(phrases)
     # Most phrases have no placing suffix nor selecting prefix: their core is None and
     # they fold into nothing. The cores are looked up in one pass in C.
-    cores = list(map(_core, spellings))
+    cores = list(map(_core, map(_SPELLING, items)))
     if cores.count(None) == len(cores):
         return {}
-    bases = {p.base_form for p in items}
+    bases = set(map(_BASE_FORM, items))
     out: dict[str, str] = {}
     for p, core in zip(items, cores, strict=True):
         if core is not None and core in bases and core != p.base_form:
@@ -472,7 +500,7 @@ def fold_near_duplicates(rows: Sequence[tuple[str, Phrase]]) -> list[tuple[str, 
     >>> fold_near_duplicates(rows)
     [('s1', Phrase(phrase='長野県', base_form='長野県', count=2, parts=2, marked=0))]
     """
-    folded = near_duplicates(p for _, p in rows)
+    folded = near_duplicates(list(map(_PHRASE_OF_ROW, rows)))
     if not folded:
         return list(rows)
     spelling = {p.base_form: p.phrase for _, p in rows}
@@ -512,14 +540,16 @@ def article_keyphrases(phrases: Iterable[Phrase], n: int = ARTICLE_TOP) -> list[
     ['ガバメントクラウド', 'データ']
     """
     merged = merge_phrases([list(phrases)])
-    folded = fold_near_duplicates([("", p) for p in merged])
-    # weight(count, 1, 1, parts, marked): with one document the IDF factor is exactly 1.0.
-    ranked = sorted(
-        (p for _, p in folded),
-        key=lambda p: (
-            -((1 + math.log(p.count)) * min(p.parts, MAX_PARTS) * (MARKED_BOOST if p.marked else 1.0))
-        ),
-    )
+    # Folding rows of one segment gives what folding the phrases gives.
+    if near_duplicates(merged):
+        merged = list(map(_PHRASE_OF_ROW, fold_near_duplicates([("", p) for p in merged])))
+    # weight(count, 1, 1, parts, marked), as (1 + ln count) * min(parts, 3) * boost: with one
+    # document the IDF factor is exactly 1.0. Worked out in C, the same floating-point
+    # operations in the same order; best first, ties in order (a stable sort, reversed).
+    tf = map(operator.add, map(math.log, map(_COUNT, merged)), itertools.repeat(1.0))
+    termhood = map(operator.mul, tf, map(min, map(_PARTS, merged), itertools.repeat(MAX_PARTS)))
+    weights = list(map(operator.mul, termhood, map(_BOOST.__getitem__, map(bool, map(_MARKED, merged)))))
+    ranked = map(merged.__getitem__, sorted(range(len(merged)), key=weights.__getitem__, reverse=True))
     out: list[str] = []
     seen: set[str] = set()
     for p in ranked:

@@ -239,7 +239,6 @@ def _analyse(text: str) -> tuple[tuple[Token, ...], str]:
 
 # C0/C1 controls: MeCab reads a C string, so a NUL would silently end the analysed text.
 _CONTROL: Final = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
-_WS: Final = re.compile(r"\s+")
 
 
 #: One character per morpheme, for the stages that scan a text's words (see :func:`token_code`).
@@ -327,8 +326,10 @@ def analyse_text(text: str) -> TextTokens:
     """
     nfkc = unicodedata.normalize("NFKC", text)
     cleaned = _CONTROL.sub(" ", nfkc) if _CONTROL.search(nfkc) else nfkc
-    pieces = tuple(p for p in _WS.split(cleaned) if p)
-    if all(len(p) <= MAX_PARSE_CHARS for p in pieces):
+    # str.split() cuts at the whitespace re's \s matches (every code point is checked in
+    # tests/test_morph.py), with no empty ends to filter out.
+    pieces = tuple(cleaned.split())
+    if max(map(len, pieces), default=0) <= MAX_PARSE_CHARS:
         # Each piece's morphemes and codes from one memo entry (what tokenize and
         # token_codes give).
         analysed = tuple(map(_analyse, pieces))
