@@ -21,8 +21,10 @@ time many times over, and a table must not depend on how busy the machine was. T
 from __future__ import annotations
 
 import functools
+import importlib
 import re
 import time
+import warnings
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -581,6 +583,41 @@ def _gate_parts(source: str) -> tuple[str, str] | None:
     return flags, source
 
 
+# re's own parser (the syntax the file promises), to read which characters a match must hold.
+_RE_PARSER: Final[Any] = importlib.import_module("re._parser")
+
+
+def _needle(body: str) -> str | None:
+    """A string every match of the pattern ``body`` contains, or ``None`` if none is known.
+
+    It is the longest run of literal characters at the pattern's top level (outside groups,
+    alternatives, repetitions and lookarounds), which every match spells out in order. A
+    pattern with an ASCII punctuation literal there gets none: `re` reads some syntax only
+    the ``regex`` module knows (``{e<=1}``, ``[[:alpha:]]``) as literal characters.
+
+    >>> _needle("データを(?:活用|利用)"), _needle(r"\\bGSS\\b"), _needle("(?:a|b)+"), _needle("a{e<=1}")
+    ('データを', 'GSS', None, None)
+    """
+    try:
+        with warnings.catch_warnings():  # re.compile at loading has warned already
+            warnings.simplefilter("ignore")
+            items = _RE_PARSER.parse(body, 0).data
+    except Exception:  # whatever re cannot read gets no needle
+        return None
+    best = run = ""
+    for op, arg in items:
+        if op is not _RE_PARSER.LITERAL:
+            run = ""
+            continue
+        ch = chr(arg)
+        if ch.isascii() and not ch.isalnum():
+            return None
+        run += ch
+        if len(run) > len(best):
+            best = run
+    return best or None
+
+
 class PatternGate:
     """A cheap test of which of some patterns cannot match a text.
 
@@ -607,6 +644,9 @@ class PatternGate:
             else:
                 by_flags.setdefault(parts[0], {}).setdefault(pattern, parts[1])
         self._groups: list[tuple[Any, frozenset[GuardedPattern]]] = []
+        # Per group, strings one of which every match holds (None: no such list): a text
+        # holding none of them is a miss without a search.
+        self._needles: list[tuple[str, ...] | None] = []
         for flags, members in by_flags.items():
             source = (f"(?{flags})" if flags else "") + "|".join(f"(?:{body})" for body in members.values())
             try:
@@ -615,6 +655,8 @@ class PatternGate:
                 always.update(members)
                 continue
             self._groups.append((compiled, frozenset(members)))
+            needles = [None if "i" in flags else _needle(body) for body in members.values()]
+            self._needles.append(None if None in needles else tuple(dict.fromkeys(n for n in needles if n)))
         self._always = frozenset(always)
         self._by_mask: dict[int, frozenset[GuardedPattern]] = {}
 
@@ -622,6 +664,9 @@ class PatternGate:
         """The patterns that may match ``text`` (all that do, and perhaps a few more)."""
         mask = 0
         for bit, (compiled, _) in enumerate(self._groups):
+            needles = self._needles[bit]
+            if needles is not None and not any(map(text.__contains__, needles)):
+                continue
             try:
                 found = compiled.search(text, timeout=MATCH_TIMEOUT) is not None
             except TimeoutError:
