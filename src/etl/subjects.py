@@ -210,6 +210,8 @@ def _joined(views: Sequence[_View]) -> _View:
     """
     if len(views) == 1:
         return views[0]
+    if not any(view.gaps for view in views):  # one-piece texts: no seams to carry over
+        return _View(_VIEW_SEP.join([view.key for view in views]), _NO_GAPS)
     gaps: set[int] = set()
     offset = 0
     for view in views:
