@@ -357,3 +357,27 @@ def test_needles_of_patterns() -> None:
     assert _needle(r"\d+年(?:間|目)") == "年"
     assert _needle("(?=データ)") is None  # a lookahead's characters are not consumed, yet not top level
     assert _needle("a|b") is None and _needle("x*") is None and _needle("[[:alpha:]]") is None
+
+
+def test_a_slow_pattern_is_searched_though_its_needle_is_missing() -> None:
+    """A pattern that may backtrack gets no needle: its search must run (and time out)."""
+    gate = PatternGate([GuardedPattern("(x+x+)+y", "t"), GuardedPattern("データ", "t")])
+    assert gate._needles == [None]
+    fast = PatternGate([GuardedPattern("データ", "t"), GuardedPattern("(?a)\\bPC\\b", "t")])
+    assert fast._needles == [("データ",), ("PC",)]
+
+
+def test_probes_are_skipped_only_for_patterns_sure_to_be_fast() -> None:
+    from etl.taxonomy import _cannot_backtrack, backtracks
+
+    for source in ("(a|aa)+$", "(x+x+)+y", r"(\d+)*[a-z]$", r"\d+\d+$", "(?:a|a)" * 20 + "b", "a{e<=1}"):
+        assert not _cannot_backtrack(source), source
+    tax = load_taxonomy()
+    from etl.facet_config import load_facet_config
+
+    cfg = load_facet_config()
+    shipped = [p for t in tax.topics for p in (*t.patterns, *t.negative_patterns)]
+    shipped += [p for f in cfg.facets for cs in (f.heading, f.content) for p in (*cs.patterns, *cs.negative)]
+    skipped = [p for p in shipped if _cannot_backtrack(p.pattern)]
+    assert len(skipped) > len(shipped) // 2
+    assert all(backtracks(p) is None for p in skipped)  # what the probes would have said
