@@ -256,3 +256,18 @@ def test_a_speaker_the_dictionary_does_not_know_still_introduces_themselves() ->
     atts[-1] = replace(atts[-1], name="朝凪", role="interviewee")
     got = assign_facets(segs, atts)
     assert (got[-1].facet, got[-1].evidence[:1]) == ("current_work", ("self-introduction",))
+
+
+def test_remembered_facets_equal_the_ones_worked_out() -> None:
+    import etl.facets as facets_module
+
+    cfg = load_facet_config()
+    texts = ["入社したきっかけ", "これまでの経歴、現在の業務について", "ぜひ一度、遊びに来てください。"]
+    texts += ["2015年に入社し、営業を経て、現在は人事を担当しています。", "朝の散歩", ""]
+    for _ in range(2):  # the second round is answered from the memo
+        for text in texts:
+            assert heading_facets(text, cfg) == facets_module._heading_facets(text, cfg), text
+            for allowed in (None, ("career",), ["career", "message"]):
+                got = content_facet(text, cfg, allowed)
+                assert got == facets_module._content_facet(text, cfg, allowed), text
+    assert cfg.content_cues.found(texts[3]) == tuple(map(tuple, cfg.content_cues.find_all(texts[3])))

@@ -8,11 +8,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from etl import subjects
+from etl.morph import text_tokens
 from etl.subjects import SubjectHit, SubjectMatcher
 from etl.taxonomy import load_taxonomy
 
 ROOT = Path(__file__).resolve().parents[1]
 SEED = ROOT.parent / "shared" / "seed" / "note_article.txt"
+SAMPLES = ROOT.parent / "shared" / "samples"
 
 
 @pytest.fixture(scope="module")
@@ -229,3 +232,53 @@ def test_seed_false_friends(matcher: SubjectMatcher, seed_lines: list[str]) -> N
 def test_control_characters_do_not_hide_later_text(tmp_path: Path) -> None:
     m = matcher_for(tmp_path, "  - id: du\n    label_ja: 利活用\n    keywords: [データ利活用]\n")
     assert ids(m.match("前置き\x00データの利活用")) == ["du"]  # found in the の-less view
+
+
+# -- fast paths agree with the general ones ------------------------------------------------
+
+
+def _sample_texts() -> list[str]:
+    texts = [
+        line for p in sorted(SAMPLES.rglob("*.txt")) for line in p.read_text(encoding="utf-8").splitlines()
+    ]
+    texts += [
+        "ＧＳＳ の 業務",
+        "データの 利活用 と PC",
+        "クラウド 基盤 を 活かした",
+        "ΣΑΣ の ΟΔΟΣ",
+        "PC\u3000LAN",
+    ]
+    return list(dict.fromkeys(t for t in texts if t.strip()))
+
+
+def test_one_piece_views_equal_the_general_path() -> None:
+    checked = 0
+    for text in _sample_texts():
+        tt = text_tokens(text)
+        if len(tt.pieces) == 1:
+            assert subjects._text_views(tt, ()) == subjects._views_of_pieces(tt, ()), text
+            checked += 1
+    assert checked > 100
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.lists(
+        st.sampled_from(["データ", "の", "利活用", "GSS", "PC", " ", "を", "活かし", "た", "ｄｘ", "Σ", "。"])
+    )
+)
+def test_one_piece_views_equal_the_general_path_on_generated_texts(words: list[str]) -> None:
+    tt = text_tokens("".join(words))
+    if len(tt.pieces) == 1:
+        assert subjects._text_views(tt, ()) == subjects._views_of_pieces(tt, ())
+
+
+def test_one_scan_of_the_joined_views_keeps_what_each_scan_keeps(matcher: SubjectMatcher) -> None:
+    for text in _sample_texts():
+        for base_forms in ((), ("データ", "活用", "PC")):
+            views = subjects._text_views(text_tokens(text), base_forms)
+            if not views:
+                continue
+            each = {(kw.topic, kw.rank, kw.text) for view in views for kw in matcher._scan(view)}
+            joined = {(kw.topic, kw.rank, kw.text) for kw in matcher._scan(subjects._joined(views))}
+            assert joined == each, text

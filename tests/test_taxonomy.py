@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from etl.errors import TaxonomyError
-from etl.taxonomy import DEFAULT_TAXONOMY_PATH, GuardedPattern, load_taxonomy
+from etl.taxonomy import DEFAULT_TAXONOMY_PATH, GuardedPattern, PatternGate, load_taxonomy
 
 # The terms DESIGN.md section 4 requires of the first version, per topic id.
 REQUIRED: dict[str, list[str]] = {
@@ -306,3 +306,78 @@ def test_unsafe_tags_are_rejected_with_a_line(tmp_path: Path) -> None:
     path = write(tmp_path, HEAD + "  - id: a\n    label_ja: !!python/name:os.system A\n    keywords: [x]\n")
     message = error_of(path)
     assert message.startswith(f"{path}:4: cannot read value"), message
+
+
+def _reference_live(gate: PatternGate, text: str) -> frozenset[GuardedPattern]:
+    """PatternGate.live with every group searched (no needle test first)."""
+    out = set(gate._always)
+    for compiled, members in gate._groups:
+        if compiled.search(text) is not None:
+            out |= members
+    return frozenset(out)
+
+
+def test_gate_needles_only_skip_searches_that_find_nothing() -> None:
+    from etl.facet_config import load_facet_config
+
+    tax = load_taxonomy()
+    cfg = load_facet_config()
+    gates = [PatternGate(p for t in tax.topics for p in (*t.patterns, *t.negative_patterns))]
+    gates += [cfg.heading_cues._gate, cfg.content_cues._gate]
+    gates.append(
+        PatternGate([GuardedPattern(s, "t") for s in ("ab+c", "(?:x|y)z", "Qの", "(?i)gss", "a{e<=1}")])
+    )
+    assert any(n is not None for n in gates[0]._needles)  # the shipped taxonomy has needles
+    samples = Path(__file__).resolve().parents[1].parent / "shared" / "samples"
+    texts = [
+        line for p in sorted(samples.rglob("*.txt")) for line in p.read_text(encoding="utf-8").splitlines()
+    ]
+    texts += [
+        "GSSの業務",
+        "ＧＳＳ",
+        "gss",
+        "abbbc",
+        "yz",
+        "Qの",
+        "a",
+        "データを活用",
+        "技術を採用",
+        "LAN PC DX UX",
+    ]
+    for text in dict.fromkeys(texts):
+        for gate in gates:
+            assert gate.live(text) == _reference_live(gate, text), text
+
+
+def test_needles_of_patterns() -> None:
+    from etl.taxonomy import _needle
+
+    assert _needle("公務研究セミナー") == "公務研究セミナー"
+    assert _needle("(?:技術|方式)を採用") == "を採用"
+    assert _needle(r"\d+年(?:間|目)") == "年"
+    assert _needle("(?=データ)") is None  # a lookahead's characters are not consumed, yet not top level
+    assert _needle("a|b") is None and _needle("x*") is None and _needle("[[:alpha:]]") is None
+
+
+def test_a_slow_pattern_is_searched_though_its_needle_is_missing() -> None:
+    """A pattern that may backtrack gets no needle: its search must run (and time out)."""
+    gate = PatternGate([GuardedPattern("(x+x+)+y", "t"), GuardedPattern("データ", "t")])
+    assert gate._needles == [None]
+    fast = PatternGate([GuardedPattern("データ", "t"), GuardedPattern("(?a)\\bPC\\b", "t")])
+    assert fast._needles == [("データ",), ("PC",)]
+
+
+def test_probes_are_skipped_only_for_patterns_sure_to_be_fast() -> None:
+    from etl.taxonomy import _cannot_backtrack, backtracks
+
+    for source in ("(a|aa)+$", "(x+x+)+y", r"(\d+)*[a-z]$", r"\d+\d+$", "(?:a|a)" * 20 + "b", "a{e<=1}"):
+        assert not _cannot_backtrack(source), source
+    tax = load_taxonomy()
+    from etl.facet_config import load_facet_config
+
+    cfg = load_facet_config()
+    shipped = [p for t in tax.topics for p in (*t.patterns, *t.negative_patterns)]
+    shipped += [p for f in cfg.facets for cs in (f.heading, f.content) for p in (*cs.patterns, *cs.negative)]
+    skipped = [p for p in shipped if _cannot_backtrack(p.pattern)]
+    assert len(skipped) > len(shipped) // 2
+    assert all(backtracks(p) is None for p in skipped)  # what the probes would have said

@@ -168,16 +168,26 @@ class CueIndex:
 
     def find_all(self, text: str) -> list[list[CueHit]]:
         """Every set's cues in ``text``, as :meth:`CueSet.find` finds them."""
-        if not self._exact:
-            return [cues.find(text) for cues in self.sets]
+        return [list(hits) for hits in self.found(text)]
+
+    def found(self, text: str) -> tuple[tuple[CueHit, ...], ...]:
+        """:meth:`find_all` as tuples, shared: for callers that only read the hits.
+
+        >>> idx = CueIndex((CueSet.build(("入社",), ()),))
+        >>> idx.found("入社して") == tuple(map(tuple, idx.find_all("入社して")))
+        True
+        """
         # A paragraph is asked about up to four times (heading-like, content, career ...).
         known = self._memo.get(text)
         if known is None:
-            known = tuple(tuple(hits) for hits in self._find_all(text))
+            if self._exact:
+                known = tuple(tuple(hits) for hits in self._find_all(text))
+            else:
+                known = tuple(tuple(cues.find(text)) for cues in self.sets)
             if len(self._memo) >= _MEMO_MAX:
                 self._memo.clear()
             self._memo[text] = known
-        return [list(hits) for hits in known]
+        return known
 
     def _find_all(self, text: str) -> list[list[CueHit]]:
         norm = unicodedata.normalize("NFKC", text)
@@ -196,7 +206,11 @@ class CueIndex:
         by_base: list[list[tuple[int, str, tuple[str, ...]]]] = [[] for _ in range(n_sets)]
         text_bases: tuple[str, ...] = ()
         offsets: tuple[tuple[int, int], ...] = ()
-        if self._by_base:
+        # Most texts hold no morpheme an inflecting lemma starts with: their symbols left in,
+        # the dictionary forms are compared in C before any span is worked out.
+        if self._by_base and any(
+            not self._by_base.keys().isdisjoint(map(_BASE, tokens)) for tokens in analyse_text(norm).tokens
+        ):
             text_bases, offsets = _bases(norm)
             index = self._by_base
             for i, base in enumerate(text_bases):
@@ -313,6 +327,12 @@ class FacetConfig:
     # facet id -> its rank among heading cues that end at one place: message first, then
     # file order (see facets.heading_facets).
     heading_rank: Mapping[str, tuple[int, int]] = field(init=False, repr=False, compare=False)
+    # What facets.heading_facets and facets.content_facet found in a text, remembered (they
+    # are functions of the text and this lexicon; headings and closing lines recur).
+    heading_memo: dict[str, tuple[tuple[str, str], ...]] = field(init=False, repr=False, compare=False)
+    content_memo: dict[tuple[str, tuple[str, ...] | None], tuple[str, tuple[str, ...]] | None] = field(
+        init=False, repr=False, compare=False
+    )
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "heading_cues", CueIndex(tuple(f.heading for f in self.facets)))
@@ -320,6 +340,8 @@ class FacetConfig:
         object.__setattr__(self, "work_cues", CueIndex((self.work_story,)))
         rank = {f.id: (0 if f.id == "message" else 1, i) for i, f in enumerate(self.facets)}
         object.__setattr__(self, "heading_rank", rank)
+        object.__setattr__(self, "heading_memo", {})
+        object.__setattr__(self, "content_memo", {})
 
     @property
     def ids(self) -> tuple[str, ...]:

@@ -46,6 +46,8 @@ _LABEL_MAX: Final = 20
 _PAGE_TITLE: Final = re.compile(r"\S\s*[｜|]\s*\S")
 _IMAGE_LINE: Final = re.compile(r"(?:画像|写真|スライド|イラスト|画面|図)\s*(?:\(?\d+\)?)?$")
 _NAME_LINE_MAX: Final = 30
+#: Texts whose facets a lexicon remembers (then it starts afresh), so memory stays flat.
+_MEMO_MAX: Final = 4096
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,10 +87,21 @@ def heading_facets(text: str, config: FacetConfig | None = None) -> list[tuple[s
     ['career', 'current_work']
     """
     cfg = config or load_facet_config()
+    memo = cfg.heading_memo
+    known = memo.get(text)
+    if known is None:
+        known = tuple(_heading_facets(text, cfg))
+        if len(memo) >= _MEMO_MAX:
+            memo.clear()
+        memo[text] = known
+    return list(known)
+
+
+def _heading_facets(text: str, cfg: FacetConfig) -> list[tuple[str, str]]:
     norm = _unquoted(unicodedata.normalize("NFKC", text).strip())
     # Message cues outrank the rest on a tie: addressed to readers is what a heading is for.
     rank = cfg.heading_rank
-    found = cfg.heading_cues.find_all(norm)
+    found = cfg.heading_cues.found(norm)
     hits: list[tuple[CueHit, str]] = [(h, f.id) for f, fh in zip(cfg.facets, found, strict=True) for h in fh]
     if not hits:
         return []
@@ -131,8 +144,21 @@ def content_facet(
     ('message', ('ぜひ',))
     """
     cfg = config or load_facet_config()
+    memo = cfg.content_memo
+    key = (text, None if allowed is None else tuple(allowed))
+    if key in memo:
+        return memo[key]
+    if len(memo) >= _MEMO_MAX:
+        memo.clear()
+    found = memo[key] = _content_facet(text, cfg, allowed)
+    return found
+
+
+def _content_facet(
+    text: str, cfg: FacetConfig, allowed: Sequence[str] | None
+) -> tuple[str, tuple[str, ...]] | None:
     best: tuple[tuple[int, bool, int], str, tuple[str, ...]] | None = None
-    for f, hits in zip(cfg.facets, cfg.content_cues.find_all(text), strict=True):
+    for f, hits in zip(cfg.facets, cfg.content_cues.found(text), strict=True):
         if allowed is not None and f.id not in allowed:
             continue
         if not hits:
@@ -159,7 +185,7 @@ def is_work_story(texts: Sequence[str], config: FacetConfig | None = None) -> bo
     seen: set[str] = set()
     for text in texts:
         # The one-set index finds what work_story.find does, with one automaton pass.
-        seen.update(h.words for h in cfg.work_cues.find_all(text)[0])
+        seen.update(h.words for h in cfg.work_cues.found(text)[0])
         if len(seen) >= cfg.work_min_distinct:
             return True
     return len(seen) >= cfg.work_min_distinct
@@ -177,7 +203,7 @@ def _heading_like(seg: Segment, config: FacetConfig) -> list[tuple[str, str]]:
 
 
 def _only_weak(text: str, config: FacetConfig) -> bool:
-    return all(h.weak for hits in config.heading_cues.find_all(text) for h in hits)
+    return all(h.weak for hits in config.heading_cues.found(text) for h in hits)
 
 
 def _not_a_section(seg: Segment) -> bool:

@@ -21,8 +21,10 @@ time many times over, and a table must not depend on how busy the machine was. T
 from __future__ import annotations
 
 import functools
+import importlib
 import re
 import time
+import warnings
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -271,6 +273,80 @@ def backtracks(pattern: GuardedPattern) -> str | None:
     return None
 
 
+# Ways times characters up to which a pattern without unbounded repetition is known to
+# be cheap at every position of any text: the probes are for the others.
+_BOUNDED_WORK: Final = 4096
+
+
+def _cannot_backtrack(source: str) -> bool:
+    """Whether ``source`` is sure to be fast on any text, so :func:`backtracks` need not
+    probe it: no unbounded repetition, no repeated group, and few ways to match at one
+    position (the branches and bounded single-character repeats multiplied, times the
+    pattern's length, at most :data:`_BOUNDED_WORK`).
+
+    Catastrophic backtracking needs a repetition the engine can split many ways ((a+)+,
+    (a|aa)*, \\d+\\d+$): such a pattern is never classed here and is always probed. A pattern
+    with an ASCII punctuation literal is probed too (``re`` reads some ``regex`` syntax,
+    such as fuzzy ``{e<=1}``, as literal characters).
+
+    >>> _cannot_backtrack("データを(?:活用|利用)"), _cannot_backtrack(r"(?a)\\bGSS\\b")
+    (True, True)
+    >>> _cannot_backtrack("(a|aa)+$"), _cannot_backtrack(r"\\d+年"), _cannot_backtrack("a{e<=1}")
+    (False, False, False)
+    """
+    try:
+        with warnings.catch_warnings():  # re.compile at loading has warned already
+            warnings.simplefilter("ignore")
+            items = _RE_PARSER.parse(source, 0).data
+    except Exception:  # whatever re cannot read is probed
+        return False
+    ways = _ways(items)
+    return ways is not None and ways * len(source) <= _BOUNDED_WORK
+
+
+def _ways(items: Any) -> int | None:
+    """An upper bound on the ways a parsed sequence can match from one position (``None``:
+    no bound known)."""
+    c = _RE_PARSER
+    total = 1
+    for op, arg in items:
+        if op is c.LITERAL:
+            ch = chr(arg)
+            if ch.isascii() and not ch.isalnum():
+                return None
+            continue
+        if op in (c.NOT_LITERAL, c.IN, c.ANY, c.CATEGORY, c.AT, c.GROUPREF):
+            continue  # one character, an assertion or a backreference: one way
+        n: int | None
+        if op is c.SUBPATTERN:
+            n = _ways(arg[3].data)
+        elif op is c.BRANCH:
+            branches = [_ways(b.data) for b in arg[1]]
+            n = None if None in branches else sum(b for b in branches if b is not None)
+        elif op in (c.MAX_REPEAT, c.MIN_REPEAT, c.POSSESSIVE_REPEAT):
+            low, high, sub = arg
+            single = len(sub.data) == 1 and sub.data[0][0] in (
+                c.NOT_LITERAL,
+                c.IN,
+                c.ANY,
+                c.CATEGORY,
+                c.LITERAL,
+            )
+            if high is c.MAXREPEAT or not single or _ways(sub.data) is None:
+                return None
+            n = high - low + 1
+        elif op in (c.ASSERT, c.ASSERT_NOT):
+            n = _ways(arg[1].data)
+        elif op is c.ATOMIC_GROUP:
+            n = _ways(arg.data)
+        else:
+            return None
+        if n is None:
+            return None
+        total *= n
+    return total
+
+
 @dataclass(frozen=True, slots=True)
 class Topic:
     """One subject of the taxonomy.
@@ -510,7 +586,7 @@ class _Loader:
             # A pattern that matches "" would tag (or, negative, suppress) every text.
             if compiled.search("") is not None:
                 raise self.error(item, f"{where}: regex {source!r} in {what} matches the empty string")
-            probe = backtracks(compiled)
+            probe = None if _cannot_backtrack(source) else backtracks(compiled)
             if probe is not None:
                 shown = probe[:12] + ("…" if len(probe) > 12 else "")
                 raise self.error(
@@ -581,6 +657,41 @@ def _gate_parts(source: str) -> tuple[str, str] | None:
     return flags, source
 
 
+# re's own parser (the syntax the file promises), to read which characters a match must hold.
+_RE_PARSER: Final[Any] = importlib.import_module("re._parser")
+
+
+def _needle(body: str) -> str | None:
+    """A string every match of the pattern ``body`` contains, or ``None`` if none is known.
+
+    It is the longest run of literal characters at the pattern's top level (outside groups,
+    alternatives, repetitions and lookarounds), which every match spells out in order. A
+    pattern with an ASCII punctuation literal there gets none: `re` reads some syntax only
+    the ``regex`` module knows (``{e<=1}``, ``[[:alpha:]]``) as literal characters.
+
+    >>> _needle("データを(?:活用|利用)"), _needle(r"\\bGSS\\b"), _needle("(?:a|b)+"), _needle("a{e<=1}")
+    ('データを', 'GSS', None, None)
+    """
+    try:
+        with warnings.catch_warnings():  # re.compile at loading has warned already
+            warnings.simplefilter("ignore")
+            items = _RE_PARSER.parse(body, 0).data
+    except Exception:  # whatever re cannot read gets no needle
+        return None
+    best = run = ""
+    for op, arg in items:
+        if op is not _RE_PARSER.LITERAL:
+            run = ""
+            continue
+        ch = chr(arg)
+        if ch.isascii() and not ch.isalnum():
+            return None
+        run += ch
+        if len(run) > len(best):
+            best = run
+    return best or None
+
+
 class PatternGate:
     """A cheap test of which of some patterns cannot match a text.
 
@@ -607,6 +718,9 @@ class PatternGate:
             else:
                 by_flags.setdefault(parts[0], {}).setdefault(pattern, parts[1])
         self._groups: list[tuple[Any, frozenset[GuardedPattern]]] = []
+        # Per group, strings one of which every match holds (None: no such list): a text
+        # holding none of them is a miss without a search (which would have found nothing).
+        self._needles: list[tuple[str, ...] | None] = []
         for flags, members in by_flags.items():
             source = (f"(?{flags})" if flags else "") + "|".join(f"(?:{body})" for body in members.values())
             try:
@@ -615,6 +729,13 @@ class PatternGate:
                 always.update(members)
                 continue
             self._groups.append((compiled, frozenset(members)))
+            # Only where every member is sure to be fast (_cannot_backtrack): a slow one's
+            # search must still run and fail its text by its time limit.
+            needles = [
+                _needle(body) if "i" not in flags and _cannot_backtrack(p.pattern) else None
+                for p, body in members.items()
+            ]
+            self._needles.append(None if None in needles else tuple(dict.fromkeys(n for n in needles if n)))
         self._always = frozenset(always)
         self._by_mask: dict[int, frozenset[GuardedPattern]] = {}
 
@@ -622,6 +743,9 @@ class PatternGate:
         """The patterns that may match ``text`` (all that do, and perhaps a few more)."""
         mask = 0
         for bit, (compiled, _) in enumerate(self._groups):
+            needles = self._needles[bit]
+            if needles is not None and not any(map(text.__contains__, needles)):
+                continue
             try:
                 found = compiled.search(text, timeout=MATCH_TIMEOUT) is not None
             except TimeoutError:
