@@ -541,3 +541,31 @@ def test_records_made_slot_by_slot_are_the_constructed_ones() -> None:
         assert type(block) is Block and block == same and repr(block) == repr(same)
     with pytest.raises(TypeError):
         slot_setters(Unit, "kind", "text")
+
+
+def test_trailing_symbol_is_the_pattern_class() -> None:
+    # _terminated skips _TRAILING_SYMBOLS_RE's sub when the last character is not in it.
+    for cp in range(sys.maxunicode + 1):
+        if 0xD800 <= cp <= 0xDFFF:
+            continue
+        c = chr(cp)
+        assert cls._trailing_symbol(c) is (cls._TRAILING_SYMBOLS_RE.search(c) is not None), hex(cp)
+    alphabet = "です。ね🌿！!♪☆ \u3000\n\ufe0fよだ」)"
+    for t in [*LINES, *_random_texts(alphabet, 30_000, 8, 21)]:
+        bare = cls._TRAILING_SYMBOLS_RE.sub("", t)
+        plain = bool(t) and (
+            t.rstrip("」』）)")[-1:] in cls._SENTENCE_END
+            or (bare != t and bool(cls._POLITE_END_RE.search(bare)))
+        )
+        assert cls._terminated(t) is plain, repr(t)
+
+
+def test_label_set_gates_need_their_delimiter_where_the_pattern_puts_it() -> None:
+    alphabet = "波多野さんはるあき桃子ゆう /／「」。、 \u3000\t\n1ア"
+    for t in [*LINES, *_random_texts(alphabet, 60_000, 14, 22)]:
+        if not cls._name_space_near(t):
+            assert cls._SPACE_LABEL_RE.match(t) is None, repr(t)
+        if "/" not in t[1:9] and "／" not in t[1:9]:
+            assert cls._SLASH_LABEL_RE.match(t) is None, repr(t)
+        if "「" not in t[1:9]:
+            assert cls._QUOTE_LABEL_RE.match(t) is None, repr(t)

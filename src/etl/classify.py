@@ -8,6 +8,7 @@ question markers are split off the text here, so ``text`` never contains them.
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 from typing import Final
 
@@ -122,13 +123,30 @@ def _terminated(text: str) -> bool:
         return False
     if text.rstrip("」』）)")[-1:] in _SENTENCE_END:
         return True
+    if not _trailing_symbol(text[-1]):
+        return False  # _TRAILING_SYMBOLS_RE strips nothing: the text is its own bare form
     bare = _TRAILING_SYMBOLS_RE.sub("", text)
     return bare != text and bool(_POLITE_END_RE.search(bare))
+
+
+def _trailing_symbol(c: str) -> bool:
+    """Whether _TRAILING_SYMBOLS_RE's class holds ``c`` (its \\s is str.isspace).
+
+    >>> _trailing_symbol("🌿"), _trailing_symbol("！"), _trailing_symbol("\u3000"), _trailing_symbol("す")
+    (True, True, True, False)
+    """
+    return (
+        c.isspace()
+        or "\U0001f000" <= c <= "\U0001ffff"
+        or "\u2600" <= c <= "\u27bf"
+        or c in _TRAILING_SYMBOL_EXTRA
+    )
 
 
 _POLITE_END_RE: Final = re.compile(r"(?:です|ます|ました|でした|ません|ください|だ|よ|ね)$")
 # Emoji and symbols a personal blog closes a line with.
 _TRAILING_SYMBOLS_RE: Final = re.compile(r"[\s\U0001F000-\U0001FFFF\u2600-\u27BF\uFE0F♪☆★！!]+$")
+_TRAILING_SYMBOL_EXTRA: Final = frozenset("\ufe0f♪☆★！!")
 # A line that only separates: 「・・・」「* * *」「――――」.
 _SEPARATOR_RE: Final = re.compile(r"^[\s・*＊■□◆◇●○―─—\-=＝~〜…◎☆★]{1,40}$")
 _DATE_LINE_RE: Final = re.compile(
@@ -185,23 +203,44 @@ def _page_keys(texts: list[str]) -> list[str | None]:
     ['gssの業務', 'スキ', '', None]
     """
     limit = _KEYED_MAX * _NFD_MAX
+    if not texts:
+        return []
+    every = max(map(len, texts)) <= limit  # most articles: every text is short
     # A longer text counts only its non-space characters; one without any space (most
     # Japanese lines) is as long as it looks, and is not copied to find that out.
-    short = [
-        i
-        for i, t in enumerate(texts)
-        if len(t) <= limit or (_ANY_SPACE_RE.search(t) is not None and len("".join(t.split())) <= limit)
-    ]
-    keys: list[str | None] = [None] * len(texts)
-    picked = [texts[i] for i in short]
+    short = (
+        range(len(texts))
+        if every
+        else [
+            i
+            for i, t in enumerate(texts)
+            if len(t) <= limit or (_ANY_SPACE_RE.search(t) is not None and len("".join(t.split())) <= limit)
+        ]
+    )
+    picked = texts if every else [texts[i] for i in short]
     joined = "\0".join(picked)
     if joined.count("\0") != len(picked) - 1 and picked:
         found = [match_key(t) for t in picked]  # a text with a NUL of its own
     else:
-        found = match_key(joined).split("\0") if picked else []
+        found = _joined_key(joined).split("\0") if picked else []
+    if every:
+        return list(found)
+    keys: list[str | None] = [None] * len(texts)
     for i, key in zip(short, found, strict=True):
         keys[i] = key
     return keys
+
+
+def _joined_key(text: str) -> str:
+    """``match_key(text)``: NFKC only when the text is not in NFKC already (the check is
+    far cheaper than the normalisation), spaces dropped by str.split (\\s is str.isspace).
+
+    >>> _joined_key("ＧＳＳ の\u3000業務"), _joined_key("スキ\0シェア")
+    ('gssの業務', 'スキ\x00シェア')
+    """
+    if not unicodedata.is_normalized("NFKC", text):
+        text = unicodedata.normalize("NFKC", text)
+    return "".join(text.split()).lower()
 
 
 def _heading_like(text: str) -> bool:
@@ -858,6 +897,16 @@ _SPACE_LABEL_RE: Final = re.compile(
 )
 
 
+def _name_space_near(text: str) -> bool:
+    """A space where _SPACE_LABEL_RE's could be: right after its name, 1 to 8 characters.
+
+    >>> _name_space_near("波多野 朝は3時に"), _name_space_near("朝は3時に起きる。 それから")
+    (True, False)
+    """
+    head = text[1:9]
+    return " " in head or "\u3000" in head
+
+
 def _space_turn(text: str, m: re.Match[str]) -> bool:
     return len(text) - m.end() >= 15 and _terminated(text)
 
@@ -869,10 +918,12 @@ def _space_labels(kinds: list[BlockKind | None], texts: list[str]) -> set[str]:
     (UniDic) or named elsewhere in the article by a full name.
     """
     counts: dict[str, int] = {}
-    full_names = {p.family for t in texts if len(t) <= 60 and (p := name_by_shape(t))}
     for i, t in enumerate(texts):
-        if kinds[i] is None and (m := _SPACE_LABEL_RE.match(t)) and _space_turn(t, m):
+        if kinds[i] is None and _name_space_near(t) and (m := _SPACE_LABEL_RE.match(t)) and _space_turn(t, m):
             counts[m.group("name")] = counts.get(m.group("name"), 0) + 1
+    if not counts:
+        return set()  # no opener at all (most articles): no name to confirm
+    full_names = {p.family for t in texts if len(t) <= 60 and (p := name_by_shape(t))}
     # A name is a person's when UniDic says so, a full name elsewhere gives it, or the
     # article mentions it with an honorific beyond its own turns (「はるさんに聞きました」).
     everything = "".join(texts)
@@ -905,7 +956,13 @@ def _slash_labels(kinds: list[BlockKind | None], texts: list[str]) -> set[str]:
     """
     counts: dict[str, int] = {}
     for i, t in enumerate(texts):
-        if kinds[i] is None and (m := _SLASH_LABEL_RE.match(t)) and _terminated(t) and len(t) - m.end() >= 4:
+        if (
+            kinds[i] is None
+            and ("/" in t[1:9] or "／" in t[1:9])  # the slash after a name of 1 to 8 characters
+            and (m := _SLASH_LABEL_RE.match(t))
+            and _terminated(t)
+            and len(t) - m.end() >= 4
+        ):
             name = m.group("name")
             if match_key(name) not in NOT_A_NAME:
                 counts[name] = counts.get(name, 0) + 1
@@ -935,7 +992,8 @@ def _quote_labels(kinds: list[BlockKind | None], texts: list[str]) -> set[str]:
         if kinds[i] is not None or len(t) < 8:
             continue
         prose += 1
-        m = _QUOTE_LABEL_RE.match(t)
+        # The opening bracket after a name of 1 to 8 characters.
+        m = _QUOTE_LABEL_RE.match(t) if "「" in t[1:9] else None
         if m and match_key(m.group("name")) not in NOT_A_NAME:
             counts[m.group("name")] = counts.get(m.group("name"), 0) + 1
     total = sum(counts.values())
