@@ -512,6 +512,12 @@ def test_interview_intro_gate() -> None:
     for t in [*LINES, *_random_texts(alphabet, 40_000, 16, 18)]:
         if any(_INTERVIEW_INTRO_RE.search(s) for s in _AFTER_ENDER_RE.split(t)):
             assert _INTERVIEW_INTRO_RE.search(t), t
+    from etl.speakers import _may_intro_interview
+
+    quoted = alphabet + "「」『』さ氏様先生"
+    for t in [*LINES, *_random_texts(quoted, 60_000, 16, 23)]:
+        if not _may_intro_interview(t):
+            assert _INTERVIEW_INTRO_RE.search(strip_quotes(t)) is None, t
 
 
 def test_records_made_slot_by_slot_are_the_constructed_ones() -> None:
@@ -569,3 +575,27 @@ def test_label_set_gates_need_their_delimiter_where_the_pattern_puts_it() -> Non
             assert cls._SLASH_LABEL_RE.match(t) is None, repr(t)
         if "「" not in t[1:9]:
             assert cls._QUOTE_LABEL_RE.match(t) is None, repr(t)
+
+
+def test_flat_quote_split_is_the_flat_quote_sub() -> None:
+    for t in [*LINES, *_random_texts("「」『』あい 。\n", 60_000, 12, 24)]:
+        pieces = cues._FLAT_QUOTE_SPLIT_RE.split(t)
+        assert ("".join(pieces), len(pieces) // 2) == cues._FLAT_QUOTE_RE.subn("", t), repr(t)
+
+
+def test_plain_lines_skip_only_rules_that_cannot_decide_them() -> None:
+    # classify's plain-line path: no rule head, no colon or 【, no legend arrow (and no
+    # marker, no bold, asked of the block). The rules it skips all return nothing then.
+    rng = random.Random(25)
+    texts = [*LINES]
+    for _ in range(30_000):
+        texts.append("".join(rng.choice(_HEADS + "→=＝【】") for _ in range(rng.randint(0, 8))))
+    plain_seen = 0
+    for t in texts:
+        if cls._RULE_HEADS_RE.match(t) or cues.may_be_label(t) or cls._LEGEND_MARK_RE.search(t):
+            continue
+        plain_seen += 1
+        assert cues.cast_line(t) is None and cues.legend_key(t) is None, t
+        assert cues.find_label(t) is None and cues.label_shape(t) is None, t
+        assert cls._SHAPE_LABEL_RE.match(t) is None or cues.label_shape(t) is None, t
+    assert plain_seen > 5_000

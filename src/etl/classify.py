@@ -235,8 +235,8 @@ def _joined_key(text: str) -> str:
     """``match_key(text)``: NFKC only when the text is not in NFKC already (the check is
     far cheaper than the normalisation), spaces dropped by str.split (\\s is str.isspace).
 
-    >>> _joined_key("ＧＳＳ の\u3000業務"), _joined_key("スキ\0シェア")
-    ('gssの業務', 'スキ\x00シェア')
+    >>> _joined_key("ＧＳＳ の\u3000業務"), _joined_key("スキ\\0シェア")
+    ('gssの業務', 'スキ\\x00シェア')
     """
     if not unicodedata.is_normalized("NFKC", text):
         text = unicodedata.normalize("NFKC", text)
@@ -363,6 +363,39 @@ def classify(blocks: tuple[Block, ...] | list[Block]) -> list[Unit]:
         # Every start-anchored pattern of the rules below is a branch of _RULE_HEADS_RE:
         # when it does not match, none of them can, and their rules are skipped.
         head = _RULE_HEADS_RE.match(t) is not None
+        if not (
+            head or marks[i] is not None or blocks[i].emphasis or may_be_label(t) or _LEGEND_MARK_RE.search(t)
+        ):
+            # A plain line: no start a rule's pattern matches, no colon or 【 (labels, label
+            # shapes, cast lines), no legend arrow, no marker, no bold. Of the rules below
+            # only these can decide it, in this order (the others are skipped).
+            if (
+                i
+                and kinds[i - 1] == "link"
+                and _URL_RE.match(texts[i - 1])
+                and _heading_like(t)
+                and _CARD_RE.search(t)
+            ):
+                kinds[i] = "link"
+            elif _profile_header_by_end(t):
+                kinds[i] = "heading"
+            elif CREDIT_RE.match(t) and len(t) <= 80 and not _terminated(t):
+                kinds[i] = "profile"
+            elif (
+                len(t) <= 80
+                and _GREETING_START_RE.match(t)
+                and _INTRO_PREDICATE_HINT_RE.search(t)
+                and find_self_intro(t) is not None
+            ):
+                kinds[i] = "paragraph"
+            elif marker_count and _legend_line(t, marker_count, mention_count):
+                kinds[i] = "profile"
+            elif len(t) <= 200 and find_self_intro(t) is not None:
+                kinds[i] = "paragraph"
+            elif len(t) <= 80 and _IMAGE_ALT_RE.search(t) and not _terminated(t):
+                kinds[i] = "image_alt"
+                _caption_under_image(kinds, texts, i + 1)
+            continue
         sm = _SPACE_LABEL_RE.match(t) if head and space_labels else None
         if sm is not None and sm.group("name") in space_labels and _space_turn(t, sm):
             kinds[i], labels[i], texts[i] = "paragraph", sm.group(0), t[sm.end() :]
@@ -468,14 +501,7 @@ def classify(blocks: tuple[Block, ...] | list[Block]) -> list[Unit]:
             else:
                 kinds[i], labels[i], texts[i] = "speaker_label", label.label, ""
             continue
-        inner_mark = _INNER_MARK_RE.search(t) if marker_count else None
-        if (
-            inner_mark is not None
-            and marker_count.get(inner_mark.group(0), 0) >= 1
-            and marker_count.get(inner_mark.group(0), 0) + mention_count.get(inner_mark.group(0), 0) >= 2
-            and not t.startswith(inner_mark.group(0))
-            and len(t) <= 60
-        ):
+        if marker_count and _legend_line(t, marker_count, mention_count):
             kinds[i] = "profile"  # a legend line: 「・みどりさん (緑) 会社員」 defines the marker
             continue
         if shape is not None and match_key(_PAREN_NOTE_RE.sub("", shape)) in NOT_A_NAME and len(t) <= 80:
@@ -502,15 +528,7 @@ def classify(blocks: tuple[Block, ...] | list[Block]) -> list[Unit]:
             head and _IMAGE_ALT_HEAD_RE.match(t)
         ):
             kinds[i] = "image_alt"
-            nxt = i + 1
-            if (
-                nxt < n
-                and kinds[nxt] is None
-                and (_heading_like(texts[nxt]) or _PHOTO_ORDER_RE.match(texts[nxt]))
-                and question_marker(texts[nxt]) is None
-                and _caption_like(texts[nxt])
-            ):
-                kinds[nxt] = "caption"
+            _caption_under_image(kinds, texts, i + 1)
             continue
 
     # 「写真左から」「写真右、…の沢井さん」 is a caption; the short line before it, its image.
@@ -618,6 +636,36 @@ def classify(blocks: tuple[Block, ...] | list[Block]) -> list[Unit]:
         u_emphasis(unit, b.emphasis)
         out.append(unit)
     return out
+
+
+def _legend_line(text: str, marker_count: dict[str, int], mention_count: dict[str, int]) -> bool:
+    """「・みどりさん (緑) 会社員」: a short line naming a marker some line starts with.
+
+    >>> _legend_line("みどりさん (緑) 会社員", {"(緑)": 2}, {}), _legend_line("(緑)はい。", {"(緑)": 2}, {})
+    (True, False)
+    """
+    inner_mark = _INNER_MARK_RE.search(text)
+    if inner_mark is None:
+        return False
+    mark = inner_mark.group(0)
+    return (
+        marker_count.get(mark, 0) >= 1
+        and marker_count.get(mark, 0) + mention_count.get(mark, 0) >= 2
+        and not text.startswith(mark)
+        and len(text) <= 60
+    )
+
+
+def _caption_under_image(kinds: list[BlockKind | None], texts: list[str], nxt: int) -> None:
+    """The short line under an image's alt text that names a person is its caption."""
+    if (
+        nxt < len(kinds)
+        and kinds[nxt] is None
+        and (_heading_like(texts[nxt]) or _PHOTO_ORDER_RE.match(texts[nxt]))
+        and question_marker(texts[nxt]) is None
+        and _caption_like(texts[nxt])
+    ):
+        kinds[nxt] = "caption"
 
 
 @dataclass(frozen=True, slots=True)
