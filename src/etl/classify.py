@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Final
 
 from etl.cues import (
+    _MARKER_OPENERS,
     ANSWER_RE,
     CREDIT_RE,
     GREETING,
@@ -123,30 +125,15 @@ def _terminated(text: str) -> bool:
         return False
     if text.rstrip("」』）)")[-1:] in _SENTENCE_END:
         return True
-    if not _trailing_symbol(text[-1]):
-        return False  # _TRAILING_SYMBOLS_RE strips nothing: the text is its own bare form
+    if _TRAILING_SYMBOLS_RE.search(text, len(text) - 1) is None:
+        return False  # no trailing symbol (the last character decides): nothing to strip
     bare = _TRAILING_SYMBOLS_RE.sub("", text)
     return bare != text and bool(_POLITE_END_RE.search(bare))
-
-
-def _trailing_symbol(c: str) -> bool:
-    """Whether _TRAILING_SYMBOLS_RE's class holds ``c`` (its \\s is str.isspace).
-
-    >>> _trailing_symbol("🌿"), _trailing_symbol("！"), _trailing_symbol("\u3000"), _trailing_symbol("す")
-    (True, True, True, False)
-    """
-    return (
-        c.isspace()
-        or "\U0001f000" <= c <= "\U0001ffff"
-        or "\u2600" <= c <= "\u27bf"
-        or c in _TRAILING_SYMBOL_EXTRA
-    )
 
 
 _POLITE_END_RE: Final = re.compile(r"(?:です|ます|ました|でした|ません|ください|だ|よ|ね)$")
 # Emoji and symbols a personal blog closes a line with.
 _TRAILING_SYMBOLS_RE: Final = re.compile(r"[\s\U0001F000-\U0001FFFF\u2600-\u27BF\uFE0F♪☆★！!]+$")
-_TRAILING_SYMBOL_EXTRA: Final = frozenset("\ufe0f♪☆★！!")
 # A line that only separates: 「・・・」「* * *」「――――」.
 _SEPARATOR_RE: Final = re.compile(r"^[\s・*＊■□◆◇●○―─—\-=＝~〜…◎☆★]{1,40}$")
 _DATE_LINE_RE: Final = re.compile(
@@ -294,12 +281,15 @@ def classify(blocks: tuple[Block, ...] | list[Block]) -> list[Unit]:
 
     # Chrome: everything from the first chrome marker on.
     keys = _page_keys(texts)
-    chrome_from = next((i for i, k in enumerate(keys) if k in CHROME_START), n)
-    for i in range(n):
-        if i >= chrome_from or (kinds[i] is None and keys[i] in CHROME_LINE):
-            kinds[i] = "boilerplate"
-        elif kinds[i] is None and _PAGE_FURNITURE_RE.match(texts[i]):
-            kinds[i] = "boilerplate"  # separators, a bare date line, an update note
+    chrome_from = (
+        n if CHROME_START.isdisjoint(keys) else next(i for i, k in enumerate(keys) if k in CHROME_START)
+    )
+    kinds[chrome_from:] = ["boilerplate"] * (n - chrome_from)
+    lines = not CHROME_LINE.isdisjoint(keys)  # most articles have no chrome line
+    furniture = _PAGE_FURNITURE_RE.match
+    for i in range(chrome_from):
+        if kinds[i] is None and ((lines and keys[i] in CHROME_LINE) or furniture(texts[i])):
+            kinds[i] = "boilerplate"  # a chrome line; separators, a bare date line, an update note
 
     # Header image alt and title, by position.
     first = 0
@@ -323,16 +313,35 @@ def classify(blocks: tuple[Block, ...] | list[Block]) -> list[Unit]:
     shapes: list[str | None] = [None] * n
     lone_shapes: list[bool] = [False] * n
     marks: list[str | None] = [None] * n
+    # The lines where a label without a colon can be, for the label sets below: the
+    # delimiter within the first 9 characters, where each pattern puts it after its name.
+    spaced: list[int] = []
+    slashed: list[int] = []
+    quoted: list[int] = []
+    prose = 0  # undecided lines of 8 characters or more (_quote_labels' share)
     for i in range(n):
         if kinds[i] is None:
-            shapes[i] = shape = label_shape(texts[i])
-            if shape is not None:
-                shape_count[shape] = shape_count.get(shape, 0) + 1
-                lone_shapes[i] = _LONE_LABEL_RE.fullmatch(texts[i].strip()) is not None
-                alone += int(lone_shapes[i])
-            marks[i] = mark = marker_of(texts[i])
-            if mark is not None:
-                marker_count[mark] = marker_count.get(mark, 0) + 1
+            t = texts[i]
+            # label_shape and marker_of, asked only of a line that passes their own gates.
+            if t[:1] == "【" or ":" in t or "：" in t:
+                shapes[i] = shape = label_shape(t)
+                if shape is not None:
+                    shape_count[shape] = shape_count.get(shape, 0) + 1
+                    lone_shapes[i] = _LONE_LABEL_RE.fullmatch(t.strip()) is not None
+                    alone += int(lone_shapes[i])
+            if t[:1] in _MARKER_OPENERS:
+                marks[i] = mark = marker_of(t)
+                if mark is not None:
+                    marker_count[mark] = marker_count.get(mark, 0) + 1
+            head9 = t[1:9]
+            if " " in head9 or "\u3000" in head9:
+                spaced.append(i)
+            if "/" in head9 or "／" in head9:
+                slashed.append(i)
+            if len(t) >= 8:
+                prose += 1
+                if "「" in head9:
+                    quoted.append(i)
     if marker_count:
         # Mentions count only next to a marker some line starts with (the legend rules
         # below ask marker_count first): most articles have none, and skip the scan.
@@ -343,9 +352,9 @@ def classify(blocks: tuple[Block, ...] | list[Block]) -> list[Unit]:
                     if marker_of(inner.group(0)) is not None:
                         mention_count[inner.group(0)] = mention_count.get(inner.group(0), 0) + 1
 
-    space_labels = _space_labels(kinds, texts)
-    slash_labels = _slash_labels(kinds, texts)
-    quote_labels = _quote_labels(kinds, texts)
+    space_labels = _space_labels(kinds, texts, spaced) if spaced else set()
+    slash_labels = _slash_labels(kinds, texts, slashed) if slashed else set()
+    quote_labels = _quote_labels(kinds, texts, quoted, prose) if quoted else set()
     recurring = {k: c for k, c in shape_count.items() if _recurring_label(k, shape_count)}
     conversation = sum(recurring.values()) >= 2 and len(shape_count) >= 2 and sum(shape_count.values()) >= 3
 
@@ -959,15 +968,22 @@ def _space_turn(text: str, m: re.Match[str]) -> bool:
     return len(text) - m.end() >= 15 and _terminated(text)
 
 
-def _space_labels(kinds: list[BlockKind | None], texts: list[str]) -> set[str]:
+def _space_labels(
+    kinds: list[BlockKind | None], texts: list[str], candidates: Sequence[int] | None = None
+) -> set[str]:
     """Names that open several prose lines followed by a space: labels without a colon.
 
     Two or more distinct names, three or more turns in all, each name a person's name
-    (UniDic) or named elsewhere in the article by a full name.
+    (UniDic) or named elsewhere in the article by a full name. ``candidates``: the
+    undecided lines with a space right after a possible name (:func:`_name_space_near`),
+    when the caller knows them.
     """
     counts: dict[str, int] = {}
-    for i, t in enumerate(texts):
-        if kinds[i] is None and _name_space_near(t) and (m := _SPACE_LABEL_RE.match(t)) and _space_turn(t, m):
+    if candidates is None:
+        candidates = [i for i, t in enumerate(texts) if kinds[i] is None and _name_space_near(t)]
+    for i in candidates:
+        t = texts[i]
+        if (m := _SPACE_LABEL_RE.match(t)) and _space_turn(t, m):
             counts[m.group("name")] = counts.get(m.group("name"), 0) + 1
     if not counts:
         return set()  # no opener at all (most articles): no name to confirm
@@ -993,24 +1009,26 @@ def _space_labels(kinds: list[BlockKind | None], texts: list[str]) -> set[str]:
 _SLASH_LABEL_RE: Final = re.compile(r"^(?P<name>[^\s\d/／:：「」『』。、！？!?(（)）・]{1,8})[/／]\s*(?=\S)")
 
 
-def _slash_labels(kinds: list[BlockKind | None], texts: list[str]) -> set[str]:
+def _slash_labels(
+    kinds: list[BlockKind | None], texts: list[str], candidates: Sequence[int] | None = None
+) -> set[str]:
     """Names that open several sentences followed by a slash: labels written 「名前/…」.
 
     Two or more distinct names, three or more turns, one name at least twice; the rest of
-    each line is a sentence (a 「名前/肩書」 profile line is not a turn).
+    each line is a sentence (a 「名前/肩書」 profile line is not a turn). ``candidates``:
+    the undecided lines with a slash in their first 9 characters, when the caller knows.
 
     >>> sorted(_slash_labels([None] * 3, ["あき/そうなんですよ。", "ゆう/へえ、知らなかった。", "あき/でしょう。"]))
     ['あき', 'ゆう']
     """
     counts: dict[str, int] = {}
-    for i, t in enumerate(texts):
-        if (
-            kinds[i] is None
-            and ("/" in t[1:9] or "／" in t[1:9])  # the slash after a name of 1 to 8 characters
-            and (m := _SLASH_LABEL_RE.match(t))
-            and _terminated(t)
-            and len(t) - m.end() >= 4
-        ):
+    if candidates is None:  # the slash after a name of 1 to 8 characters
+        candidates = [
+            i for i, t in enumerate(texts) if kinds[i] is None and ("/" in t[1:9] or "／" in t[1:9])
+        ]
+    for i in candidates:
+        t = texts[i]
+        if (m := _SLASH_LABEL_RE.match(t)) and _terminated(t) and len(t) - m.end() >= 4:
             name = m.group("name")
             if match_key(name) not in NOT_A_NAME:
                 counts[name] = counts.get(name, 0) + 1
@@ -1025,23 +1043,29 @@ _QUOTE_LABEL_RE: Final = re.compile(
 )
 
 
-def _quote_labels(kinds: list[BlockKind | None], texts: list[str]) -> set[str]:
+def _quote_labels(
+    kinds: list[BlockKind | None],
+    texts: list[str],
+    candidates: Sequence[int] | None = None,
+    prose: int = 0,
+) -> set[str]:
     """Names before whole bracketed lines, 名前「…」, when such lines carry the article.
 
     Two or more names, three or more lines, one name twice, and at least half of the
     article's prose lines: an essay quoting a remark now and then keeps its voice.
+    ``candidates`` and ``prose``, when the caller knows them: the undecided lines of 8
+    characters or more with 「 in their first 9, and how many such lines there are at all.
 
     >>> sorted(_quote_labels([None] * 3, ["桃子「もうすぐ焼けるよ。」", "杏「今日は早いね。」", "桃子「豆も挽いたよ。」"]))
     ['杏', '桃子']
     """
     counts: dict[str, int] = {}
-    prose = 0
-    for i, t in enumerate(texts):
-        if kinds[i] is not None or len(t) < 8:
-            continue
-        prose += 1
+    if candidates is None:
+        prose = sum(1 for i, t in enumerate(texts) if kinds[i] is None and len(t) >= 8)
         # The opening bracket after a name of 1 to 8 characters.
-        m = _QUOTE_LABEL_RE.match(t) if "「" in t[1:9] else None
+        candidates = [i for i, t in enumerate(texts) if kinds[i] is None and len(t) >= 8 and "「" in t[1:9]]
+    for i in candidates:
+        m = _QUOTE_LABEL_RE.match(texts[i])
         if m and match_key(m.group("name")) not in NOT_A_NAME:
             counts[m.group("name")] = counts.get(m.group("name"), 0) + 1
     total = sum(counts.values())
