@@ -281,9 +281,8 @@ def classify(blocks: tuple[Block, ...] | list[Block]) -> list[Unit]:
 
     # Chrome: everything from the first chrome marker on.
     keys = _page_keys(texts)
-    chrome_from = (
-        n if CHROME_START.isdisjoint(keys) else next(i for i, k in enumerate(keys) if k in CHROME_START)
-    )
+    starts = CHROME_START.intersection(keys)
+    chrome_from = min(map(keys.index, starts)) if starts else n
     kinds[chrome_from:] = ["boilerplate"] * (n - chrome_from)
     lines = not CHROME_LINE.isdisjoint(keys)  # most articles have no chrome line
     furniture = _PAGE_FURNITURE_RE.match
@@ -632,15 +631,17 @@ def classify(blocks: tuple[Block, ...] | list[Block]) -> list[Unit]:
     out: list[Unit] = []
     new = _new
     u_kind, u_text, u_label, u_level, u_emphasis = _UNIT_SETTERS
-    for i, b in enumerate(blocks):
-        kind = kinds[i] or "paragraph"
-        level = b.heading_level if kind == "heading" else None
-        if kind == "heading" and level is None:
-            level = 2
+    for b, decided, text, lab in zip(blocks, kinds, texts, labels, strict=True):
+        kind = decided or "paragraph"
+        level = None
+        if kind == "heading":
+            level = b.heading_level
+            if level is None:
+                level = 2
         unit = new(Unit)
         u_kind(unit, kind)
-        u_text(unit, texts[i])
-        u_label(unit, labels[i])
+        u_text(unit, text)
+        u_label(unit, lab)
         u_level(unit, level)
         u_emphasis(unit, b.emphasis)
         out.append(unit)
@@ -815,11 +816,12 @@ def _mark_unmarked_questions(
     if "question" in kinds:
         return
     n = len(kinds)
-
-    def short(i: int) -> bool:
-        return labels[i] is None and (
-            kinds[i] == "heading" or (kinds[i] == "paragraph" and _heading_like(texts[i]))
-        )
+    # A short unlabelled line, for each block: nothing below changes kinds, labels or texts
+    # before the lists of candidates are made, which is all that asks.
+    short = [
+        label is None and (kind == "heading" or (kind == "paragraph" and _heading_like(text)))
+        for kind, text, label in zip(kinds, texts, labels, strict=True)
+    ].__getitem__
 
     one_answer: list[int] = []
     for i in range(n - 1):
@@ -1100,8 +1102,13 @@ def _mark_profiles(
     n = len(kinds)
     i = 0
     while i < n:
-        header = kinds[i] == "heading" and _is_profile_header(texts[i])
-        if not header:
+        if kinds[i] != "heading":
+            # Straight to the next heading: nothing changes kinds on the way there.
+            try:
+                i = kinds.index("heading", i)
+            except ValueError:
+                break
+        if not _is_profile_header(texts[i]):
             i += 1
             continue
         j = i + 1

@@ -920,13 +920,12 @@ def _talked_about(name: str, plain: str) -> bool:
     (True, True)
     """
     # re.escape(name) + "(?:さん|氏|先生|教授)" searched: a literal, so a substring test.
-    return any(name + title in plain for title in _TITLES) or (
+    return (
+        name + "さん" in plain or name + "氏" in plain or name + "先生" in plain or name + "教授" in plain
+    ) or (
         # 「取材の帰り道、…」: the reporter looking back on the interview.
         _REPORTER_WORDS_RE.search(plain) is not None
     )
-
-
-_TITLES: Final = ("さん", "氏", "先生", "教授")
 
 
 def _full_of(text: str, family: str) -> str | None:
