@@ -8,8 +8,9 @@ question markers are split off the text here, so ``text`` never contains them.
 from __future__ import annotations
 
 import re
+import sys
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Final
 
@@ -39,7 +40,7 @@ from etl.cues import (
     surnames_in,
 )
 from etl.model import Block, BlockKind, slot_setters
-from etl.morph import tokenize
+from etl.morph import Memo, tokenize
 from etl.normalize import match_key
 
 # note's own page chrome, compared as match keys. After the first of these, the rest of
@@ -95,6 +96,7 @@ _SECTION_HEAD_RE: Final = re.compile(
     r"^(?:第[0-9０-９一二三四五六七八九十]+[部章回話幕]|(?:Part|PART|Session|SESSION)\s*[0-9０-９]+|"
     r"[0-9０-９]{1,2}[.．、)）]\s*\S|【[0-9０-９一二三四五六七八九十]+】)"
 )
+_ANY_SIZE: Final = sys.maxsize  # a memo of one article's texts needs no bound
 HEADING_MAX: Final = 40  # note headings seen in practice are at most ~35 characters
 PROFILE_LINE_MAX: Final = 300
 
@@ -275,6 +277,8 @@ def classify(blocks: tuple[Block, ...] | list[Block]) -> list[Unit]:
     ['image_alt', 'title', 'paragraph']
     """
     n = len(blocks)
+    # _heading_like is asked again and again of the same lines: once per text here.
+    heading_like = Memo(_heading_like, _ANY_SIZE).__getitem__
     kinds: list[BlockKind | None] = [b.kind for b in blocks]
     texts = [b.text for b in blocks]
     labels: list[str | None] = [None] * n
@@ -381,7 +385,7 @@ def classify(blocks: tuple[Block, ...] | list[Block]) -> list[Unit]:
                 i
                 and kinds[i - 1] == "link"
                 and _URL_RE.match(texts[i - 1])
-                and _heading_like(t)
+                and heading_like(t)
                 and _CARD_RE.search(t)
             ):
                 kinds[i] = "link"
@@ -402,7 +406,7 @@ def classify(blocks: tuple[Block, ...] | list[Block]) -> list[Unit]:
                 kinds[i] = "paragraph"
             elif len(t) <= 80 and _IMAGE_ALT_RE.search(t) and not _terminated(t):
                 kinds[i] = "image_alt"
-                _caption_under_image(kinds, texts, i + 1)
+                _caption_under_image(kinds, texts, i + 1, heading_like)
             continue
         sm = _SPACE_LABEL_RE.match(t) if head and space_labels else None
         if sm is not None and sm.group("name") in space_labels and _space_turn(t, sm):
@@ -420,7 +424,7 @@ def classify(blocks: tuple[Block, ...] | list[Block]) -> list[Unit]:
             i
             and kinds[i - 1] == "link"
             and _URL_RE.match(texts[i - 1])
-            and _heading_like(t)
+            and heading_like(t)
             and _CARD_RE.search(t)
         ):
             kinds[i] = "link"  # a link card: the URL, then the page title under it
@@ -536,7 +540,7 @@ def classify(blocks: tuple[Block, ...] | list[Block]) -> list[Unit]:
             head and _IMAGE_ALT_HEAD_RE.match(t)
         ):
             kinds[i] = "image_alt"
-            _caption_under_image(kinds, texts, i + 1)
+            _caption_under_image(kinds, texts, i + 1, heading_like)
             continue
 
     # 「写真左から」「写真右、…の沢井さん」 is a caption; the short line before it, its image.
@@ -545,7 +549,7 @@ def classify(blocks: tuple[Block, ...] | list[Block]) -> list[Unit]:
             kinds[i] is None and len(texts[i]) <= 80 and _PHOTO_ORDER_RE.match(texts[i])
         ):
             kinds[i] = "caption"
-            if i and kinds[i - 1] is None and _heading_like(texts[i - 1]) and not _terminated(texts[i - 1]):
+            if i and kinds[i - 1] is None and heading_like(texts[i - 1]) and not _terminated(texts[i - 1]):
                 kinds[i - 1] = "image_alt"
 
     # An image without a picture word: an alt line and a caption naming a person, two
@@ -553,7 +557,7 @@ def classify(blocks: tuple[Block, ...] | list[Block]) -> list[Unit]:
     def under_profile(i: int) -> bool:
         # Under a profile header (maybe after other short lines), short lines are entries.
         back = i - 1
-        while back >= 0 and kinds[back] is None and _heading_like(texts[back]):
+        while back >= 0 and kinds[back] is None and heading_like(texts[back]):
             back -= 1
         return back >= 0 and kinds[back] == "heading" and _is_profile_header(texts[back])
 
@@ -562,7 +566,7 @@ def classify(blocks: tuple[Block, ...] | list[Block]) -> list[Unit]:
             kinds[i] is None
             and kinds[i + 1] is None
             and not under_profile(i)
-            and _heading_like(texts[i])
+            and heading_like(texts[i])
             and not _terminated(texts[i])
         ):
             nxt_text = texts[i + 1]
@@ -571,7 +575,7 @@ def classify(blocks: tuple[Block, ...] | list[Block]) -> list[Unit]:
                 _caption_like(nxt_text)
                 and _caption_like(texts[i])
                 and after in (None, "paragraph", "question", "speaker_label")
-                and (i + 2 >= n or kinds[i + 2] is not None or not _heading_like(texts[i + 2]))
+                and (i + 2 >= n or kinds[i + 2] is not None or not heading_like(texts[i + 2]))
             ):
                 kinds[i], kinds[i + 1] = "image_alt", "caption"
 
@@ -584,7 +588,7 @@ def classify(blocks: tuple[Block, ...] | list[Block]) -> list[Unit]:
             if (
                 i
                 and kinds[i - 1] is None
-                and _heading_like(prev)
+                and heading_like(prev)
                 and not _terminated(prev)
                 and not _SECTION_HEAD_RE.match(prev)
                 and not PROFILE_HEADER_RE.match(prev)
@@ -606,7 +610,7 @@ def classify(blocks: tuple[Block, ...] | list[Block]) -> list[Unit]:
             and labels[i + 1] is None
             and not _CLOSING_HEADING_RE.fullmatch(t)
             and (
-                (_WRAPPED_RE.search(t[-_END_TAIL:]) and not _heading_like(nxt_text))
+                (_WRAPPED_RE.search(t[-_END_TAIL:]) and not heading_like(nxt_text))
                 or (
                     # 「朝いちばんの」「電車に乗るのを」「やめてみました」: one sentence, one line each.
                     _PARTICLE_END_RE.search(t[-_END_TAIL:])
@@ -618,15 +622,15 @@ def classify(blocks: tuple[Block, ...] | list[Block]) -> list[Unit]:
             kinds[i] = "paragraph"  # a hard-wrapped line: the sentence goes on below
             continue
         if (_LINK_MARK_RE.match(t) and len(t) <= HEADING_MAX) or (
-            _heading_like(t) and _followed_by_content(kinds, texts, i)
+            heading_like(t) and _followed_by_content(kinds, texts, i, heading_like)
         ):
             kinds[i] = "heading"
         else:
             kinds[i] = "paragraph"
-    _mark_bare_name_labels(kinds, texts, labels, blocks)
+    _mark_bare_name_labels(kinds, texts, labels, blocks, heading_like)
     _mark_icon_labels(kinds, texts, labels)
     _mark_profiles(kinds, texts, labels, blocks)
-    _mark_unmarked_questions(kinds, texts, labels, blocks)
+    _mark_unmarked_questions(kinds, texts, labels, blocks, heading_like)
 
     out: list[Unit] = []
     new = _new
@@ -666,12 +670,17 @@ def _legend_line(text: str, marker_count: dict[str, int], mention_count: dict[st
     )
 
 
-def _caption_under_image(kinds: list[BlockKind | None], texts: list[str], nxt: int) -> None:
+def _caption_under_image(
+    kinds: list[BlockKind | None],
+    texts: list[str],
+    nxt: int,
+    heading_like: Callable[[str], bool] = _heading_like,
+) -> None:
     """The short line under an image's alt text that names a person is its caption."""
     if (
         nxt < len(kinds)
         and kinds[nxt] is None
-        and (_heading_like(texts[nxt]) or _PHOTO_ORDER_RE.match(texts[nxt]))
+        and (heading_like(texts[nxt]) or _PHOTO_ORDER_RE.match(texts[nxt]))
         and question_marker(texts[nxt]) is None
         and _caption_like(texts[nxt])
     ):
@@ -737,6 +746,7 @@ def _mark_bare_name_labels(
     texts: list[str],
     labels: list[str | None],
     blocks: tuple[Block, ...] | list[Block],
+    heading_like: Callable[[str], bool] = _heading_like,
 ) -> None:
     """A name alone on its line, again and again, each time before prose, is a label.
 
@@ -793,7 +803,7 @@ def _mark_bare_name_labels(
         if (
             kinds[i] == "paragraph"
             and labels[i] is None
-            and _heading_like(texts[i])
+            and heading_like(texts[i])
             and kinds[i + 1] == "speaker_label"
         ):
             kinds[i] = "heading"
@@ -807,6 +817,7 @@ def _mark_unmarked_questions(
     texts: list[str],
     labels: list[str | None],
     blocks: tuple[Block, ...] | list[Block],
+    heading_like: Callable[[str], bool] = _heading_like,
 ) -> None:
     """一問一答 without markers: short lines, most ending in ？, each answered by one paragraph.
 
@@ -819,7 +830,7 @@ def _mark_unmarked_questions(
     # A short unlabelled line, for each block: nothing below changes kinds, labels or texts
     # before the lists of candidates are made, which is all that asks.
     short = [
-        label is None and (kind == "heading" or (kind == "paragraph" and _heading_like(text)))
+        label is None and (kind == "heading" or (kind == "paragraph" and heading_like(text)))
         for kind, text, label in zip(kinds, texts, labels, strict=True)
     ].__getitem__
 
@@ -861,7 +872,7 @@ def _mark_unmarked_questions(
         for i in polite:
             kinds[i] = "question"
         for i in range(n - 1):
-            if kinds[i] == "paragraph" and _heading_like(texts[i]) and kinds[i + 1] == "question":
+            if kinds[i] == "paragraph" and heading_like(texts[i]) and kinds[i + 1] == "question":
                 kinds[i] = "heading"
         return
     # An article that names its guest (「ゲスト:…」「話し手:…」, 「…にお話を伺いました」): short
@@ -886,11 +897,16 @@ def _mark_unmarked_questions(
         for i in one_answer:
             kinds[i] = "question"
         for i in range(n - 1):
-            if kinds[i] == "paragraph" and _heading_like(texts[i]) and kinds[i + 1] == "question":
+            if kinds[i] == "paragraph" and heading_like(texts[i]) and kinds[i + 1] == "question":
                 kinds[i] = "heading"
 
 
-def _followed_by_content(kinds: list[BlockKind | None], texts: list[str], i: int) -> bool:
+def _followed_by_content(
+    kinds: list[BlockKind | None],
+    texts: list[str],
+    i: int,
+    heading_like: Callable[[str], bool] = _heading_like,
+) -> bool:
     """A heading introduces something: a paragraph, a question, a label or an image."""
     for j in range(i + 1, len(kinds)):
         k = kinds[j]
@@ -903,7 +919,7 @@ def _followed_by_content(kinds: list[BlockKind | None], texts: list[str], i: int
         if k is None:
             # Another short unterminated line: this one is a heading only if that one is a
             # longer text; a run of short lines is a profile or a list, decided later.
-            return not _heading_like(texts[j]) or _LINK_MARK_RE.match(texts[j]) is not None
+            return not heading_like(texts[j]) or _LINK_MARK_RE.match(texts[j]) is not None
         return True
     return False
 
