@@ -178,7 +178,6 @@ _GREETING_LINE_RE: Final = re.compile(GREETING + r"[\s\U0001F000-\U0001FFFF\u260
 # longer than any of these.
 _KEYED_MAX: Final = max(len(k) for k in (*CHROME_START, *CHROME_LINE, HEADER_IMAGE))
 _NFD_MAX: Final = 4
-_ANY_SPACE_RE: Final = re.compile(r"\s")  # the characters str.split() splits at
 
 
 def _page_keys(texts: list[str]) -> list[str | None]:
@@ -196,15 +195,12 @@ def _page_keys(texts: list[str]) -> list[str | None]:
         return []
     every = max(map(len, texts)) <= limit  # most articles: every text is short
     # A longer text counts only its non-space characters; one without any space (most
-    # Japanese lines) is as long as it looks, and is not copied to find that out.
+    # Japanese lines) is as long as it looks, and is not copied to find that out
+    # (str.split gives back the text itself when it has no space to split at).
     short = (
         range(len(texts))
         if every
-        else [
-            i
-            for i, t in enumerate(texts)
-            if len(t) <= limit or (_ANY_SPACE_RE.search(t) is not None and len("".join(t.split())) <= limit)
-        ]
+        else [i for i, t in enumerate(texts) if len(t) <= limit or len("".join(t.split())) <= limit]
     )
     picked = texts if every else [texts[i] for i in short]
     joined = "\0".join(picked)
