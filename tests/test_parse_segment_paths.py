@@ -393,7 +393,7 @@ _HEADS = "――QＱA→⇒■◆●・-*1①>＞(（【「『http www.:：=＝ 
 
 
 def _start_rules() -> list[re.Pattern[str]]:
-    # Every pattern the main loop asks only when _RULE_HEADS_RE matches.
+    # Every pattern the main loop asks only when _rule_head says one of them matches.
     return [*_rule_heads(), cues.QUESTION_RE, cues.ANSWER_RE]
 
 
@@ -406,7 +406,7 @@ def test_rule_heads_gate_the_start_anchored_rules_of_short_lines_too() -> None:
         texts.append(head + rng.choice(tails) + "".join(rng.choice(_HEADS) for _ in range(rng.randint(0, 3))))
     gated = 0
     for t in texts:
-        if cls._RULE_HEADS_RE.match(t) is not None:
+        if cls._rule_head(t):
             continue
         gated += 1
         for rx in _start_rules():
@@ -587,10 +587,40 @@ def test_plain_lines_skip_only_rules_that_cannot_decide_them() -> None:
         texts.append("".join(rng.choice(_HEADS + "→=＝【】") for _ in range(rng.randint(0, 8))))
     plain_seen = 0
     for t in texts:
-        if cls._RULE_HEADS_RE.match(t) or cues.may_be_label(t) or cls._LEGEND_MARK_RE.search(t):
+        if cls._rule_head(t) or cues.may_be_label(t) or cls._LEGEND_MARK_RE.search(t):
             continue
         plain_seen += 1
         assert cues.cast_line(t) is None and cues.legend_key(t) is None, t
         assert cues.find_label(t) is None and cues.label_shape(t) is None, t
         assert cls._SHAPE_LABEL_RE.match(t) is None or cues.label_shape(t) is None, t
     assert plain_seen > 5_000
+
+
+def test_rule_head_gates_need_their_character_where_the_pattern_puts_it() -> None:
+    rng = random.Random(26)
+    words = [
+        "こんにちは",
+        "皆さん、はじめまして",
+        "みなさま",
+        "写真。",
+        "画像。",
+        "スライド。",
+        "イラスト",
+        "。",
+    ]
+    texts = [*LINES]
+    for _ in range(40_000):
+        texts.append(
+            "".join(
+                rng.choice(words) if rng.random() < 0.2 else rng.choice(_HEADS)
+                for _ in range(rng.randint(0, 9))
+            )
+        )
+    texts += _random_texts("店主の写真画像。ショットイラストスライド 工房", 20_000, 40, 27)
+    for t in texts:
+        if t[:1] not in cls._GREETING_FIRST:
+            assert cls._GREETING_LINE_RE.match(t) is None, t
+        if "。" not in t[3:35]:
+            assert cls._IMAGE_ALT_HEAD_RE.match(t) is None, t
+        plain = any(rx.match(t) for rx in _start_rules())
+        assert cls._rule_head(t) is plain, t

@@ -368,9 +368,9 @@ def classify(blocks: tuple[Block, ...] | list[Block]) -> list[Unit]:
             if len(t) <= 200 and find_self_intro(t) is not None:
                 kinds[i] = "paragraph"
             continue
-        # Every start-anchored pattern of the rules below is a branch of _RULE_HEADS_RE:
+        # Every start-anchored pattern of the rules below is one _rule_head asks:
         # when it does not match, none of them can, and their rules are skipped.
-        head = _RULE_HEADS_RE.match(t) is not None
+        head = _rule_head(t)
         if not (
             head or marks[i] is not None or blocks[i].emphasis or may_be_label(t) or _LEGEND_MARK_RE.search(t)
         ):
@@ -1178,20 +1178,17 @@ def _mark_profiles(
         i = j
 
 
-# Every start-anchored pattern a rule of classify's main loop needs to match before it can
+# The start-anchored patterns a rule of classify's main loop needs to match before it can
 # decide a line (rules that need no such match need a short line, a colon, a legend's
-# arrow, a marker or bold instead). Named groups become plain ones: several share a name.
+# arrow, a marker or bold instead), but for the five _rule_head asks behind a gate of
+# their own. Named groups become plain ones: several share a name.
 _RULE_HEADS_RE: Final = re.compile(
     "|".join(
         "(?:" + re.sub(r"\(\?P<\w+>", "(?:", rx.pattern) + ")"
         for rx in (
-            _SPACE_LABEL_RE,
-            _QUOTE_LABEL_RE,
-            _SLASH_LABEL_RE,
             _URL_RE,
             _LINK_MARK_RE,
             PROFILE_HEADER_RE,
-            _GREETING_LINE_RE,
             _ASIDE_RE,
             _Q_ALONE_RE,
             _Q_WORD_ALONE_RE,
@@ -1202,11 +1199,35 @@ _RULE_HEADS_RE: Final = re.compile(
             ANSWER_RE,
             _LIST_RE,
             _QUOTE_RE,
-            _IMAGE_ALT_HEAD_RE,
         )
     )
 )
 _LEGEND_MARK_RE: Final = re.compile("[→⇒=＝]")
+# What a greeting starts with (GREETING: 皆さん/みなさん, then こんにちは, はじめまして, ...).
+_GREETING_FIRST: Final = frozenset("皆みこは初お")
+
+
+def _rule_head(text: str) -> bool:
+    """Whether one of the start-anchored patterns of the main loop's rules matches ``text``.
+
+    The five that try many lengths at the start (a name before its delimiter, a greeting,
+    an image's picture word before 。) are each asked only when the character they need is
+    where they need it: a space, 「 or slash right after a name of 1 to 8 characters, a
+    greeting's first character, the first 。 3 to 34 characters in.
+
+    >>> _rule_head("Q1. 志望動機は？"), _rule_head("店主の写真。工房の前で"), _rule_head("今日は晴れ。")
+    (True, True, False)
+    """
+    if _RULE_HEADS_RE.match(text) is not None:
+        return True
+    head9 = text[1:9]
+    return bool(
+        ((" " in head9 or "\u3000" in head9) and _SPACE_LABEL_RE.match(text))
+        or ("「" in head9 and _QUOTE_LABEL_RE.match(text))
+        or (("/" in head9 or "／" in head9) and _SLASH_LABEL_RE.match(text))
+        or (text[:1] in _GREETING_FIRST and _GREETING_LINE_RE.match(text))
+        or ("。" in text[3:35] and _IMAGE_ALT_HEAD_RE.match(text))
+    )
 
 
 def _only_intro_decides(text: str) -> bool:
@@ -1214,7 +1235,7 @@ def _only_intro_decides(text: str) -> bool:
 
     The others need one of: a line of at most 80 characters (credits, greetings, legends
     lines, image alts, link cards, profile headers), a start that one of their patterns
-    matches (_RULE_HEADS_RE), a colon or 【 (labels, label shapes, cast lines), a legend's
+    matches (_rule_head), a colon or 【 (labels, label shapes, cast lines), a legend's
     arrow or equals sign, a marker or bold (asked by the caller).
 
     >>> _only_intro_decides("朝いちばんに窯の火を見に行くのが日課で、" * 5)
@@ -1226,5 +1247,5 @@ def _only_intro_decides(text: str) -> bool:
         len(text) > 80
         and not may_be_label(text)
         and _LEGEND_MARK_RE.search(text) is None
-        and _RULE_HEADS_RE.match(text) is None
+        and not _rule_head(text)
     )
