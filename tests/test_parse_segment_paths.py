@@ -393,7 +393,7 @@ _HEADS = "――QＱA→⇒■◆●・-*1①>＞(（【「『http www.:：=＝ 
 
 
 def _start_rules() -> list[re.Pattern[str]]:
-    # Every pattern the main loop asks only when _RULE_HEADS_RE matches.
+    # Every pattern the main loop asks only when _rule_head says one of them matches.
     return [*_rule_heads(), cues.QUESTION_RE, cues.ANSWER_RE]
 
 
@@ -406,7 +406,7 @@ def test_rule_heads_gate_the_start_anchored_rules_of_short_lines_too() -> None:
         texts.append(head + rng.choice(tails) + "".join(rng.choice(_HEADS) for _ in range(rng.randint(0, 3))))
     gated = 0
     for t in texts:
-        if cls._RULE_HEADS_RE.match(t) is not None:
+        if cls._rule_head(t):
             continue
         gated += 1
         for rx in _start_rules():
@@ -512,6 +512,12 @@ def test_interview_intro_gate() -> None:
     for t in [*LINES, *_random_texts(alphabet, 40_000, 16, 18)]:
         if any(_INTERVIEW_INTRO_RE.search(s) for s in _AFTER_ENDER_RE.split(t)):
             assert _INTERVIEW_INTRO_RE.search(t), t
+    from etl.speakers import _may_intro_interview
+
+    quoted = alphabet + "「」『』さ氏様先生"
+    for t in [*LINES, *_random_texts(quoted, 60_000, 16, 23)]:
+        if not _may_intro_interview(t):
+            assert _INTERVIEW_INTRO_RE.search(strip_quotes(t)) is None, t
 
 
 def test_records_made_slot_by_slot_are_the_constructed_ones() -> None:
@@ -541,3 +547,80 @@ def test_records_made_slot_by_slot_are_the_constructed_ones() -> None:
         assert type(block) is Block and block == same and repr(block) == repr(same)
     with pytest.raises(TypeError):
         slot_setters(Unit, "kind", "text")
+
+
+def test_terminated_is_its_definition() -> None:
+    # _terminated skips _TRAILING_SYMBOLS_RE's sub when the last character is not in it.
+    alphabet = "です。ね🌿！!♪☆ \u3000\n\ufe0fよだ」)"
+    for t in [*LINES, *_random_texts(alphabet, 30_000, 8, 21)]:
+        bare = cls._TRAILING_SYMBOLS_RE.sub("", t)
+        plain = bool(t) and (
+            t.rstrip("」』）)")[-1:] in cls._SENTENCE_END
+            or (bare != t and bool(cls._POLITE_END_RE.search(bare)))
+        )
+        assert cls._terminated(t) is plain, repr(t)
+
+
+def test_label_set_gates_need_their_delimiter_where_the_pattern_puts_it() -> None:
+    alphabet = "波多野さんはるあき桃子ゆう /／「」。、 \u3000\t\n1ア"
+    for t in [*LINES, *_random_texts(alphabet, 60_000, 14, 22)]:
+        if not cls._name_space_near(t):
+            assert cls._SPACE_LABEL_RE.match(t) is None, repr(t)
+        if "/" not in t[1:9] and "／" not in t[1:9]:
+            assert cls._SLASH_LABEL_RE.match(t) is None, repr(t)
+        if "「" not in t[1:9]:
+            assert cls._QUOTE_LABEL_RE.match(t) is None, repr(t)
+
+
+def test_flat_quote_split_is_the_flat_quote_sub() -> None:
+    for t in [*LINES, *_random_texts("「」『』あい 。\n", 60_000, 12, 24)]:
+        pieces = cues._FLAT_QUOTE_SPLIT_RE.split(t)
+        assert ("".join(pieces), len(pieces) // 2) == cues._FLAT_QUOTE_RE.subn("", t), repr(t)
+
+
+def test_plain_lines_skip_only_rules_that_cannot_decide_them() -> None:
+    # classify's plain-line path: no rule head, no colon or 【, no legend arrow (and no
+    # marker, no bold, asked of the block). The rules it skips all return nothing then.
+    rng = random.Random(25)
+    texts = [*LINES]
+    for _ in range(30_000):
+        texts.append("".join(rng.choice(_HEADS + "→=＝【】") for _ in range(rng.randint(0, 8))))
+    plain_seen = 0
+    for t in texts:
+        if cls._rule_head(t) or cues.may_be_label(t) or cls._LEGEND_MARK_RE.search(t):
+            continue
+        plain_seen += 1
+        assert cues.cast_line(t) is None and cues.legend_key(t) is None, t
+        assert cues.find_label(t) is None and cues.label_shape(t) is None, t
+        assert cls._SHAPE_LABEL_RE.match(t) is None or cues.label_shape(t) is None, t
+    assert plain_seen > 5_000
+
+
+def test_rule_head_gates_need_their_character_where_the_pattern_puts_it() -> None:
+    rng = random.Random(26)
+    words = [
+        "こんにちは",
+        "皆さん、はじめまして",
+        "みなさま",
+        "写真。",
+        "画像。",
+        "スライド。",
+        "イラスト",
+        "。",
+    ]
+    texts = [*LINES]
+    for _ in range(40_000):
+        texts.append(
+            "".join(
+                rng.choice(words) if rng.random() < 0.2 else rng.choice(_HEADS)
+                for _ in range(rng.randint(0, 9))
+            )
+        )
+    texts += _random_texts("店主の写真画像。ショットイラストスライド 工房", 20_000, 40, 27)
+    for t in texts:
+        if t[:1] not in cls._GREETING_FIRST:
+            assert cls._GREETING_LINE_RE.match(t) is None, t
+        if "。" not in t[3:35]:
+            assert cls._IMAGE_ALT_HEAD_RE.match(t) is None, t
+        plain = any(rx.match(t) for rx in _start_rules())
+        assert cls._rule_head(t) is plain, t

@@ -8,10 +8,14 @@ question markers are split off the text here, so ``text`` never contains them.
 from __future__ import annotations
 
 import re
+import sys
+import unicodedata
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Final
 
 from etl.cues import (
+    _MARKER_OPENERS,
     ANSWER_RE,
     CREDIT_RE,
     GREETING,
@@ -36,7 +40,7 @@ from etl.cues import (
     surnames_in,
 )
 from etl.model import Block, BlockKind, slot_setters
-from etl.morph import tokenize
+from etl.morph import Memo, tokenize
 from etl.normalize import match_key
 
 # note's own page chrome, compared as match keys. After the first of these, the rest of
@@ -92,6 +96,7 @@ _SECTION_HEAD_RE: Final = re.compile(
     r"^(?:第[0-9０-９一二三四五六七八九十]+[部章回話幕]|(?:Part|PART|Session|SESSION)\s*[0-9０-９]+|"
     r"[0-9０-９]{1,2}[.．、)）]\s*\S|【[0-9０-９一二三四五六七八九十]+】)"
 )
+_ANY_SIZE: Final = sys.maxsize  # a memo of one article's texts needs no bound
 HEADING_MAX: Final = 40  # note headings seen in practice are at most ~35 characters
 PROFILE_LINE_MAX: Final = 300
 
@@ -122,6 +127,8 @@ def _terminated(text: str) -> bool:
         return False
     if text.rstrip("」』）)")[-1:] in _SENTENCE_END:
         return True
+    if _TRAILING_SYMBOLS_RE.search(text, len(text) - 1) is None:
+        return False  # no trailing symbol (the last character decides): nothing to strip
     bare = _TRAILING_SYMBOLS_RE.sub("", text)
     return bare != text and bool(_POLITE_END_RE.search(bare))
 
@@ -171,7 +178,6 @@ _GREETING_LINE_RE: Final = re.compile(GREETING + r"[\s\U0001F000-\U0001FFFF\u260
 # longer than any of these.
 _KEYED_MAX: Final = max(len(k) for k in (*CHROME_START, *CHROME_LINE, HEADER_IMAGE))
 _NFD_MAX: Final = 4
-_ANY_SPACE_RE: Final = re.compile(r"\s")  # the characters str.split() splits at
 
 
 def _page_keys(texts: list[str]) -> list[str | None]:
@@ -185,23 +191,41 @@ def _page_keys(texts: list[str]) -> list[str | None]:
     ['gssの業務', 'スキ', '', None]
     """
     limit = _KEYED_MAX * _NFD_MAX
+    if not texts:
+        return []
+    every = max(map(len, texts)) <= limit  # most articles: every text is short
     # A longer text counts only its non-space characters; one without any space (most
-    # Japanese lines) is as long as it looks, and is not copied to find that out.
-    short = [
-        i
-        for i, t in enumerate(texts)
-        if len(t) <= limit or (_ANY_SPACE_RE.search(t) is not None and len("".join(t.split())) <= limit)
-    ]
-    keys: list[str | None] = [None] * len(texts)
-    picked = [texts[i] for i in short]
+    # Japanese lines) is as long as it looks, and is not copied to find that out
+    # (str.split gives back the text itself when it has no space to split at).
+    short = (
+        range(len(texts))
+        if every
+        else [i for i, t in enumerate(texts) if len(t) <= limit or len("".join(t.split())) <= limit]
+    )
+    picked = texts if every else [texts[i] for i in short]
     joined = "\0".join(picked)
     if joined.count("\0") != len(picked) - 1 and picked:
         found = [match_key(t) for t in picked]  # a text with a NUL of its own
     else:
-        found = match_key(joined).split("\0") if picked else []
+        found = _joined_key(joined).split("\0") if picked else []
+    if every:
+        return list(found)
+    keys: list[str | None] = [None] * len(texts)
     for i, key in zip(short, found, strict=True):
         keys[i] = key
     return keys
+
+
+def _joined_key(text: str) -> str:
+    """``match_key(text)``: NFKC only when the text is not in NFKC already (the check is
+    far cheaper than the normalisation), spaces dropped by str.split (\\s is str.isspace).
+
+    >>> _joined_key("ＧＳＳ の\u3000業務"), _joined_key("スキ\\0シェア")
+    ('gssの業務', 'スキ\\x00シェア')
+    """
+    if not unicodedata.is_normalized("NFKC", text):
+        text = unicodedata.normalize("NFKC", text)
+    return "".join(text.split()).lower()
 
 
 def _heading_like(text: str) -> bool:
@@ -249,18 +273,22 @@ def classify(blocks: tuple[Block, ...] | list[Block]) -> list[Unit]:
     ['image_alt', 'title', 'paragraph']
     """
     n = len(blocks)
+    # _heading_like is asked again and again of the same lines: once per text here.
+    heading_like = Memo(_heading_like, _ANY_SIZE).__getitem__
     kinds: list[BlockKind | None] = [b.kind for b in blocks]
     texts = [b.text for b in blocks]
     labels: list[str | None] = [None] * n
 
     # Chrome: everything from the first chrome marker on.
     keys = _page_keys(texts)
-    chrome_from = next((i for i, k in enumerate(keys) if k in CHROME_START), n)
-    for i in range(n):
-        if i >= chrome_from or (kinds[i] is None and keys[i] in CHROME_LINE):
-            kinds[i] = "boilerplate"
-        elif kinds[i] is None and _PAGE_FURNITURE_RE.match(texts[i]):
-            kinds[i] = "boilerplate"  # separators, a bare date line, an update note
+    starts = CHROME_START.intersection(keys)
+    chrome_from = min(map(keys.index, starts)) if starts else n
+    kinds[chrome_from:] = ["boilerplate"] * (n - chrome_from)
+    lines = not CHROME_LINE.isdisjoint(keys)  # most articles have no chrome line
+    furniture = _PAGE_FURNITURE_RE.match
+    for i in range(chrome_from):
+        if kinds[i] is None and ((lines and keys[i] in CHROME_LINE) or furniture(texts[i])):
+            kinds[i] = "boilerplate"  # a chrome line; separators, a bare date line, an update note
 
     # Header image alt and title, by position.
     first = 0
@@ -284,16 +312,35 @@ def classify(blocks: tuple[Block, ...] | list[Block]) -> list[Unit]:
     shapes: list[str | None] = [None] * n
     lone_shapes: list[bool] = [False] * n
     marks: list[str | None] = [None] * n
+    # The lines where a label without a colon can be, for the label sets below: the
+    # delimiter within the first 9 characters, where each pattern puts it after its name.
+    spaced: list[int] = []
+    slashed: list[int] = []
+    quoted: list[int] = []
+    prose = 0  # undecided lines of 8 characters or more (_quote_labels' share)
     for i in range(n):
         if kinds[i] is None:
-            shapes[i] = shape = label_shape(texts[i])
-            if shape is not None:
-                shape_count[shape] = shape_count.get(shape, 0) + 1
-                lone_shapes[i] = _LONE_LABEL_RE.fullmatch(texts[i].strip()) is not None
-                alone += int(lone_shapes[i])
-            marks[i] = mark = marker_of(texts[i])
-            if mark is not None:
-                marker_count[mark] = marker_count.get(mark, 0) + 1
+            t = texts[i]
+            # label_shape and marker_of, asked only of a line that passes their own gates.
+            if t[:1] == "【" or ":" in t or "：" in t:
+                shapes[i] = shape = label_shape(t)
+                if shape is not None:
+                    shape_count[shape] = shape_count.get(shape, 0) + 1
+                    lone_shapes[i] = _LONE_LABEL_RE.fullmatch(t.strip()) is not None
+                    alone += int(lone_shapes[i])
+            if t[:1] in _MARKER_OPENERS:
+                marks[i] = mark = marker_of(t)
+                if mark is not None:
+                    marker_count[mark] = marker_count.get(mark, 0) + 1
+            head9 = t[1:9]
+            if " " in head9 or "\u3000" in head9:
+                spaced.append(i)
+            if "/" in head9 or "／" in head9:
+                slashed.append(i)
+            if len(t) >= 8:
+                prose += 1
+                if "「" in head9:
+                    quoted.append(i)
     if marker_count:
         # Mentions count only next to a marker some line starts with (the legend rules
         # below ask marker_count first): most articles have none, and skip the scan.
@@ -304,9 +351,9 @@ def classify(blocks: tuple[Block, ...] | list[Block]) -> list[Unit]:
                     if marker_of(inner.group(0)) is not None:
                         mention_count[inner.group(0)] = mention_count.get(inner.group(0), 0) + 1
 
-    space_labels = _space_labels(kinds, texts)
-    slash_labels = _slash_labels(kinds, texts)
-    quote_labels = _quote_labels(kinds, texts)
+    space_labels = _space_labels(kinds, texts, spaced) if spaced else set()
+    slash_labels = _slash_labels(kinds, texts, slashed) if slashed else set()
+    quote_labels = _quote_labels(kinds, texts, quoted, prose) if quoted else set()
     recurring = {k: c for k, c in shape_count.items() if _recurring_label(k, shape_count)}
     conversation = sum(recurring.values()) >= 2 and len(shape_count) >= 2 and sum(shape_count.values()) >= 3
 
@@ -321,9 +368,42 @@ def classify(blocks: tuple[Block, ...] | list[Block]) -> list[Unit]:
             if len(t) <= 200 and find_self_intro(t) is not None:
                 kinds[i] = "paragraph"
             continue
-        # Every start-anchored pattern of the rules below is a branch of _RULE_HEADS_RE:
+        # Every start-anchored pattern of the rules below is one _rule_head asks:
         # when it does not match, none of them can, and their rules are skipped.
-        head = _RULE_HEADS_RE.match(t) is not None
+        head = _rule_head(t)
+        if not (
+            head or marks[i] is not None or blocks[i].emphasis or may_be_label(t) or _LEGEND_MARK_RE.search(t)
+        ):
+            # A plain line: no start a rule's pattern matches, no colon or 【 (labels, label
+            # shapes, cast lines), no legend arrow, no marker, no bold. Of the rules below
+            # only these can decide it, in this order (the others are skipped).
+            if (
+                i
+                and kinds[i - 1] == "link"
+                and _URL_RE.match(texts[i - 1])
+                and heading_like(t)
+                and _CARD_RE.search(t)
+            ):
+                kinds[i] = "link"
+            elif _profile_header_by_end(t):
+                kinds[i] = "heading"
+            elif CREDIT_RE.match(t) and len(t) <= 80 and not _terminated(t):
+                kinds[i] = "profile"
+            elif (
+                len(t) <= 80
+                and _GREETING_START_RE.match(t)
+                and _INTRO_PREDICATE_HINT_RE.search(t)
+                and find_self_intro(t) is not None
+            ):
+                kinds[i] = "paragraph"
+            elif marker_count and _legend_line(t, marker_count, mention_count):
+                kinds[i] = "profile"
+            elif len(t) <= 200 and find_self_intro(t) is not None:
+                kinds[i] = "paragraph"
+            elif len(t) <= 80 and _IMAGE_ALT_RE.search(t) and not _terminated(t):
+                kinds[i] = "image_alt"
+                _caption_under_image(kinds, texts, i + 1, heading_like)
+            continue
         sm = _SPACE_LABEL_RE.match(t) if head and space_labels else None
         if sm is not None and sm.group("name") in space_labels and _space_turn(t, sm):
             kinds[i], labels[i], texts[i] = "paragraph", sm.group(0), t[sm.end() :]
@@ -340,7 +420,7 @@ def classify(blocks: tuple[Block, ...] | list[Block]) -> list[Unit]:
             i
             and kinds[i - 1] == "link"
             and _URL_RE.match(texts[i - 1])
-            and _heading_like(t)
+            and heading_like(t)
             and _CARD_RE.search(t)
         ):
             kinds[i] = "link"  # a link card: the URL, then the page title under it
@@ -429,14 +509,7 @@ def classify(blocks: tuple[Block, ...] | list[Block]) -> list[Unit]:
             else:
                 kinds[i], labels[i], texts[i] = "speaker_label", label.label, ""
             continue
-        inner_mark = _INNER_MARK_RE.search(t) if marker_count else None
-        if (
-            inner_mark is not None
-            and marker_count.get(inner_mark.group(0), 0) >= 1
-            and marker_count.get(inner_mark.group(0), 0) + mention_count.get(inner_mark.group(0), 0) >= 2
-            and not t.startswith(inner_mark.group(0))
-            and len(t) <= 60
-        ):
+        if marker_count and _legend_line(t, marker_count, mention_count):
             kinds[i] = "profile"  # a legend line: 「・みどりさん (緑) 会社員」 defines the marker
             continue
         if shape is not None and match_key(_PAREN_NOTE_RE.sub("", shape)) in NOT_A_NAME and len(t) <= 80:
@@ -463,15 +536,7 @@ def classify(blocks: tuple[Block, ...] | list[Block]) -> list[Unit]:
             head and _IMAGE_ALT_HEAD_RE.match(t)
         ):
             kinds[i] = "image_alt"
-            nxt = i + 1
-            if (
-                nxt < n
-                and kinds[nxt] is None
-                and (_heading_like(texts[nxt]) or _PHOTO_ORDER_RE.match(texts[nxt]))
-                and question_marker(texts[nxt]) is None
-                and _caption_like(texts[nxt])
-            ):
-                kinds[nxt] = "caption"
+            _caption_under_image(kinds, texts, i + 1, heading_like)
             continue
 
     # 「写真左から」「写真右、…の沢井さん」 is a caption; the short line before it, its image.
@@ -480,7 +545,7 @@ def classify(blocks: tuple[Block, ...] | list[Block]) -> list[Unit]:
             kinds[i] is None and len(texts[i]) <= 80 and _PHOTO_ORDER_RE.match(texts[i])
         ):
             kinds[i] = "caption"
-            if i and kinds[i - 1] is None and _heading_like(texts[i - 1]) and not _terminated(texts[i - 1]):
+            if i and kinds[i - 1] is None and heading_like(texts[i - 1]) and not _terminated(texts[i - 1]):
                 kinds[i - 1] = "image_alt"
 
     # An image without a picture word: an alt line and a caption naming a person, two
@@ -488,7 +553,7 @@ def classify(blocks: tuple[Block, ...] | list[Block]) -> list[Unit]:
     def under_profile(i: int) -> bool:
         # Under a profile header (maybe after other short lines), short lines are entries.
         back = i - 1
-        while back >= 0 and kinds[back] is None and _heading_like(texts[back]):
+        while back >= 0 and kinds[back] is None and heading_like(texts[back]):
             back -= 1
         return back >= 0 and kinds[back] == "heading" and _is_profile_header(texts[back])
 
@@ -497,7 +562,7 @@ def classify(blocks: tuple[Block, ...] | list[Block]) -> list[Unit]:
             kinds[i] is None
             and kinds[i + 1] is None
             and not under_profile(i)
-            and _heading_like(texts[i])
+            and heading_like(texts[i])
             and not _terminated(texts[i])
         ):
             nxt_text = texts[i + 1]
@@ -506,7 +571,7 @@ def classify(blocks: tuple[Block, ...] | list[Block]) -> list[Unit]:
                 _caption_like(nxt_text)
                 and _caption_like(texts[i])
                 and after in (None, "paragraph", "question", "speaker_label")
-                and (i + 2 >= n or kinds[i + 2] is not None or not _heading_like(texts[i + 2]))
+                and (i + 2 >= n or kinds[i + 2] is not None or not heading_like(texts[i + 2]))
             ):
                 kinds[i], kinds[i + 1] = "image_alt", "caption"
 
@@ -519,7 +584,7 @@ def classify(blocks: tuple[Block, ...] | list[Block]) -> list[Unit]:
             if (
                 i
                 and kinds[i - 1] is None
-                and _heading_like(prev)
+                and heading_like(prev)
                 and not _terminated(prev)
                 and not _SECTION_HEAD_RE.match(prev)
                 and not PROFILE_HEADER_RE.match(prev)
@@ -541,7 +606,7 @@ def classify(blocks: tuple[Block, ...] | list[Block]) -> list[Unit]:
             and labels[i + 1] is None
             and not _CLOSING_HEADING_RE.fullmatch(t)
             and (
-                (_WRAPPED_RE.search(t[-_END_TAIL:]) and not _heading_like(nxt_text))
+                (_WRAPPED_RE.search(t[-_END_TAIL:]) and not heading_like(nxt_text))
                 or (
                     # 「朝いちばんの」「電車に乗るのを」「やめてみました」: one sentence, one line each.
                     _PARTICLE_END_RE.search(t[-_END_TAIL:])
@@ -553,32 +618,69 @@ def classify(blocks: tuple[Block, ...] | list[Block]) -> list[Unit]:
             kinds[i] = "paragraph"  # a hard-wrapped line: the sentence goes on below
             continue
         if (_LINK_MARK_RE.match(t) and len(t) <= HEADING_MAX) or (
-            _heading_like(t) and _followed_by_content(kinds, texts, i)
+            heading_like(t) and _followed_by_content(kinds, texts, i, heading_like)
         ):
             kinds[i] = "heading"
         else:
             kinds[i] = "paragraph"
-    _mark_bare_name_labels(kinds, texts, labels, blocks)
+    _mark_bare_name_labels(kinds, texts, labels, blocks, heading_like)
     _mark_icon_labels(kinds, texts, labels)
     _mark_profiles(kinds, texts, labels, blocks)
-    _mark_unmarked_questions(kinds, texts, labels, blocks)
+    _mark_unmarked_questions(kinds, texts, labels, blocks, heading_like)
 
     out: list[Unit] = []
     new = _new
     u_kind, u_text, u_label, u_level, u_emphasis = _UNIT_SETTERS
-    for i, b in enumerate(blocks):
-        kind = kinds[i] or "paragraph"
-        level = b.heading_level if kind == "heading" else None
-        if kind == "heading" and level is None:
-            level = 2
+    for b, decided, text, lab in zip(blocks, kinds, texts, labels, strict=True):
+        kind = decided or "paragraph"
+        level = None
+        if kind == "heading":
+            level = b.heading_level
+            if level is None:
+                level = 2
         unit = new(Unit)
         u_kind(unit, kind)
-        u_text(unit, texts[i])
-        u_label(unit, labels[i])
+        u_text(unit, text)
+        u_label(unit, lab)
         u_level(unit, level)
         u_emphasis(unit, b.emphasis)
         out.append(unit)
     return out
+
+
+def _legend_line(text: str, marker_count: dict[str, int], mention_count: dict[str, int]) -> bool:
+    """「・みどりさん (緑) 会社員」: a short line naming a marker some line starts with.
+
+    >>> _legend_line("みどりさん (緑) 会社員", {"(緑)": 2}, {}), _legend_line("(緑)はい。", {"(緑)": 2}, {})
+    (True, False)
+    """
+    inner_mark = _INNER_MARK_RE.search(text)
+    if inner_mark is None:
+        return False
+    mark = inner_mark.group(0)
+    return (
+        marker_count.get(mark, 0) >= 1
+        and marker_count.get(mark, 0) + mention_count.get(mark, 0) >= 2
+        and not text.startswith(mark)
+        and len(text) <= 60
+    )
+
+
+def _caption_under_image(
+    kinds: list[BlockKind | None],
+    texts: list[str],
+    nxt: int,
+    heading_like: Callable[[str], bool] = _heading_like,
+) -> None:
+    """The short line under an image's alt text that names a person is its caption."""
+    if (
+        nxt < len(kinds)
+        and kinds[nxt] is None
+        and (heading_like(texts[nxt]) or _PHOTO_ORDER_RE.match(texts[nxt]))
+        and question_marker(texts[nxt]) is None
+        and _caption_like(texts[nxt])
+    ):
+        kinds[nxt] = "caption"
 
 
 @dataclass(frozen=True, slots=True)
@@ -640,6 +742,7 @@ def _mark_bare_name_labels(
     texts: list[str],
     labels: list[str | None],
     blocks: tuple[Block, ...] | list[Block],
+    heading_like: Callable[[str], bool] = _heading_like,
 ) -> None:
     """A name alone on its line, again and again, each time before prose, is a label.
 
@@ -696,7 +799,7 @@ def _mark_bare_name_labels(
         if (
             kinds[i] == "paragraph"
             and labels[i] is None
-            and _heading_like(texts[i])
+            and heading_like(texts[i])
             and kinds[i + 1] == "speaker_label"
         ):
             kinds[i] = "heading"
@@ -710,6 +813,7 @@ def _mark_unmarked_questions(
     texts: list[str],
     labels: list[str | None],
     blocks: tuple[Block, ...] | list[Block],
+    heading_like: Callable[[str], bool] = _heading_like,
 ) -> None:
     """一問一答 without markers: short lines, most ending in ？, each answered by one paragraph.
 
@@ -719,11 +823,12 @@ def _mark_unmarked_questions(
     if "question" in kinds:
         return
     n = len(kinds)
-
-    def short(i: int) -> bool:
-        return labels[i] is None and (
-            kinds[i] == "heading" or (kinds[i] == "paragraph" and _heading_like(texts[i]))
-        )
+    # A short unlabelled line, for each block: nothing below changes kinds, labels or texts
+    # before the lists of candidates are made, which is all that asks.
+    short = [
+        label is None and (kind == "heading" or (kind == "paragraph" and heading_like(text)))
+        for kind, text, label in zip(kinds, texts, labels, strict=True)
+    ].__getitem__
 
     one_answer: list[int] = []
     for i in range(n - 1):
@@ -763,7 +868,7 @@ def _mark_unmarked_questions(
         for i in polite:
             kinds[i] = "question"
         for i in range(n - 1):
-            if kinds[i] == "paragraph" and _heading_like(texts[i]) and kinds[i + 1] == "question":
+            if kinds[i] == "paragraph" and heading_like(texts[i]) and kinds[i + 1] == "question":
                 kinds[i] = "heading"
         return
     # An article that names its guest (「ゲスト:…」「話し手:…」, 「…にお話を伺いました」): short
@@ -788,11 +893,16 @@ def _mark_unmarked_questions(
         for i in one_answer:
             kinds[i] = "question"
         for i in range(n - 1):
-            if kinds[i] == "paragraph" and _heading_like(texts[i]) and kinds[i + 1] == "question":
+            if kinds[i] == "paragraph" and heading_like(texts[i]) and kinds[i + 1] == "question":
                 kinds[i] = "heading"
 
 
-def _followed_by_content(kinds: list[BlockKind | None], texts: list[str], i: int) -> bool:
+def _followed_by_content(
+    kinds: list[BlockKind | None],
+    texts: list[str],
+    i: int,
+    heading_like: Callable[[str], bool] = _heading_like,
+) -> bool:
     """A heading introduces something: a paragraph, a question, a label or an image."""
     for j in range(i + 1, len(kinds)):
         k = kinds[j]
@@ -805,7 +915,7 @@ def _followed_by_content(kinds: list[BlockKind | None], texts: list[str], i: int
         if k is None:
             # Another short unterminated line: this one is a heading only if that one is a
             # longer text; a run of short lines is a profile or a list, decided later.
-            return not _heading_like(texts[j]) or _LINK_MARK_RE.match(texts[j]) is not None
+            return not heading_like(texts[j]) or _LINK_MARK_RE.match(texts[j]) is not None
         return True
     return False
 
@@ -858,21 +968,40 @@ _SPACE_LABEL_RE: Final = re.compile(
 )
 
 
+def _name_space_near(text: str) -> bool:
+    """A space where _SPACE_LABEL_RE's could be: right after its name, 1 to 8 characters.
+
+    >>> _name_space_near("波多野 朝は3時に"), _name_space_near("朝は3時に起きる。 それから")
+    (True, False)
+    """
+    head = text[1:9]
+    return " " in head or "\u3000" in head
+
+
 def _space_turn(text: str, m: re.Match[str]) -> bool:
     return len(text) - m.end() >= 15 and _terminated(text)
 
 
-def _space_labels(kinds: list[BlockKind | None], texts: list[str]) -> set[str]:
+def _space_labels(
+    kinds: list[BlockKind | None], texts: list[str], candidates: Sequence[int] | None = None
+) -> set[str]:
     """Names that open several prose lines followed by a space: labels without a colon.
 
     Two or more distinct names, three or more turns in all, each name a person's name
-    (UniDic) or named elsewhere in the article by a full name.
+    (UniDic) or named elsewhere in the article by a full name. ``candidates``: the
+    undecided lines with a space right after a possible name (:func:`_name_space_near`),
+    when the caller knows them.
     """
     counts: dict[str, int] = {}
-    full_names = {p.family for t in texts if len(t) <= 60 and (p := name_by_shape(t))}
-    for i, t in enumerate(texts):
-        if kinds[i] is None and (m := _SPACE_LABEL_RE.match(t)) and _space_turn(t, m):
+    if candidates is None:
+        candidates = [i for i, t in enumerate(texts) if kinds[i] is None and _name_space_near(t)]
+    for i in candidates:
+        t = texts[i]
+        if (m := _SPACE_LABEL_RE.match(t)) and _space_turn(t, m):
             counts[m.group("name")] = counts.get(m.group("name"), 0) + 1
+    if not counts:
+        return set()  # no opener at all (most articles): no name to confirm
+    full_names = {p.family for t in texts if len(t) <= 60 and (p := name_by_shape(t))}
     # A name is a person's when UniDic says so, a full name elsewhere gives it, or the
     # article mentions it with an honorific beyond its own turns (「はるさんに聞きました」).
     everything = "".join(texts)
@@ -894,18 +1023,26 @@ def _space_labels(kinds: list[BlockKind | None], texts: list[str]) -> set[str]:
 _SLASH_LABEL_RE: Final = re.compile(r"^(?P<name>[^\s\d/／:：「」『』。、！？!?(（)）・]{1,8})[/／]\s*(?=\S)")
 
 
-def _slash_labels(kinds: list[BlockKind | None], texts: list[str]) -> set[str]:
+def _slash_labels(
+    kinds: list[BlockKind | None], texts: list[str], candidates: Sequence[int] | None = None
+) -> set[str]:
     """Names that open several sentences followed by a slash: labels written 「名前/…」.
 
     Two or more distinct names, three or more turns, one name at least twice; the rest of
-    each line is a sentence (a 「名前/肩書」 profile line is not a turn).
+    each line is a sentence (a 「名前/肩書」 profile line is not a turn). ``candidates``:
+    the undecided lines with a slash in their first 9 characters, when the caller knows.
 
     >>> sorted(_slash_labels([None] * 3, ["あき/そうなんですよ。", "ゆう/へえ、知らなかった。", "あき/でしょう。"]))
     ['あき', 'ゆう']
     """
     counts: dict[str, int] = {}
-    for i, t in enumerate(texts):
-        if kinds[i] is None and (m := _SLASH_LABEL_RE.match(t)) and _terminated(t) and len(t) - m.end() >= 4:
+    if candidates is None:  # the slash after a name of 1 to 8 characters
+        candidates = [
+            i for i, t in enumerate(texts) if kinds[i] is None and ("/" in t[1:9] or "／" in t[1:9])
+        ]
+    for i in candidates:
+        t = texts[i]
+        if (m := _SLASH_LABEL_RE.match(t)) and _terminated(t) and len(t) - m.end() >= 4:
             name = m.group("name")
             if match_key(name) not in NOT_A_NAME:
                 counts[name] = counts.get(name, 0) + 1
@@ -920,22 +1057,29 @@ _QUOTE_LABEL_RE: Final = re.compile(
 )
 
 
-def _quote_labels(kinds: list[BlockKind | None], texts: list[str]) -> set[str]:
+def _quote_labels(
+    kinds: list[BlockKind | None],
+    texts: list[str],
+    candidates: Sequence[int] | None = None,
+    prose: int = 0,
+) -> set[str]:
     """Names before whole bracketed lines, 名前「…」, when such lines carry the article.
 
     Two or more names, three or more lines, one name twice, and at least half of the
     article's prose lines: an essay quoting a remark now and then keeps its voice.
+    ``candidates`` and ``prose``, when the caller knows them: the undecided lines of 8
+    characters or more with 「 in their first 9, and how many such lines there are at all.
 
     >>> sorted(_quote_labels([None] * 3, ["桃子「もうすぐ焼けるよ。」", "杏「今日は早いね。」", "桃子「豆も挽いたよ。」"]))
     ['杏', '桃子']
     """
     counts: dict[str, int] = {}
-    prose = 0
-    for i, t in enumerate(texts):
-        if kinds[i] is not None or len(t) < 8:
-            continue
-        prose += 1
-        m = _QUOTE_LABEL_RE.match(t)
+    if candidates is None:
+        prose = sum(1 for i, t in enumerate(texts) if kinds[i] is None and len(t) >= 8)
+        # The opening bracket after a name of 1 to 8 characters.
+        candidates = [i for i, t in enumerate(texts) if kinds[i] is None and len(t) >= 8 and "「" in t[1:9]]
+    for i in candidates:
+        m = _QUOTE_LABEL_RE.match(texts[i])
         if m and match_key(m.group("name")) not in NOT_A_NAME:
             counts[m.group("name")] = counts.get(m.group("name"), 0) + 1
     total = sum(counts.values())
@@ -970,8 +1114,13 @@ def _mark_profiles(
     n = len(kinds)
     i = 0
     while i < n:
-        header = kinds[i] == "heading" and _is_profile_header(texts[i])
-        if not header:
+        if kinds[i] != "heading":
+            # Straight to the next heading: nothing changes kinds on the way there.
+            try:
+                i = kinds.index("heading", i)
+            except ValueError:
+                break
+        if not _is_profile_header(texts[i]):
             i += 1
             continue
         j = i + 1
@@ -1029,20 +1178,17 @@ def _mark_profiles(
         i = j
 
 
-# Every start-anchored pattern a rule of classify's main loop needs to match before it can
+# The start-anchored patterns a rule of classify's main loop needs to match before it can
 # decide a line (rules that need no such match need a short line, a colon, a legend's
-# arrow, a marker or bold instead). Named groups become plain ones: several share a name.
+# arrow, a marker or bold instead), but for the five _rule_head asks behind a gate of
+# their own. Named groups become plain ones: several share a name.
 _RULE_HEADS_RE: Final = re.compile(
     "|".join(
         "(?:" + re.sub(r"\(\?P<\w+>", "(?:", rx.pattern) + ")"
         for rx in (
-            _SPACE_LABEL_RE,
-            _QUOTE_LABEL_RE,
-            _SLASH_LABEL_RE,
             _URL_RE,
             _LINK_MARK_RE,
             PROFILE_HEADER_RE,
-            _GREETING_LINE_RE,
             _ASIDE_RE,
             _Q_ALONE_RE,
             _Q_WORD_ALONE_RE,
@@ -1053,11 +1199,35 @@ _RULE_HEADS_RE: Final = re.compile(
             ANSWER_RE,
             _LIST_RE,
             _QUOTE_RE,
-            _IMAGE_ALT_HEAD_RE,
         )
     )
 )
 _LEGEND_MARK_RE: Final = re.compile("[→⇒=＝]")
+# What a greeting starts with (GREETING: 皆さん/みなさん, then こんにちは, はじめまして, ...).
+_GREETING_FIRST: Final = frozenset("皆みこは初お")
+
+
+def _rule_head(text: str) -> bool:
+    """Whether one of the start-anchored patterns of the main loop's rules matches ``text``.
+
+    The five that try many lengths at the start (a name before its delimiter, a greeting,
+    an image's picture word before 。) are each asked only when the character they need is
+    where they need it: a space, 「 or slash right after a name of 1 to 8 characters, a
+    greeting's first character, the first 。 3 to 34 characters in.
+
+    >>> _rule_head("Q1. 志望動機は？"), _rule_head("店主の写真。工房の前で"), _rule_head("今日は晴れ。")
+    (True, True, False)
+    """
+    if _RULE_HEADS_RE.match(text) is not None:
+        return True
+    head9 = text[1:9]
+    return bool(
+        ((" " in head9 or "\u3000" in head9) and _SPACE_LABEL_RE.match(text))
+        or ("「" in head9 and _QUOTE_LABEL_RE.match(text))
+        or (("/" in head9 or "／" in head9) and _SLASH_LABEL_RE.match(text))
+        or (text[:1] in _GREETING_FIRST and _GREETING_LINE_RE.match(text))
+        or ("。" in text[3:35] and _IMAGE_ALT_HEAD_RE.match(text))
+    )
 
 
 def _only_intro_decides(text: str) -> bool:
@@ -1065,7 +1235,7 @@ def _only_intro_decides(text: str) -> bool:
 
     The others need one of: a line of at most 80 characters (credits, greetings, legends
     lines, image alts, link cards, profile headers), a start that one of their patterns
-    matches (_RULE_HEADS_RE), a colon or 【 (labels, label shapes, cast lines), a legend's
+    matches (_rule_head), a colon or 【 (labels, label shapes, cast lines), a legend's
     arrow or equals sign, a marker or bold (asked by the caller).
 
     >>> _only_intro_decides("朝いちばんに窯の火を見に行くのが日課で、" * 5)
@@ -1077,5 +1247,5 @@ def _only_intro_decides(text: str) -> bool:
         len(text) > 80
         and not may_be_label(text)
         and _LEGEND_MARK_RE.search(text) is None
-        and _RULE_HEADS_RE.match(text) is None
+        and not _rule_head(text)
     )

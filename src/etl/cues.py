@@ -211,9 +211,9 @@ def strip_quotes(text: str) -> str:
         return text  # the common case, and the reader asks about every block
     # When every opening bracket starts a quote with no other opening bracket before its
     # close, the depth never passes 1 and the quotes are exactly the pattern's matches.
-    flat, quotes = _FLAT_QUOTE_RE.subn("", text)
-    if quotes == text.count("「") + text.count("『"):
-        return flat
+    pieces = _FLAT_QUOTE_SPLIT_RE.split(text)  # text, opener, text, opener, ...
+    if len(pieces) // 2 == text.count("「") + text.count("『"):
+        return "".join(pieces)
     # Only the brackets change the depth: copy the text between them in slices.
     out: list[str] = []
     depth = 0
@@ -238,6 +238,9 @@ _QUOTE_MARK_RE: Final = re.compile("[「『」』]")
 # A quote's words between its brackets, no bracket among them (a plain "" replacement
 # stays in C, where a template would call back into Python for every match).
 _FLAT_QUOTE_RE: Final = re.compile("(?<=[「『])[^「『」』]*(?=[」』])")
+# The same matches from their opening bracket, which the split keeps (a search for a
+# literal bracket skips ahead in C; the lookbehind is tried at every character).
+_FLAT_QUOTE_SPLIT_RE: Final = re.compile("([「『])[^「『」』]*(?=[」』])")
 
 
 def question_marker(text: str) -> str | None:

@@ -406,9 +406,10 @@ def read_cast(segments: Sequence[Segment], *, account: str | None = None) -> Cas
         opening = not first_cue_seen and paragraphs_seen <= 3 and not headings_seen
         if not first_cue_seen:
             # The intro names the interviewee: 「…の浜口 遼さんにお話を伺いました」.
-            plain = strip_quotes(seg.text)
             # A sentence's match is one in the whole text too (a $ inside a sentence is at
-            # its ender or at the text's end): most paragraphs need no split at all.
+            # its ender or at the text's end): most paragraphs need no split at all, and
+            # most name nobody with an honorific, which every branch of the pattern needs.
+            plain = strip_quotes(seg.text) if _may_intro_interview(seg.text) else ""
             sentences = _AFTER_ENDER_RE.split(plain) if _INTERVIEW_INTRO_RE.search(plain) else []
             for sentence in sentences:
                 if not _INTERVIEW_INTRO_RE.search(sentence):
@@ -442,6 +443,17 @@ def read_cast(segments: Sequence[Segment], *, account: str | None = None) -> Cas
             cast.opening_intro = i
     _host_by_asking(segments, cast)
     return cast
+
+
+def _may_intro_interview(text: str) -> bool:
+    """Whether ``strip_quotes(text)`` can hold a match of _INTERVIEW_INTRO_RE: each of its
+    branches needs one of these words, and strip_quotes keeps a bracket wherever it cuts,
+    so it joins no two characters into one.
+
+    >>> _may_intro_interview("浜口さんにお話を伺いました。"), _may_intro_interview("今日は晴れ。")
+    (True, False)
+    """
+    return "さん" in text or "氏" in text or "様" in text or "先生" in text
 
 
 def _host_by_asking(segments: Sequence[Segment], cast: Cast) -> None:
@@ -908,13 +920,12 @@ def _talked_about(name: str, plain: str) -> bool:
     (True, True)
     """
     # re.escape(name) + "(?:さん|氏|先生|教授)" searched: a literal, so a substring test.
-    return any(name + title in plain for title in _TITLES) or (
+    return (
+        name + "さん" in plain or name + "氏" in plain or name + "先生" in plain or name + "教授" in plain
+    ) or (
         # 「取材の帰り道、…」: the reporter looking back on the interview.
         _REPORTER_WORDS_RE.search(plain) is not None
     )
-
-
-_TITLES: Final = ("さん", "氏", "先生", "教授")
 
 
 def _full_of(text: str, family: str) -> str | None:
