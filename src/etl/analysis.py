@@ -11,7 +11,9 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Final, TypeAlias, cast
+from itertools import repeat
+from operator import itemgetter
+from typing import Any, Final, NamedTuple, TypeAlias, cast
 
 from etl.classify import classify
 from etl.errors import EmptyArticle, InputError
@@ -24,13 +26,15 @@ from etl.reading import DEFAULT_MAX_BYTES, decode
 from etl.schemas import (
     SCHEMA_VERSION,
     ArticleColumns,
+    KeyphraseColumns,
     SegmentColumns,
     SegmentTopicColumns,
     SentenceColumns,
     SpeakerColumns,
+    keyphrase_columns,
 )
 from etl.segment import Segment, Sentence, build_segments
-from etl.speakers import Attribution, Speaker, display_name, read_article, speaker_key
+from etl.speakers import ArticleReading, Attribution, Speaker, display_name, read_article, speaker_key
 from etl.subjects import SubjectHit, SubjectMatcher
 from etl.taxonomy import Taxonomy, load_taxonomy
 from etl.timing import NO_TIMER, StageTimer
@@ -63,6 +67,44 @@ class EtlOptions:
 Columns: TypeAlias = Mapping[str, list[Any]]
 
 
+_FIRST, _SECOND = itemgetter(0), itemgetter(1)
+_PHRASE_FIELDS: Final = tuple(itemgetter(k) for k in range(len(Phrase._fields)))
+
+
+class PhraseColumns(NamedTuple):
+    """An article's (segment_id, :class:`Phrase`) pairs as columns, one tuple per field.
+
+    An article has hundreds of phrases: held as pairs, each pair and phrase is an object
+    the garbage collector walks at every full pass until the batch is written; six tuples
+    of strings and numbers are untracked at their first pass.
+
+    >>> found = PhraseColumns.of([("a:0001", Phrase("庁", "庁", 2))])
+    >>> found.count, found.pairs()
+    ((2,), [('a:0001', Phrase(phrase='庁', base_form='庁', count=2, parts=1, marked=0))])
+    """
+
+    segment_id: tuple[str, ...]
+    phrase: tuple[str, ...]
+    base_form: tuple[str, ...]
+    count: tuple[int, ...]  # type: ignore[assignment]  # hides tuple.count, as Phrase does
+    parts: tuple[int, ...]
+    marked: tuple[int, ...]
+
+    @classmethod
+    def of(cls, pairs: Sequence[tuple[str, Phrase]]) -> PhraseColumns:
+        """The columns of ``pairs``."""
+        # A field at a time, in C: ``zip(*pairs)`` would make an iterator per pair, objects
+        # the collector counts as it does the pairs.
+        segment_ids = tuple(map(_FIRST, pairs))
+        found = list(map(_SECOND, pairs))
+        return cls(segment_ids, *(tuple(map(field, found)) for field in _PHRASE_FIELDS))
+
+    def pairs(self) -> list[tuple[str, Phrase]]:
+        """The (segment_id, Phrase) pairs again."""
+        fields = zip(self.phrase, self.base_form, self.count, self.parts, self.marked, strict=True)
+        return list(zip(self.segment_id, map(Phrase._make, fields), strict=True))
+
+
 class ArticleRows:
     """The rows one article contributes to each per-article table.
 
@@ -79,10 +121,11 @@ class ArticleRows:
 
     __slots__ = (
         "_columns",
+        "_phrase_columns",
+        "_phrases",
         "_rows",
         "article_id",
         "content_sha256",
-        "phrases",
         "pipeline_version",
         "published_at",
         "run_id",
@@ -101,14 +144,17 @@ class ArticleRows:
         phrases: list[tuple[str, Phrase]] | None = None,
         *,
         columns: dict[str, Columns] | None = None,
+        phrase_columns: PhraseColumns | None = None,
     ) -> None:
         self.article_id = article_id
         self.source_path = source_path
         self.source_format = source_format
         self.content_sha256 = content_sha256
         self.published_at = published_at
-        # Keyphrases are scored against the corpus later: (segment_id, Phrase) pairs.
-        self.phrases: list[tuple[str, Phrase]] = phrases if phrases is not None else []
+        # Keyphrases are scored against the corpus later: (segment_id, Phrase) pairs, or
+        # the same as columns (see :attr:`phrases`).
+        self._phrases: list[tuple[str, Phrase]] = phrases if phrases is not None else []
+        self._phrase_columns = phrase_columns if phrases is None else None
         #: The run (and pipeline version) the column rows are stamped with (:meth:`stamp`);
         #: rows carry their own.
         self.run_id: str | None = None
@@ -117,6 +163,33 @@ class ArticleRows:
         self._columns = columns
         if columns is not None:
             self._rows = None
+
+    @property
+    def phrases(self) -> list[tuple[str, Phrase]]:
+        """The keyphrases as (segment_id, Phrase) pairs; the first use turns the columns
+        the analysis handed over into pairs for good."""
+        if self._phrase_columns is not None:
+            self._phrases, self._phrase_columns = self._phrase_columns.pairs(), None
+        return self._phrases
+
+    @phrases.setter
+    def phrases(self, pairs: list[tuple[str, Phrase]]) -> None:
+        self._phrases, self._phrase_columns = pairs, None
+
+    def keyphrase_columns(self) -> KeyphraseColumns:
+        """The ``keyphrases`` columns of :attr:`phrases` (:func:`etl.schemas.keyphrase_columns`),
+        from the phrase columns while the article has them."""
+        found = self._phrase_columns
+        if found is None:
+            return keyphrase_columns(self._phrases)
+        return {
+            "segment_id": list(found.segment_id),
+            "phrase": list(found.phrase),
+            "base_form": list(found.base_form),
+            "count": list(found.count),
+            "marked": list(found.marked),
+            "score": [0.0] * len(found.segment_id),
+        }
 
     @property
     def columns(self) -> dict[str, Columns] | None:
@@ -235,7 +308,7 @@ class Analyzer:
         with timer.stage("speakers"):
             reading = read_article(segments, account=meta.author)
         # The reader re-kinds a named host's prompts as questions; offsets are unchanged.
-        segments, attributions, speakers = reading.segments, reading.attributions, reading.speakers
+        segments, attributions = reading.segments, reading.attributions
         with timer.stage("tokens"):
             # One analysis of each text for the facets, the subject matcher and the keyphrases.
             stores = [text_tokens(seg.text) if seg.kind in SUBJECT_KINDS else None for seg in segments]
@@ -252,70 +325,104 @@ class Analyzer:
                 for seg, tt in zip(segments, stores, strict=True)
             ]
         with timer.stage("rows"):
-            title = meta.title or next((s.text for s in segments if s.kind == "title"), None)
-            article_id = meta.note_key or "c" + hashlib.sha256(body.encode()).hexdigest()[:16]
-            segment_ids = [f"{article_id}:{seg.ordinal:04d}" for seg in segments]
-            seg_cols = _segment_columns(article_id, segment_ids, segments, attributions, speakers, facets)
-            seg_cols["subjects"] = [[hit.topic_id for hit in hits] for hits in subject_hits]
-            of = [sent.segment_ordinal for sent in sentences]  # each sentence's segment
-            counts = Counter(of)
-            seg_cols["sentence_count"] = [counts.get(seg.ordinal, 0) for seg in segments]
-            phrases = [
-                (segment_id, p)
-                for segment_id, seg_phrases in zip(segment_ids, segment_phrases, strict=True)
-                for p in seg_phrases
-            ]
-            phrases = fold_near_duplicates(phrases)  # 長野県内 counts as 長野県 when both occur
-            sentence_cols = _sentence_columns(article_id, sentences, of, seg_cols)
-            speaker_cols = _speaker_columns(article_id, speakers)
-            article: ArticleColumns = {
-                "note_key": [meta.note_key],
-                "url": [meta.url],
-                "source_path": [source_path],
-                "source_format": [doc.source_format],
-                "title": [title],
-                "account": [meta.account],
-                "published_at": [meta.published_at],
-                "fetched_at": [fetched_at],
-                "content_sha256": [content_sha256],
-                "body_chars": [len(body)],
-                "segment_count": [len(segments)],
-                "sentence_count": [len(sentences)],
-                "speaker_count": [len(speakers)],
-                "speakers": [[sp.name for sp in speakers]],
-                # Facets of paragraphs and subjects of any segment, in order of first use.
-                "facets": [
-                    list(
-                        dict.fromkeys(
-                            tag.facet
-                            for seg, tag in zip(segments, facets, strict=True)
-                            if seg.kind == "paragraph" and tag.facet is not None
-                        )
-                    )
-                ],
-                "subjects": [list(dict.fromkeys(hit.topic_id for hits in subject_hits for hit in hits))],
-                "format": [reading.format],
-                "format_confidence": [reading.format_confidence],
-                "keyphrases": [article_keyphrases(p for _, p in phrases)],
-                "body": [body],
-                "schema_version": [SCHEMA_VERSION],
-                "processed_at": [datetime.now(UTC)],
-            }
-            return ArticleRows(
-                article_id,
+            return _article_rows(
                 source_path,
-                doc.source_format,
+                doc,
                 content_sha256,
-                meta.published_at,
-                phrases=phrases,
-                columns={
-                    "articles": _columns(article),
-                    "segments": _columns(seg_cols),
-                    "sentences": _columns(sentence_cols),
-                    "speakers": _columns(speaker_cols),
-                    "segment_topics": _columns(_topic_columns(segment_ids, facets, subject_hits)),
-                },
+                fetched_at,
+                _Analysed(body, segments, sentences, reading, facets, subject_hits, segment_phrases),
             )
+
+
+@dataclass(frozen=True, slots=True)
+class _Analysed:
+    """What the stages before the rows found in one document."""
+
+    body: str
+    segments: Sequence[Segment]
+    sentences: Sequence[Sentence]
+    reading: ArticleReading
+    facets: Sequence[FacetTag]
+    subject_hits: Sequence[Sequence[SubjectHit]]
+    segment_phrases: Sequence[Sequence[Phrase]]
+
+
+def _article_rows(
+    source_path: str,
+    doc: ParsedDocument,
+    content_sha256: str,
+    fetched_at: datetime | None,
+    found: _Analysed,
+) -> ArticleRows:
+    """The rows of every per-article table of one analysed document, as columns."""
+    meta = doc.meta
+    body, segments, sentences, reading = found.body, found.segments, found.sentences, found.reading
+    facets, subject_hits, segment_phrases = found.facets, found.subject_hits, found.segment_phrases
+    attributions, speakers = reading.attributions, reading.speakers
+    title = meta.title or next((s.text for s in segments if s.kind == "title"), None)
+    article_id = meta.note_key or "c" + hashlib.sha256(body.encode()).hexdigest()[:16]
+    segment_ids = [f"{article_id}:{seg.ordinal:04d}" for seg in segments]
+    seg_cols = _segment_columns(article_id, segment_ids, segments, attributions, speakers, facets)
+    seg_cols["subjects"] = [[hit.topic_id for hit in hits] for hits in subject_hits]
+    of = [sent.segment_ordinal for sent in sentences]  # each sentence's segment
+    counts = Counter(of)
+    seg_cols["sentence_count"] = [counts.get(seg.ordinal, 0) for seg in segments]
+    phrases = [
+        (segment_id, p)
+        for segment_id, seg_phrases in zip(segment_ids, segment_phrases, strict=True)
+        for p in seg_phrases
+    ]
+    phrases = fold_near_duplicates(phrases)  # 長野県内 counts as 長野県 when both occur
+    sentence_cols = _sentence_columns(article_id, sentences, of, seg_cols)
+    speaker_cols = _speaker_columns(article_id, speakers)
+    article: ArticleColumns = {
+        "note_key": [meta.note_key],
+        "url": [meta.url],
+        "source_path": [source_path],
+        "source_format": [doc.source_format],
+        "title": [title],
+        "account": [meta.account],
+        "published_at": [meta.published_at],
+        "fetched_at": [fetched_at],
+        "content_sha256": [content_sha256],
+        "body_chars": [len(body)],
+        "segment_count": [len(segments)],
+        "sentence_count": [len(sentences)],
+        "speaker_count": [len(speakers)],
+        "speakers": [[sp.name for sp in speakers]],
+        # Facets of paragraphs and subjects of any segment, in order of first use.
+        "facets": [
+            list(
+                dict.fromkeys(
+                    tag.facet
+                    for seg, tag in zip(segments, facets, strict=True)
+                    if seg.kind == "paragraph" and tag.facet is not None
+                )
+            )
+        ],
+        "subjects": [list(dict.fromkeys(hit.topic_id for hits in subject_hits for hit in hits))],
+        "format": [reading.format],
+        "format_confidence": [reading.format_confidence],
+        "keyphrases": [article_keyphrases(map(_SECOND, phrases))],
+        "body": [body],
+        "schema_version": [SCHEMA_VERSION],
+        "processed_at": [datetime.now(UTC)],
+    }
+    return ArticleRows(
+        article_id,
+        source_path,
+        doc.source_format,
+        content_sha256,
+        meta.published_at,
+        phrase_columns=PhraseColumns.of(phrases),
+        columns={
+            "articles": _columns(article),
+            "segments": _columns(seg_cols),
+            "sentences": _columns(sentence_cols),
+            "speakers": _columns(speaker_cols),
+            "segment_topics": _columns(_topic_columns(segment_ids, facets, subject_hits)),
+        },
+    )
 
 
 def _columns(typed: Mapping[str, object]) -> Columns:
@@ -396,19 +503,32 @@ def _topic_columns(
     segment_ids: Sequence[str], facets: Sequence[FacetTag], subject_hits: Sequence[Sequence[SubjectHit]]
 ) -> SegmentTopicColumns:
     """The ``segment_topics`` columns: each segment's subjects, then its facet."""
-    rows: list[tuple[str, str, str, float, str, list[str]]] = []
+    # Column by column, a segment's subjects at once: no tuple per row (the collector counts
+    # every object made, and an article has a hundred rows).
+    sids: list[str] = []
+    dimensions: list[str] = []
+    topic_ids: list[str] = []
+    methods: list[str] = []
+    found: list[SubjectHit | FacetTag] = []
     for sid, tag, hits in zip(segment_ids, facets, subject_hits, strict=True):
-        for hit in hits:
-            rows.append((sid, "subject", hit.topic_id, hit.score, "keyword", list(hit.evidence)))
+        if hits:
+            n = len(hits)
+            sids += repeat(sid, n)
+            dimensions += repeat("subject", n)
+            topic_ids += [hit.topic_id for hit in hits]
+            methods += repeat("keyword", n)
+            found += hits
         if tag.facet is not None:
-            rows.append((sid, "facet", tag.facet, tag.score, tag.method, list(tag.evidence)))
-    # One tuple per row, turned into columns at once: cheaper than six appends per row.
-    columns: list[list[Any]] = [list(c) for c in zip(*rows, strict=True)] if rows else [[] for _ in range(6)]
+            sids.append(sid)
+            dimensions.append("facet")
+            topic_ids.append(tag.facet)
+            methods.append(tag.method)
+            found.append(tag)
     return {
-        "segment_id": columns[0],
-        "dimension": columns[1],
-        "topic_id": columns[2],
-        "score": columns[3],
-        "method": columns[4],
-        "evidence": columns[5],
+        "segment_id": sids,
+        "dimension": dimensions,
+        "topic_id": topic_ids,
+        "score": [x.score for x in found],
+        "method": methods,
+        "evidence": [list(x.evidence) for x in found],
     }

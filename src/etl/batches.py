@@ -28,7 +28,7 @@ from etl.errors import InputError
 from etl.formats import format_of
 from etl.reading import InputRoots, decode, read_bytes
 from etl.rejects import Reject, reject_of
-from etl.schemas import keyphrase_columns, keyphrase_rows
+from etl.schemas import keyphrase_rows
 from etl.sidecars import sidecar_fetched_at, sidecar_path
 from etl.timing import NO_TIMER, StageTimer
 from etl.validation import validate_tables
@@ -267,7 +267,7 @@ def _keyphrase_rows(kept: Sequence[ArticleRows]) -> None:
     while the article's rows are columns."""
     for r in kept:
         if r.columns is not None:
-            r.columns["keyphrases"] = cast(Columns, keyphrase_columns(r.phrases))
+            r.columns["keyphrases"] = cast(Columns, r.keyphrase_columns())
         else:
             r.tables["keyphrases"] = keyphrase_rows(r.article_id, r.phrases)
 
