@@ -25,6 +25,13 @@ def taxonomy_with_pattern(tmp_path: Path, pattern: str) -> Path:
     return path
 
 
+def sample_lines() -> list[str]:
+    """Every line of the page-text samples, in path order (texts for fast-path checks)."""
+    return [
+        line for p in sorted(SAMPLES.rglob("*.txt")) for line in p.read_text(encoding="utf-8").splitlines()
+    ]
+
+
 def gold_files() -> list[Path]:
     return sorted((SAMPLES / "gold").glob("*.json"))
 

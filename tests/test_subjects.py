@@ -13,6 +13,8 @@ from etl.morph import text_tokens
 from etl.subjects import SubjectHit, SubjectMatcher
 from etl.taxonomy import load_taxonomy
 
+from .conftest import sample_lines
+
 ROOT = Path(__file__).resolve().parents[1]
 SEED = ROOT.parent / "shared" / "seed" / "note_article.txt"
 SAMPLES = ROOT.parent / "shared" / "samples"
@@ -239,9 +241,7 @@ def test_control_characters_do_not_hide_later_text(tmp_path: Path) -> None:
 
 def _sample_texts() -> list[str]:
     texts = [
-        line for p in sorted(SAMPLES.rglob("*.txt")) for line in p.read_text(encoding="utf-8").splitlines()
-    ]
-    texts += [
+        *sample_lines(),
         "ＧＳＳ の 業務",
         "データの 利活用 と PC",
         "クラウド 基盤 を 活かした",

@@ -10,6 +10,8 @@ import pytest
 from etl.errors import TaxonomyError
 from etl.taxonomy import DEFAULT_TAXONOMY_PATH, GuardedPattern, PatternGate, load_taxonomy
 
+from .conftest import sample_lines
+
 # The terms DESIGN.md section 4 requires of the first version, per topic id.
 REQUIRED: dict[str, list[str]] = {
     "government_cloud": ["ガバメントクラウド"],
@@ -328,11 +330,8 @@ def test_gate_needles_only_skip_searches_that_find_nothing() -> None:
         PatternGate([GuardedPattern(s, "t") for s in ("ab+c", "(?:x|y)z", "Qの", "(?i)gss", "a{e<=1}")])
     )
     assert any(n is not None for n in gates[0]._needles)  # the shipped taxonomy has needles
-    samples = Path(__file__).resolve().parents[1].parent / "shared" / "samples"
     texts = [
-        line for p in sorted(samples.rglob("*.txt")) for line in p.read_text(encoding="utf-8").splitlines()
-    ]
-    texts += [
+        *sample_lines(),
         "GSSの業務",
         "ＧＳＳ",
         "gss",

@@ -266,6 +266,20 @@ def _is_link_text(text: str) -> bool:
     return bool(_LINK_MARK_RE.match(text) and _LINK_WORDS_RE.search(text))
 
 
+def _greets_and_introduces(t: str) -> bool:
+    """A short line that opens with a greeting and introduces its writer (text, not a heading).
+
+    >>> _greets_and_introduces("こんにちは！営業部の山田です。"), _greets_and_introduces("はじめに")
+    (True, False)
+    """
+    return (
+        len(t) <= 80
+        and _GREETING_START_RE.match(t) is not None
+        and _INTRO_PREDICATE_HINT_RE.search(t) is not None
+        and find_self_intro(t) is not None
+    )
+
+
 def classify(blocks: tuple[Block, ...] | list[Block]) -> list[Unit]:
     """Give each block its kind, splitting labels and question markers off the text.
 
@@ -389,12 +403,7 @@ def classify(blocks: tuple[Block, ...] | list[Block]) -> list[Unit]:
                 kinds[i] = "heading"
             elif CREDIT_RE.match(t) and len(t) <= 80 and not _terminated(t):
                 kinds[i] = "profile"
-            elif (
-                len(t) <= 80
-                and _GREETING_START_RE.match(t)
-                and _INTRO_PREDICATE_HINT_RE.search(t)
-                and find_self_intro(t) is not None
-            ):
+            elif _greets_and_introduces(t):
                 kinds[i] = "paragraph"
             elif marker_count and _legend_line(t, marker_count, mention_count):
                 kinds[i] = "profile"
@@ -444,12 +453,7 @@ def classify(blocks: tuple[Block, ...] | list[Block]) -> list[Unit]:
         if head and _GREETING_LINE_RE.match(t):
             kinds[i] = "paragraph"
             continue
-        if (
-            len(t) <= 80
-            and _GREETING_START_RE.match(t)
-            and _INTRO_PREDICATE_HINT_RE.search(t)
-            and find_self_intro(t) is not None
-        ):
+        if _greets_and_introduces(t):
             # 「こんにちは!…チームの栗田です!」: short and exclaimed like a heading, but a writer
             # greeting and introducing themself is text.
             kinds[i] = "paragraph"
