@@ -23,7 +23,8 @@ from etl import PIPELINE_VERSION
 from etl.batches import BatchResult, pack_parts, prepare_batch
 from etl.discovery import source_name
 from etl.duplicates import resolve_duplicates
-from etl.merges import IN_THIS_PROCESS, Mapper, run_merge
+from etl.executors import Executor, NoWorkers
+from etl.merges import run_merge
 from etl.rejects import Reject
 from etl.rescore import Rescore, Sums, doc_freq_of, merge_job
 from etl.schemas import RunRow, reject_row, topic_rows
@@ -273,14 +274,14 @@ def commit_batch(warehouse: Warehouse, batch: BatchResult, state: RunState) -> N
 
 
 def finish_run(
-    warehouse: Warehouse, state: RunState, taxonomy: Taxonomy, executor: Mapper | None = None
+    warehouse: Warehouse, state: RunState, taxonomy: Taxonomy, executor: Executor | None = None
 ) -> RunSummary:
     """Write ``rejects``, ``topics`` and the ``runs`` row; return the run's summary.
 
     The staged partitions are merged as :class:`~etl.merges.MergeJob` s by ``executor``
     (its worker processes side by side; by default here, one after the other).
     """
-    each_job = executor or IN_THIS_PROCESS
+    each_job = executor or NoWorkers()
     # The article tables' partitions (keyphrases re-scored against the final corpus), then
     # `articles`: a run killed part-way leaves the inputs of unfinished articles unknown,
     # and the next run redoes them.

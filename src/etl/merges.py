@@ -5,8 +5,9 @@
 batch (packed in memory, or where they were parked on disk), the article ids to drop, and
 for ``keyphrases`` the corpus statistics to score against. :func:`run_merge` does one job
 and returns what the run must add up (the scores of the run's own keyphrases). An executor
-with worker processes merges partitions side by side; one without merges them here, one
-after the other. Either way each partition is written by exactly one job.
+with worker processes merges partitions side by side (:meth:`etl.executors.Executor.each`);
+one without merges them here, one after the other. Either way each partition is written by
+exactly one job.
 
 >>> import tempfile
 >>> from etl.warehouse import Warehouse, pack_table, to_table
@@ -18,41 +19,14 @@ after the other. Either way each partition is written by exactly one job.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Final, Protocol, TypeVar
 
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from etl.keyphrases import score_table
 from etl.warehouse import Packed, Source, Warehouse, unpack_table
-
-T = TypeVar("T")
-R = TypeVar("R")
-
-
-class Mapper(Protocol):
-    """Runs a module-level function on each item, anywhere, and yields the results in order
-    (an executor: :mod:`etl.executors`)."""
-
-    def each(self, fn: Callable[[T], R], items: Sequence[T]) -> Iterator[R]: ...
-
-
-class InThisProcess:
-    """A :class:`Mapper` without workers: each item here, one after the other.
-
-    >>> list(InThisProcess().each(abs, [-1, 2]))
-    [1, 2]
-    """
-
-    def each(self, fn: Callable[[T], R], items: Sequence[T]) -> Iterator[R]:
-        """``fn`` of each item, computed as the results are asked for."""
-        for item in items:
-            yield fn(item)
-
-
-IN_THIS_PROCESS: Final = InThisProcess()
 
 #: Where one batch's rows of a partition were parked on disk: (file, offset, length, size).
 Parked = tuple[int, int, int, int]
