@@ -161,10 +161,33 @@ class Report:
 # -- Child processes: one measured configuration each ---------------------------------------
 
 
+def _own_peak_kib(status: str) -> float | None:
+    """The peak resident size in ``/proc/self/status`` (its ``VmHWM`` line, KiB), if any.
+
+    >>> _own_peak_kib("Name:\\tpython\\nVmHWM:\\t  417600 kB\\nVmRSS:\\t 1 kB\\n")
+    417600.0
+    """
+    for line in status.splitlines():
+        if line.startswith("VmHWM:"):
+            return float(line.split()[1])
+    return None
+
+
 def _rss_mb() -> tuple[float, float]:
-    """Peak RSS of this process and of its largest waited-for child, in MB (Linux: KiB units)."""
+    """Peak RSS of this process and of its largest waited-for child, in MB (Linux: KiB units).
+
+    This process's own figure is its memory's high-water mark (Linux: ``VmHWM``), not
+    ``ru_maxrss``: Linux carries ``ru_maxrss`` over an exec, so a child started by a parent
+    that once held 600 MB (generating the corpus) reported at least 600 MB itself.
+    """
     scale = 1 / 1024 if sys.platform != "darwin" else 1 / 1024 / 1024
     own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * scale
+    try:
+        peak = _own_peak_kib(Path("/proc/self/status").read_text(encoding="utf-8"))
+    except OSError:  # no /proc (macOS)
+        peak = None
+    if peak is not None:
+        own = peak / 1024
     children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * scale
     return own, children
 

@@ -146,3 +146,15 @@ def test_benchmark_table_on_a_tiny_corpus(run_mod: ModuleType, tmp_path: Path) -
     assert len(body) == len(report.rows)
     assert all(line.count("|") == len(run_mod.COLUMNS) + 1 for line in body)
     assert json.loads(json.dumps(report.to_json()))["rows"][0]["key"] == "lib_all_1"
+
+
+@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="reads Linux's /proc")
+def test_a_child_s_peak_rss_is_its_own_not_its_parent_s(run_mod: ModuleType, tmp_path: Path) -> None:
+    # Linux carries ru_maxrss over an exec: a child of a parent that once held 300 MB
+    # reported 300 MB itself (the whole-corpus runs, spawned after the corpus was
+    # generated in the parent, looked 180 MB bigger than they were).
+    held = bytearray(300 * 2**20)
+    held[::4096] = b"\x01" * len(held[::4096])  # touch every page
+    del held
+    result = run_mod.run_child("tokenizer", [{"paths": []}], tmp_path)
+    assert 0 < result["runs"][0]["rss_mb"] < 200

@@ -2,6 +2,11 @@
 
 from importlib.metadata import PackageNotFoundError, version
 
+from etl.arrow_memory import choose_pool
+
+# First, before any module of the package imports pyarrow (see etl.arrow_memory).
+choose_pool()
+
 try:
     __version__ = version("note-etl")
 except PackageNotFoundError:  # running from a source tree without installation
