@@ -14,7 +14,8 @@ in ``.json``) for a corpus of ``--mb`` MB made by :mod:`make_corpus`:
 
 Every end-to-end figure is measured in a child process of its own (``--child``), timing
 only the call (not interpreter start-up or imports), and its peak RSS is that child's
-``ru_maxrss``, so this process's memory does not count. The flow child first runs an
+own high-water mark (``VmHWM``; ``ru_maxrss`` where there is no /proc), so this
+process's memory does not count. The flow child first runs an
 empty flow so Prefect's temporary API server is up before the clock starts; that start-up
 is reported in the notes. Ratios are the results: these machines are noisy, and a ratio
 of two figures measured in the same run cancels most of the noise.
@@ -1066,7 +1067,7 @@ def run_benchmark(
 
     report.notes += [
         "Seconds are wall time of the call alone in a fresh child process (peak RSS = that child's "
-        "ru_maxrss); ratios compare figures of this same run. CPU/wall is the CPU time of the run's "
+        "own VmHWM); ratios compare figures of this same run. CPU/wall is the CPU time of the run's "
         "processes per wall second: well under 1 per worker means the run waited (for the CPU, "
         "taken by other work on the machine, or for I/O).",
         "The Prefect flow also writes the HTML report and artifacts; the library run does not.",

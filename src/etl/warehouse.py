@@ -54,10 +54,11 @@ from etl.schemas import ADDED_COLUMNS, ARTICLE_TABLES, SCHEMA_VERSION, TABLES
 PART_FILE: Final = "part-0.parquet"
 #: Staged bytes (compressed) a run keeps in memory before it parks further tables on disk
 #: (read back once, at the end of the run, from the page cache). The benchmark corpus stages
-#: about 1.1 MB per MB of input files, so runs of up to about 7 MB never write staging files.
-#: Small, so that what a run holds does not grow with its size: on the 20 MB corpus, peak
-#: RSS 410 MB against 344 MB on its first 20 % (32 MiB: 427 against 346), at the same speed.
-DEFAULT_STAGE_BUDGET: Final = 8 * 2**20
+#: about 1.1 MB per MB of input files, so runs of up to about 3.5 MB never write staging files.
+#: Small, so that what a run holds does not grow with its size: on the 20 MB corpus (Arrow
+#: on jemalloc, see etl.arrow_memory), peak RSS 334 MB against 304 MB on its first 20 %
+#: (8 MiB: 339 against 305), at the same speed.
+DEFAULT_STAGE_BUDGET: Final = 4 * 2**20
 #: A partition bigger than this (Arrow bytes) is merged range by range of articles, so a
 #: run's memory does not grow with the size of its largest partition (the `undated` one of
 #: page-text inputs grows with the corpus). On the 20 MB corpus peak RSS was 497 MB with
